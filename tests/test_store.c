@@ -116,10 +116,10 @@ static void test_h5py_reads_the_same_values(void **state)
     (void)state;
     const char *path = TEST_DIR "/h5py.h5";
     assert_int_equal(write_sample(path), SP_OK);
-    const char *fixtures = getenv("SPLINTER_FIXTURES");
-    assert_non_null(fixtures);
+    const char *src = getenv("SPLINTER_SRC");
+    assert_non_null(src);
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/../ref/read_store.py %s", fixtures, path);
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/tests/ref/read_store.py %s", src, path);
     assert_int_equal(system(cmd), 0);
 }
 
