@@ -94,9 +94,9 @@ static sp_status check_utf8(const char *cell, size_t n, const char *path, size_t
 {
     size_t ok = sp_utf8_valid_prefix(cell, n);
     if (ok == n) return SP_OK;
-    return sp_fail(SP_ERR_INPUT, "%s:%zu: column '%s' is not valid UTF-8 (bad byte 0x%02x at offset %zu of the "
+    return sp_fail(SP_ERR_INPUT, "%s:%zu: column '%s' is not valid UTF-8 (bad byte 0x%02x at byte %zu of the "
                                  "field); re-encode the file as UTF-8",
-                   path, line, column, (unsigned char)cell[ok], ok);
+                   path, line, column, (unsigned char)cell[ok], ok + 1);
 }
 
 /* ---------------------------------------------------------------- CSV / TSV */
