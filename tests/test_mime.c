@@ -268,6 +268,8 @@ static void test_multipart_broken(void **state)
     MAIL("Content-Type: multipart/mixed; boundary=b\n\n--b  \nContent-Type: text/plain\n\none\n--bb\nstill one\n"
          "--b\r\nbody without headers\r\n--b--\r\n",
          "\n\none\n--bb\nstill one\nbody without headers");
+    /* Everything after the closing delimiter is epilogue, even delimiter lines. */
+    MAIL("Content-Type: multipart/mixed; boundary=b\n\n--b\n\nkept\n--b--\n--b\n\nafter close\n", "\n\nkept");
     /* Only a closing delimiter: no parts, and not the fallback either. */
     MAIL("Content-Type: multipart/mixed; boundary=b\n\npreamble\n--b--\n", "\n\n");
     /* multipart/digest parts default to message/rfc822. */
