@@ -263,6 +263,21 @@ static void test_multipart_broken(void **state)
     MAIL("Content-Type: multipart/mixed; boundary=\"nothere\"\n\n--other\n\ntext\n", "\n\n--other\n\ntext");
     /* No boundary parameter at all. */
     MAIL("Content-Type: multipart/mixed\n\nstill text\n", "\n\nstill text");
+    /* The declared boundary is not the one used (spam-1/00467 declares "=Multipart Boundary" and writes
+     * "--= Multipart Boundary"): the first "--X" line followed by a Content- header gives it. */
+    MAIL("Content-Type: multipart/alternative; boundary=\"=Multipart Boundary 1\"\n\npreamble\n"
+         "--= Multipart Boundary 1\nContent-Type: text/plain\n\nplain\n--= Multipart Boundary 1\n"
+         "Content-Type: text/html\n\n<b>html</b>\n--= Multipart Boundary 1--\n",
+         "\n\nplain");
+    /* MIME-Version but no Content-Type, and a body in parts: read as multipart/mixed. */
+    MAIL("MIME-Version: 1.0\nSubject: lost type\n\nThis is a MIME Message\n\n--xyz\nContent-Type: text/html\n\n"
+         "<p>one</p>\n--xyz\ncontent-type: image/gif\n\nGIF\n--xyz\nContent-Type: text/plain\n\ntwo\n--xyz--\n",
+         "lost type\n\none\ntwo");
+    /* No MIME-Version either, but the body opens with a delimiter line (spam-2/00028). */
+    MAIL("Subject: bare\n\n\n--J.1\nContent-Type: text/plain\n\nfirst\n--J.1\nContent-Type: image/gif\n\nGIF\n--J.1--\n",
+         "bare\n\nfirst");
+    /* Without MIME-Version a quoted MIME structure is just text (a person writing about MIME). */
+    MAIL("Subject: quoting\n\nI got this:\n--xyz\nContent-Type: text/plain\n\nhi\n", "quoting\n\nI got this:\n--xyz\nContent-Type: text/plain\n\nhi");
     /* A longer boundary that starts with ours is not ours; trailing blanks after a delimiter are allowed;
      * a part without headers or blank line starts its body at once; CRLF delimiters. */
     MAIL("Content-Type: multipart/mixed; boundary=b\n\n--b  \nContent-Type: text/plain\n\none\n--bb\nstill one\n"
