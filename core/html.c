@@ -144,6 +144,7 @@ static size_t skip_tag_rest(const char *s, size_t i, size_t len)
 void sp_html_to_text_append(sp_textbuf *b, const char *s, size_t len)
 {
     html_out o = {b, b->len, 0};
+    size_t no_close_from = SIZE_MAX; /* no "-->" occurs at or after this offset */
     size_t i = 0;
     while (i < len) {
         unsigned char c = (unsigned char)s[i];
@@ -154,7 +155,10 @@ void sp_html_to_text_append(sp_textbuf *b, const char *s, size_t len)
                     size_t k = i + 4;
                     if (k < len && s[k] == '>') { i = k + 1; continue; }             /* "<!-->" */
                     if (k + 1 < len && s[k] == '-' && s[k + 1] == '>') { i = k + 2; continue; } /* "<!--->" */
-                    size_t e = find_ci(s, k, len, "-->");
+                    /* Once a search found no "-->", later comments need not search again (keeps
+                     * "<!--a><!--b>..." linear). */
+                    size_t e = k >= no_close_from ? len : find_ci(s, k, len, "-->");
+                    if (e == len && k < no_close_from) no_close_from = k;
                     if (e < len) {
                         i = e + 3;
                     } else {
