@@ -102,19 +102,20 @@ static size_t entity_parse(const char *s, size_t i, size_t len, uint32_t *cp)
     while (j < len && j - i <= 16 && (is_alpha((unsigned char)s[j]) || is_digit((unsigned char)s[j]))) j++;
     size_t n = j - i - 1;
     if (n == 0) return 0;
-    uint32_t v = sp_html_entity_lookup(s + i + 1, n);
-    if (v == 0) return 0;
-    if (j < len && s[j] == ';') {
+    uint32_t v;
+    if (j < len && s[j] == ';' && (v = sp_html_entity_lookup(s + i + 1, n)) != 0) {
         *cp = v;
         return j + 1 - i;
     }
-    /* Without ';' only the legacy entities every browser accepts. */
+    /* Without ';' only the legacy entities every browser accepts, matched as a prefix ("&lt3" is "<3"). */
     static const char *const legacy[] = {"amp", "lt", "gt", "quot", "nbsp", "copy", "reg"};
-    for (size_t k = 0; k < sizeof legacy / sizeof *legacy; k++)
-        if (strlen(legacy[k]) == n && memcmp(legacy[k], s + i + 1, n) == 0) {
-            *cp = v;
-            return j - i;
+    for (size_t k = 0; k < sizeof legacy / sizeof *legacy; k++) {
+        size_t m = strlen(legacy[k]);
+        if (m <= n && memcmp(legacy[k], s + i + 1, m) == 0) {
+            *cp = sp_html_entity_lookup(legacy[k], m);
+            return 1 + m;
         }
+    }
     return 0;
 }
 
@@ -143,6 +144,7 @@ static size_t skip_tag_rest(const char *s, size_t i, size_t len)
 void sp_html_to_text_append(sp_textbuf *b, const char *s, size_t len)
 {
     html_out o = {b, b->len, 0};
+    size_t no_close_from = SIZE_MAX; /* no "-->" occurs at or after this offset */
     size_t i = 0;
     while (i < len) {
         unsigned char c = (unsigned char)s[i];
@@ -153,7 +155,10 @@ void sp_html_to_text_append(sp_textbuf *b, const char *s, size_t len)
                     size_t k = i + 4;
                     if (k < len && s[k] == '>') { i = k + 1; continue; }             /* "<!-->" */
                     if (k + 1 < len && s[k] == '-' && s[k + 1] == '>') { i = k + 2; continue; } /* "<!--->" */
-                    size_t e = find_ci(s, k, len, "-->");
+                    /* Once a search found no "-->", later comments need not search again (keeps
+                     * "<!--a><!--b>..." linear). */
+                    size_t e = k >= no_close_from ? len : find_ci(s, k, len, "-->");
+                    if (e == len && k < no_close_from) no_close_from = k;
                     if (e < len) {
                         i = e + 3;
                     } else {

@@ -12,7 +12,8 @@
  *    tag or script runs to the end of the input, as in a browser, but a comment without "-->" ends at the
  *    next '>' (as in older browsers: spam writes "<!--#rotate>" and means the text after it to be seen);
  *  - entities: the common named ones (all of Latin-1 plus typographic quotes, dashes, euro, trade, ...),
- *    &#NNN; and &#xHH; (the ';' is optional for numeric ones and for amp, lt, gt, quot, nbsp, copy, reg);
+ *    &#NNN; and &#xHH; (the ";" is optional for numeric ones and for amp, lt, gt, quot, nbsp, copy, reg,
+ *    which then match as a prefix: "&lt3" is "<3");
  *    numeric references to 0x80..0x9F are read as windows-1252, to 0, surrogates or > U+10FFFF as U+FFFD;
  *    unknown entities stay literal;
  *  - whitespace collapses as in HTML: a run of blanks (and &nbsp;) is one space; block tags (p, div, br,

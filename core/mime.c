@@ -245,6 +245,73 @@ static part_kind kind_of(const content_type *ct)
     return KIND_SKIP;
 }
 
+/* Iterator over the parts of a multipart body, split at "--boundary" delimiter lines (which may carry
+ * trailing blanks). The preamble and the epilogue after "--boundary--" are skipped; without a closing
+ * delimiter the last part runs to the end of the body. */
+typedef struct {
+    const char *body;
+    size_t n;
+    const char *boundary;
+    size_t boundary_len;
+    size_t pos;        /* next line to examine */
+    size_t part_start; /* start of the current part, when in_part */
+    int in_part;
+    int done;
+    size_t delimiters; /* delimiter lines seen so far */
+} multipart_iter;
+
+static void multipart_iter_init(multipart_iter *it, const char *body, size_t n, const char *boundary)
+{
+    memset(it, 0, sizeof *it);
+    it->body = body;
+    it->n = n;
+    it->boundary = boundary;
+    it->boundary_len = strlen(boundary);
+}
+
+/* Stores the next part in *part, *part_len and returns 1, or returns 0 after the last part. */
+static int multipart_next(multipart_iter *it, const char **part, size_t *part_len)
+{
+    const char *body = it->body;
+    size_t n = it->n, bl = it->boundary_len;
+    while (!it->done && it->pos < n) {
+        size_t pos = it->pos;
+        size_t e = line_end(body, pos, n);
+        size_t next = e < n ? e + 1 : n;
+        it->pos = next;
+        if (e - pos < 2 + bl || body[pos] != '-' || body[pos + 1] != '-' || memcmp(body + pos + 2, it->boundary, bl) != 0)
+            continue;
+        size_t k = pos + 2 + bl;
+        int close = k + 1 < e && body[k] == '-' && body[k + 1] == '-';
+        if (close) k += 2;
+        while (k < e && is_space(body[k])) k++;
+        if (k != e) continue; /* "--boundaryX": a longer boundary, or text */
+        it->delimiters++;
+        int had_part = it->in_part;
+        size_t start = it->part_start;
+        it->in_part = !close;
+        it->part_start = next;
+        if (close) it->done = 1;
+        if (had_part) {
+            /* The line break before a delimiter belongs to the delimiter. */
+            size_t end = pos;
+            if (end > start && body[end - 1] == '\n') end--;
+            if (end > start && body[end - 1] == '\r') end--;
+            *part = body + start;
+            *part_len = end - start;
+            return 1;
+        }
+    }
+    if (it->in_part) {
+        it->in_part = 0;
+        it->done = 1;
+        *part = body + it->part_start;
+        *part_len = n - it->part_start;
+        return 1;
+    }
+    return 0;
+}
+
 /* An entity: its header block and its (still transfer-encoded) body. */
 typedef struct {
     const char *s;
@@ -276,6 +343,48 @@ static int looks_like_html(const char *s, size_t n)
 }
 
 /* Reads the entity s[0..len) whose type defaults to default_type ("plain" or "rfc822" in a digest). */
+/* Does a delimiter line for `boundary` occur in body[0..n)? */
+static int boundary_occurs(const char *body, size_t n, const char *boundary)
+{
+    multipart_iter it;
+    multipart_iter_init(&it, body, n, boundary);
+    const char *part;
+    size_t part_len;
+    multipart_next(&it, &part, &part_len);
+    return it.delimiters > 0;
+}
+
+/* Guesses the boundary of a body that is MIME but does not say so correctly: the first line "--X" that is
+ * directly followed by a "Content-..." header line gives the boundary X. With first_line, only the first
+ * non-blank line of the body may be that line. */
+static int boundary_guess(const char *body, size_t n, char *dst, size_t cap, int first_line)
+{
+    size_t pos = 0;
+    while (pos < n && is_space(body[pos])) pos++;
+    while (pos < n && pos > 0 && body[pos - 1] != '\n') pos--; /* back to the start of that line */
+    while (pos < n) {
+        size_t e = line_end(body, pos, n);
+        size_t next = e < n ? e + 1 : n;
+        size_t z = e;
+        while (z > pos && is_space(body[z - 1])) z--;
+        if (z - pos > 2 && z - pos - 2 < cap && body[pos] == '-' && body[pos + 1] == '-' && n - next >= 8) {
+            static const char prefix[] = "content-";
+            size_t k = 0;
+            while (k < 8 && to_lower(body[next + k]) == prefix[k]) k++;
+            if (k == 8) {
+                memcpy(dst, body + pos + 2, z - pos - 2);
+                dst[z - pos - 2] = '\0';
+                return 1;
+            }
+        }
+        if (first_line) return 0;
+        pos = next;
+    }
+    return 0;
+}
+
+/* Reads the entity s[0..len): headers, type, and the body slice. Inside multipart/digest (digest_child) the
+ * default type is message/rfc822; top_level enables the HTML sniffing of bodies without a type. */
 static void entity_open(mime_entity *ent, const char *s, size_t len, int digest_child, int top_level)
 {
     size_t hlen, body;
@@ -288,14 +397,28 @@ static void entity_open(mime_entity *ent, const char *s, size_t len, int digest_
     const char *v = field_find(s, hlen, "content-type", &vlen);
     if (v) content_type_parse(&ent->ct, v, vlen);
     else memset(&ent->ct, 0, sizeof ent->ct);
-    if (ent->ct.type[0] == '\0' || (strcmp(ent->ct.type, "text") == 0 && ent->ct.subtype[0] == '\0')) {
+    content_type *ct = &ent->ct;
+    if (!v && !digest_child &&
+        boundary_guess(ent->body, ent->body_len, ct->boundary, sizeof ct->boundary,
+                       field_find(s, hlen, "mime-version", &vlen) == NULL)) {
+        /* A message that lost its Content-Type (spam does this) but whose body is in parts: a MIME-Version
+         * field and a delimiter line anywhere, or the body opening with a delimiter line. */
+        strcpy(ct->type, "multipart");
+        strcpy(ct->subtype, "mixed");
+        ct->has_boundary = 1;
+    }
+    if (ct->type[0] == '\0' || (strcmp(ct->type, "text") == 0 && ct->subtype[0] == '\0')) {
         /* Absent or unreadable type: RFC 2045 default (message/rfc822 inside multipart/digest). */
         int html = !v && top_level && looks_like_html(ent->body, ent->body_len);
-        strcpy(ent->ct.type, digest_child && !v ? "message" : "text");
-        strcpy(ent->ct.subtype, digest_child && !v ? "rfc822" : html ? "html" : "plain");
+        strcpy(ct->type, digest_child && !v ? "message" : "text");
+        strcpy(ct->subtype, digest_child && !v ? "rfc822" : html ? "html" : "plain");
     }
-    ent->kind = kind_of(&ent->ct);
-    if (ent->kind == KIND_MULTIPART && !ent->ct.has_boundary) ent->kind = KIND_PLAIN;
+    ent->kind = kind_of(ct);
+    if (ent->kind == KIND_MULTIPART && !(ct->has_boundary && boundary_occurs(ent->body, ent->body_len, ct->boundary))) {
+        /* The boundary is missing or never used: guess it from the body, else read the body as text. */
+        ct->has_boundary = boundary_guess(ent->body, ent->body_len, ct->boundary, sizeof ct->boundary, 0);
+        if (!ct->has_boundary) ent->kind = KIND_PLAIN;
+    }
 }
 
 /* Transfer-decodes the body into tmp, or points at it directly for identity encodings. */
@@ -370,73 +493,6 @@ static void leaf_render(sp_textbuf *out, const mime_entity *ent)
     sp_textbuf_free(&utf);
 }
 
-/* Iterator over the parts of a multipart body, split at "--boundary" delimiter lines (which may carry
- * trailing blanks). The preamble and the epilogue after "--boundary--" are skipped; without a closing
- * delimiter the last part runs to the end of the body. */
-typedef struct {
-    const char *body;
-    size_t n;
-    const char *boundary;
-    size_t boundary_len;
-    size_t pos;        /* next line to examine */
-    size_t part_start; /* start of the current part, when in_part */
-    int in_part;
-    int done;
-    size_t delimiters; /* delimiter lines seen so far */
-} multipart_iter;
-
-static void multipart_iter_init(multipart_iter *it, const char *body, size_t n, const char *boundary)
-{
-    memset(it, 0, sizeof *it);
-    it->body = body;
-    it->n = n;
-    it->boundary = boundary;
-    it->boundary_len = strlen(boundary);
-}
-
-/* Stores the next part in *part, *part_len and returns 1, or returns 0 after the last part. */
-static int multipart_next(multipart_iter *it, const char **part, size_t *part_len)
-{
-    const char *body = it->body;
-    size_t n = it->n, bl = it->boundary_len;
-    while (!it->done && it->pos < n) {
-        size_t pos = it->pos;
-        size_t e = line_end(body, pos, n);
-        size_t next = e < n ? e + 1 : n;
-        it->pos = next;
-        if (e - pos < 2 + bl || body[pos] != '-' || body[pos + 1] != '-' || memcmp(body + pos + 2, it->boundary, bl) != 0)
-            continue;
-        size_t k = pos + 2 + bl;
-        int close = k + 1 < e && body[k] == '-' && body[k + 1] == '-';
-        if (close) k += 2;
-        while (k < e && is_space(body[k])) k++;
-        if (k != e) continue; /* "--boundaryX": a longer boundary, or text */
-        it->delimiters++;
-        int had_part = it->in_part;
-        size_t start = it->part_start;
-        it->in_part = !close;
-        it->part_start = next;
-        if (close) it->done = 1;
-        if (had_part) {
-            /* The line break before a delimiter belongs to the delimiter. */
-            size_t end = pos;
-            if (end > start && body[end - 1] == '\n') end--;
-            if (end > start && body[end - 1] == '\r') end--;
-            *part = body + start;
-            *part_len = end - start;
-            return 1;
-        }
-    }
-    if (it->in_part) {
-        it->in_part = 0;
-        it->done = 1;
-        *part = body + it->part_start;
-        *part_len = n - it->part_start;
-        return 1;
-    }
-    return 0;
-}
-
 /* Starts a part's text: one line break after earlier text (each part's text is trimmed at its end, and a
  * part without text has its separator trimmed away again by part_end). */
 static void part_begin(sp_textbuf *out)
@@ -475,7 +531,6 @@ static void multipart_render(sp_textbuf *out, const mime_entity *ent, int depth)
                 sp_textbuf_free(&tmp);
                 if (has_text) return;
             }
-            if (it.delimiters == 0) break;
         }
     } else {
         multipart_iter_init(&it, ent->body, ent->body_len, ent->ct.boundary);
@@ -484,11 +539,6 @@ static void multipart_render(sp_textbuf *out, const mime_entity *ent, int depth)
             entity_open(&child, part, part_len, digest, 0);
             entity_render(out, &child, depth + 1);
         }
-    }
-    if (it.delimiters == 0) { /* the boundary never occurs: read the body as text */
-        mime_entity as_text = *ent;
-        as_text.kind = KIND_PLAIN;
-        entity_render(out, &as_text, depth + 1);
     }
 }
 

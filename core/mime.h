@@ -34,9 +34,11 @@ typedef struct {
  *    text/enriched) goes through sp_html_to_text; other text/... parts are kept as plain text;
  *  - non-text parts (application/..., image/..., audio/...) are skipped;
  *  - a message without Content-Type whose body is an HTML document is read as text/html;
- *  - broken input is read best effort: a multipart without a boundary or whose boundary never occurs is read
- *    as text/plain, a missing closing boundary ends the last part at the end of input, nesting deeper than
- *    32 levels is skipped, and invalid bytes become U+FFFD.
+ *  - broken input is read best effort: when a multipart's boundary is missing or never occurs, the first
+ *    body line "--X" followed by a "Content-..." line gives the boundary X, and without one the body is read
+ *    as text/plain; a body without Content-Type is read as multipart/mixed the same way when the message has
+ *    a MIME-Version field or the body opens with such a line; a missing closing boundary ends the last part
+ *    at the end of input; nesting deeper than 32 levels is skipped; invalid bytes become U+FFFD.
  * Plain text keeps its lines (CRLF and CR become LF, other control characters are dropped, trailing blanks
  * and leading/trailing blank lines are removed, runs of blank lines become one). opt may be NULL (defaults).
  * Never fails on message content; fails only with SP_ERR_NOMEM. */

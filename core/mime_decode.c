@@ -86,10 +86,32 @@ void sp_base64_decode_append(sp_textbuf *b, const char *s, size_t len)
     }
 }
 
+/* Remembers the last scan for the end of an encoded word, so that a header full of "=?" that never close
+ * is still decoded in linear time. */
+typedef struct {
+    size_t from; /* the scan started here ... */
+    size_t stop; /* ... and stopped here: the first "?=", line break, or the end of the input */
+    int valid;
+} word_scan;
+
+/* Index of the first "?=" or line break at or after `from` in s[0..len), or len. */
+static size_t word_end_find(const char *s, size_t from, size_t len, word_scan *cache)
+{
+    /* The first stop after cache->from is also the first stop after any later start before it. */
+    if (cache->valid && from >= cache->from && from <= cache->stop) return cache->stop;
+    size_t j = from;
+    while (j < len && s[j] != '\n' && s[j] != '\r' && !(s[j] == '?' && j + 1 < len && s[j + 1] == '=')) j++;
+    cache->from = from;
+    cache->stop = j;
+    cache->valid = 1;
+    return j;
+}
+
 /* Parses an RFC 2047 encoded word at s[0..len) (which starts with "=?"). On success stores the charset,
- * the encoding letter and the encoded text spans and returns the word's length; returns 0 if it is not one. */
-static size_t encoded_word_parse(const char *s, size_t len, const char **cs, size_t *cs_len, char *enc,
-                                 const char **text, size_t *text_len)
+ * the encoding letter and the encoded text spans and returns the word's length; returns 0 if it is not one.
+ * base is the offset of s in the string the cache refers to. */
+static size_t encoded_word_parse(const char *s, size_t len, size_t base, word_scan *cache, const char **cs,
+                                 size_t *cs_len, char *enc, const char **text, size_t *text_len)
 {
     if (len < 8 || s[0] != '=' || s[1] != '?') return 0;
     size_t i = 2;
@@ -102,15 +124,9 @@ static size_t encoded_word_parse(const char *s, size_t len, const char **cs, siz
     if (e == 'b') e = 'B';
     if ((e != 'Q' && e != 'B') || s[i + 2] != '?') return 0;
     size_t t = i + 3;
-    size_t j = t;
-    /* RFC 2047 caps a word at 75 bytes; broken mailers exceed that, but bound the scan so a header full
-     * of unterminated "=?" stays linear. */
-    size_t limit = len < t + 2048 ? len : t + 2048;
-    while (j + 1 < limit && !(s[j] == '?' && s[j + 1] == '=')) {
-        if (s[j] == '\n' || s[j] == '\r') return 0; /* an encoded word never spans a line break */
-        j++;
-    }
-    if (j + 1 >= limit) return 0;
+    /* An encoded word never spans a line break. */
+    size_t j = word_end_find(s - base, base + t, base + len, cache) - base;
+    if (j >= len || s[j] != '?') return 0;
     *enc = e;
     *text = s + t;
     *text_len = j - t;
@@ -127,6 +143,7 @@ void sp_header_decode_append(sp_textbuf *b, const char *s, size_t len)
 {
     sp_textbuf scratch;
     sp_textbuf_init(&scratch);
+    word_scan cache = {0, 0, 0};
     size_t raw_start = 0;     /* start of text not yet written */
     int after_word = 0;       /* the last thing written was an encoded word */
     size_t i = 0;
@@ -138,7 +155,7 @@ void sp_header_decode_append(sp_textbuf *b, const char *s, size_t len)
         const char *cs, *text;
         size_t cs_len, text_len;
         char enc;
-        size_t n = encoded_word_parse(s + i, len - i, &cs, &cs_len, &enc, &text, &text_len);
+        size_t n = encoded_word_parse(s + i, len - i, i, &cache, &cs, &cs_len, &enc, &text, &text_len);
         if (n == 0) {
             i++;
             continue;
