@@ -147,6 +147,9 @@ run_import tsv --dataset table --input "$tables/good.tsv" --domain-column domain
 run_import jsonl --dataset table --input "$tables/good.jsonl" --format jsonl --name reviews &&
   parity jsonl "$T/jsonl/dataset.h5"
 grep -q '"name": "reviews"' "$T/jsonl.json" && ok || bad "--name not recorded"
+grep -qx "train  easy-ham-1                2          0          2" "$T/spamfx.card" &&
+  grep -qx "ood    hard-ham-1                3          0          3" "$T/spamfx.card" &&
+  grep -qx "classes      0=ham 1=spam" "$T/spamfx.card" && ok || bad "spam fixture card: $(cat "$T/spamfx.card")"
 grep -q "ood-long" "$T/imdbfx.card" && grep -q "ood-typos" "$T/imdbfx.card" && ok || bad "imdb card splits"
 
 # Reproducible: same seed -> same content hash; another data seed -> another split.

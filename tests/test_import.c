@@ -497,6 +497,18 @@ static void test_perturbations(void **state)
     assert_null(strstr(out, "  "));                 /* no double gaps */
     assert_true(out[0] == 'l' && out[strlen(out) - 1] == 'n');
     free(out);
+    /* A word whose only adjacent pair is two equal letters gets a deletion, never a no-op swap. */
+    for (size_t i = 0; i < n; i++) memcpy(text + 8 * i, "abba    ", 8);
+    text[8 * n - 1] = '\0';
+    assert_int_equal(sp_perturb_typos(&out, text, 2), SP_OK);
+    changed = 0;
+    for (char *w = strtok_r(out, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+        if (strcmp(w, "abba") == 0) continue;
+        changed++;
+        assert_true(strcmp(w, "baba") == 0 || strcmp(w, "abab") == 0 || strlen(w) == 3);
+    }
+    assert_true(changed >= 60 && changed <= 140);
+    free(out);
     /* Multibyte words are never cut; one-word texts never become empty; whitespace at the ends stays. */
     for (uint64_t s = 0; s < 200; s++) {
         assert_int_equal(sp_perturb_drop_words(&out, " \xc3\xa9t\xc3\xa9\n", s), SP_OK);
