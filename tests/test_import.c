@@ -147,6 +147,9 @@ static void test_jsonl_cells_and_errors(void **state)
     parse_text("{\"text\": \"a\", \"label\": 0.5}\n", SP_TABLE_JSONL, c2, 2, SP_ERR_INPUT);
     assert_string_equal(sp_error_message(),
                         "mem.csv:1: field 'label' is a real number; it must be a string or an integer");
+    parse_text("{\"text\": \"a\", \"label\": 0, \"label\": 1}\n", SP_TABLE_JSONL, c2, 2, SP_ERR_INPUT);
+    assert_non_null(strstr(sp_error_message(), "mem.csv:1: malformed JSON at column"));
+    assert_non_null(strstr(sp_error_message(), "duplicate object key"));
     parse_text("\n\n{\"text\": \"a\\u0000b\", \"label\": 0}\n", SP_TABLE_JSONL, c2, 2, SP_ERR_INPUT);
     assert_non_null(strstr(sp_error_message(), "mem.csv:3: malformed JSON at column"));
 }
