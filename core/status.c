@@ -26,8 +26,14 @@ sp_status sp_fail_context(sp_status code, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(error_message, sizeof error_message, fmt, ap);
     va_end(ap);
-    if (n >= 0 && (size_t)n < sizeof error_message && previous[0] != '\0')
-        snprintf(error_message + n, sizeof error_message - (size_t)n, ": %s", previous);
+    if (n < 0 || previous[0] == '\0') return code;
+    /* Append ": <previous>", truncating at the buffer end. */
+    size_t used = strlen(error_message), room = sizeof error_message - 1 - used;
+    const char sep[] = ": ";
+    size_t add = strlen(previous) + 2;
+    if (add > room) add = room;
+    for (size_t i = 0; i < add; i++) error_message[used + i] = i < 2 ? sep[i] : previous[i - 2];
+    error_message[used + add] = '\0';
     return code;
 }
 
