@@ -149,6 +149,13 @@ sp_status sp_encoder_init(sp_encoder *m, uint64_t init_seed)
     return SP_OK;
 }
 
+int sp_encoder_decay_segments(const sp_encoder *m, sp_adamw_segment *segs)
+{
+    for (int i = 0; i < SP_ENCODER_N_TENSORS; i++)
+        segs[i] = (sp_adamw_segment){m->tensor_offset[i], m->tensor_size[i], sp_encoder_tensor_decays(i)};
+    return SP_ENCODER_N_TENSORS;
+}
+
 void sp_encoder_zero_grad(sp_encoder *m) { memset(m->grads_memory, 0, m->n_params * sizeof(float)); }
 
 sp_status sp_encoder_acts_alloc(const sp_encoder *m, int B, int T, int max_masked, sp_encoder_acts **out)
@@ -444,4 +451,20 @@ sp_status sp_encoder_pooled(sp_encoder *m, sp_encoder_acts *a, const int32_t *to
         }
     }
     return SP_OK;
+}
+
+void sp_encoder_dropout_masks(const sp_encoder *m, int B, int T, uint64_t dropout_key, uint8_t *attn,
+                              uint8_t *attn_res, uint8_t *mlp_res)
+{
+    const sp_encoder_config *c = &m->cfg;
+    size_t n_att = (size_t)B * c->n_heads * T * T, n_res = (size_t)B * T * c->d_model;
+    for (int l = 0; l < c->n_layers; l++) {
+        uint64_t ka = enc_site_key(dropout_key, "attention", l), kr = enc_site_key(dropout_key, "attention-residual", l),
+                 km = enc_site_key(dropout_key, "mlp-residual", l);
+        for (size_t i = 0; i < n_att; i++) attn[l * n_att + i] = (uint8_t)sp_k_dropout_keep(ka, i, c->dropout);
+        for (size_t i = 0; i < n_res; i++) {
+            attn_res[l * n_res + i] = (uint8_t)sp_k_dropout_keep(kr, i, c->dropout);
+            mlp_res[l * n_res + i] = (uint8_t)sp_k_dropout_keep(km, i, c->dropout);
+        }
+    }
 }

@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "adamw.h"
 #include "status.h"
 
 typedef struct {
@@ -121,6 +122,10 @@ sp_status sp_encoder_init(sp_encoder *m, uint64_t init_seed);
 const char *sp_encoder_tensor_name(int i);
 int sp_encoder_tensor_decays(int i);
 
+/* Fills segs[SP_ENCODER_N_TENSORS] with one AdamW segment per tensor (decay per sp_encoder_tensor_decays);
+ * returns the count. */
+int sp_encoder_decay_segments(const sp_encoder *m, sp_adamw_segment *segs);
+
 void sp_encoder_zero_grad(sp_encoder *m);
 
 sp_status sp_encoder_acts_alloc(const sp_encoder *m, int B, int T, int max_masked, sp_encoder_acts **out);
@@ -147,5 +152,10 @@ const float *sp_encoder_mlm_logits(const sp_encoder_acts *a, int *n_masked);
  * the mean over non-pad positions. Either output may be NULL. Leaves classification outputs in `a`. */
 sp_status sp_encoder_pooled(sp_encoder *m, sp_encoder_acts *a, const int32_t *tokens, int B, int T,
                             float *cls_out, float *mean_out);
+
+/* The dropout masks a training forward with this key and batch shape applies (1 = kept), for reference
+ * checks against other implementations: attn [L, B, NH, T, T], attn_res and mlp_res [L, B, T, C]. */
+void sp_encoder_dropout_masks(const sp_encoder *m, int B, int T, uint64_t dropout_key, uint8_t *attn,
+                              uint8_t *attn_res, uint8_t *mlp_res);
 
 #endif
