@@ -123,6 +123,21 @@ def check_numbers(ns, expected):
     check(np.array_equal(ns["ROWS"]["test"], [10, 11, 12, 13]), f"ROWS[test] = {ns['ROWS'].get('test')}")
 
 
+def ensure_python3_kernel(scratch, env):
+    """Debian's python3-ipykernel ships the "python3" kernel spec; where it is missing, install one into the
+    scratch directory (no user or system files touched) and point Jupyter at it."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    if "python3" in KernelSpecManager().find_kernel_specs():
+        return
+    prefix = os.path.join(scratch, "kernels")
+    done = subprocess.run(["/usr/bin/python3", "-m", "ipykernel", "install", "--prefix", prefix, "--name", "python3"],
+                          env=env, capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        fail(f"no python3 kernel and ipykernel could not install one:\n{done.stderr[-2000:]}")
+    env["JUPYTER_PATH"] = os.path.join(prefix, "share", "jupyter")
+
+
 def check_jupyter_executes(path, stems):
     """nbconvert --execute in a scratch directory (so nothing resolves relative to the run)."""
     import nbformat
@@ -133,6 +148,7 @@ def check_jupyter_executes(path, stems):
                    MPLCONFIGDIR=os.path.join(scratch, "mpl"), IPYTHONDIR=os.path.join(scratch, "ipython"),
                    PYDEVD_DISABLE_FILE_VALIDATION="1")
         env.pop("MPLBACKEND", None)  # the kernel's own inline backend must draw the figures
+        ensure_python3_kernel(scratch, env)
         copy = os.path.join(scratch, "copy.ipynb")
         shutil.copyfile(path, copy)
         done = subprocess.run(["/usr/bin/python3", "-m", "nbconvert", "--to", "notebook", "--execute",
