@@ -190,8 +190,9 @@ sp_status nb_add_title(nb_builder *nb)
     nb_attrs *models = NULL;
     char **files = NULL, *yaml = NULL, *run_name = NULL, *data_error = NULL;
     size_t n_files = 0, n_models = 0, yaml_len = 0;
-    nb_buf b;
+    nb_buf b, skipped;
     nb_buf_init(&b);
+    nb_buf_init(&skipped);
 
     /* run.yaml and dataset.h5 are optional: runs made piecewise by separate commands may lack them. */
     if ((st = nb_path(path, "%s/run.yaml", nb->run_abs)) != SP_OK) goto done;
@@ -212,8 +213,17 @@ sp_status nb_add_title(nb_builder *nb)
     for (size_t i = 0; i < n_files; i++) {
         if ((st = nb_path(path, "%s/%s", dir, files[i])) != SP_OK) goto done;
         /* Pretrained encoders (format splinter-encoder) and unfinished files are not models to compare. */
-        if (!sp_store_is_complete(path, "splinter-model")) continue;
-        if ((st = attrs_read(path, "splinter-model", &models[n_models])) != SP_OK) goto done;
+        /* Pretrained encoders (format splinter-encoder) are not models to compare; other unreadable or
+         * unfinished files are skipped with the reason, so the notebook still covers the rest. */
+        if (sp_store_is_complete(path, "splinter-encoder")) continue;
+        if (attrs_read(path, "splinter-model", &models[n_models]) != SP_OK) {
+            nb_buf_puts(&skipped, "- ");
+            nb_buf_md_code(&skipped, files[i]);
+            nb_buf_puts(&skipped, ": ");
+            nb_buf_md_cell(&skipped, sp_error_message());
+            nb_buf_puts(&skipped, "\n");
+            continue;
+        }
         n_models++;
     }
     nb->summary.n_models = n_models;
@@ -260,7 +270,7 @@ sp_status nb_add_title(nb_builder *nb)
     nb_add_markdown(nb, nb_buf_str(&b), NULL);
 
     /* ---- models and seeds */
-    if (n_models > 0) {
+    if (n_models > 0 || skipped.len > 0) {
         const char *seeds[64];
         size_t n_seeds = 0;
         for (size_t m = 0; m < n_models; m++)
@@ -287,6 +297,10 @@ sp_status nb_add_title(nb_builder *nb)
                 nb_buf_printf(&b, " %s |", v ? v : "-");
             }
             nb_buf_puts(&b, "\n");
+        }
+        if (skipped.len) {
+            nb_buf_puts(&b, "\nSkipped (not complete model files; the Data section skips them too):\n\n");
+            nb_buf_puts(&b, nb_buf_str(&skipped));
         }
         nb_add_markdown(nb, nb_buf_str(&b), NULL);
     }
@@ -319,7 +333,7 @@ sp_status nb_add_title(nb_builder *nb)
         nb_buf_md_fence(&b, "json", spec);
     }
     nb_add_markdown(nb, nb_buf_str(&b), NULL);
-    if (b.oom) st = sp_fail(SP_ERR_NOMEM, "out of memory building the title cells");
+    if (b.oom || skipped.oom) st = sp_fail(SP_ERR_NOMEM, "out of memory building the title cells");
 
 done:
     for (size_t m = 0; m < n_models; m++) attrs_free(&models[m]);
@@ -330,5 +344,6 @@ done:
     free(run_name);
     free(data_error);
     nb_buf_free(&b);
+    nb_buf_free(&skipped);
     return st;
 }

@@ -195,6 +195,8 @@ static int setup_run(void **state)
     /* A pretrained encoder is not a model to compare: the notebook must skip it. */
     if (sp_store_create(RUN "/models/pretrain-0.h5", "splinter-encoder", &w) != SP_OK) return -1;
     if (sp_store_commit(w) != SP_OK) return -1;
+    /* A broken model file is listed as skipped, and the notebook's own loader must step over it. */
+    write_text(RUN "/models/broken.h5", "not an HDF5 file\n");
     if (sp_store_create(RUN "/analysis/analysis.h5", "splinter-analysis", &w) != SP_OK) return -1;
     double amb[2] = {0.25, 0.5};
     hsize_t d[1] = {2};
@@ -364,6 +366,8 @@ static void test_export_is_deterministic_and_structured(void **state)
     assert_non_null(strstr(cell_source(json_array_get(cells, (size_t)seeds)), "| model | family | variant | init | order |"));
     assert_non_null(strstr(cell_source(json_array_get(cells, (size_t)seeds)), "| linear-s2 | linear | exact | 102 | 202 |"));
     assert_null(strstr(cell_source(json_array_get(cells, (size_t)seeds)), "pretrain-0"));
+    assert_non_null(strstr(cell_source(json_array_get(cells, (size_t)seeds)), "- `broken.h5`: /"));
+    assert_non_null(strstr(cell_source(json_array_get(cells, (size_t)seeds)), "/models/broken.h5 is not an HDF5 file"));
     long config = find_cell(cells, "## Configuration");
     assert_non_null(strstr(cell_source(json_array_get(cells, (size_t)config)), "```yaml\nname: toy-sweep"));
     /* Two variants, two specs. */
@@ -446,6 +450,8 @@ static void test_run_without_report(void **state)
     copy_file(RUN "/report/rashomon.png", DIR "/bare/report/rashomon.png");
     /* Data without a script is not a splinter figure. */
     write_text(DIR "/bare/report/notes.dat", "1 2\n");
+    /* An unreadable dataset.h5 is reported in the title, not fatal. */
+    write_text(DIR "/bare/dataset.h5", "truncated");
     sp_notebook_summary sum;
     char *text;
     assert_int_equal(sp_notebook_render(DIR "/bare", &text, &sum), SP_OK);
@@ -453,6 +459,8 @@ static void test_run_without_report(void **state)
     assert_int_equal(sum.n_models, 0);
     assert_int_equal(sum.n_figures_redraw, 1);
     assert_non_null(strstr(text, "This run has no `report/report.md`"));
+    assert_non_null(strstr(text, "**Note:** `dataset.h5` could not be read: /"));
+    assert_non_null(strstr(text, "/bare/dataset.h5 is not an HDF5 file"));
     assert_non_null(strstr(text, "redraw_figure(\\\"rashomon\\\");"));
     assert_null(strstr(text, "notes"));
     assert_null(strstr(text, "P[split]")); /* no models: no prediction cells that could not run */
