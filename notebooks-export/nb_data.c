@@ -51,6 +51,21 @@ static const char disagreement_code[] =
     "    print(f\"{split}: {np.mean(DISAGREEMENT[split] > 0):.3f} of examples get conflicting predictions; \"\n"
     "          f\"mean pairwise disagreement {pairs.mean() if pairs.size else 0.0:.4f}\")\n";
 
+static const char disputed_code[] =
+    "# The most disputed examples of each split that records its dataset rows: text and label from\n"
+    "# RUN/dataset.h5 (docs/datasets.md), largest DISAGREEMENT first.\n"
+    "with h5py.File(RUN / \"dataset.h5\", \"r\") as f:\n"
+    "    classes = [c.decode() if isinstance(c, bytes) else str(c) for c in f.attrs.get(\"class_names\", [])]\n"
+    "    for split, d in DISAGREEMENT.items():\n"
+    "        if split not in ROWS or \"text\" not in f or \"label\" not in f:\n"
+    "            continue\n"
+    "        for i in np.argsort(-d, kind=\"stable\")[:3]:\n"
+    "            row = int(ROWS[split][i])\n"
+    "            text, label = f[\"text\"][row], int(f[\"label\"][row])\n"
+    "            text = text.decode(\"utf-8\", \"replace\") if isinstance(text, bytes) else str(text)\n"
+    "            name = classes[label] if label < len(classes) else label\n"
+    "            print(f\"{split} row {row}: label {name}, disagreement {d[i]:.2f}: {text[:100]!r}\")\n";
+
 /* A Python identifier "df_<name>" for a CSV file stem, unique among the names already given. */
 static void table_variable(char *out, size_t cap, const char *file, char names[][80], size_t n_names)
 {
@@ -146,6 +161,8 @@ sp_status nb_add_data(nb_builder *nb)
         nb_add_markdown(nb, nb_buf_str(&md), NULL);
         nb_add_code(nb, predictions_code, NULL);
         nb_add_code(nb, disagreement_code, NULL);
+        if ((st = nb_path(path, "%s/dataset.h5", nb->run_abs)) != SP_OK) goto done;
+        if (nb_is_file(path)) nb_add_code(nb, disputed_code, NULL);
     }
     if (md.oom || code.oom) st = sp_fail(SP_ERR_NOMEM, "out of memory building the data section");
 done:

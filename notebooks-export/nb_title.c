@@ -32,14 +32,64 @@ static const char *attrs_get(const nb_attrs *a, const char *name)
     return NULL;
 }
 
-/* Formats one scalar attribute (string, integer or float) as text; NULL for other shapes and types. */
+/* Separator of the items of a 1-D array attribute in nb_attrs values (a byte no name contains). */
+#define LIST_SEP '\x1f'
+
+/* Formats a 1-D attribute of variable-length strings or integers as items joined by LIST_SEP; NULL for
+ * other types. */
+static char *attr_format_list(hid_t attr, hid_t type, hid_t space)
+{
+    hssize_t n = H5Sget_simple_extent_npoints(space);
+    if (n < 0 || n > 100000) return NULL;
+    nb_buf b;
+    nb_buf_init(&b);
+    nb_buf_puts(&b, "");
+    int ok = 0;
+    if (H5Tget_class(type) == H5T_STRING && H5Tis_variable_str(type) > 0) {
+        char **items = calloc((size_t)n + 1, sizeof *items);
+        hid_t mtype = H5Tcopy(H5T_C_S1);
+        if (items && mtype >= 0 && H5Tset_size(mtype, H5T_VARIABLE) >= 0 && H5Tset_cset(mtype, H5T_CSET_UTF8) >= 0 &&
+            H5Aread(attr, mtype, items) >= 0) {
+            for (hssize_t i = 0; i < n; i++) {
+                if (i) nb_buf_add(&b, &(char){LIST_SEP}, 1);
+                nb_buf_puts(&b, items[i] ? items[i] : "");
+                H5free_memory(items[i]);
+            }
+            ok = 1;
+        }
+        if (mtype >= 0) H5Tclose(mtype);
+        free(items);
+    } else if (H5Tget_class(type) == H5T_INTEGER) {
+        int64_t *v = calloc((size_t)n + 1, sizeof *v);
+        if (v && H5Aread(attr, H5T_NATIVE_INT64, v) >= 0) {
+            for (hssize_t i = 0; i < n; i++) {
+                if (i) nb_buf_add(&b, &(char){LIST_SEP}, 1);
+                nb_buf_printf(&b, "%" PRId64, v[i]);
+            }
+            ok = 1;
+        }
+        free(v);
+    }
+    if (!ok || b.oom) {
+        nb_buf_free(&b);
+        return NULL;
+    }
+    return b.s; /* the buffer's string is the result */
+}
+
+/* Formats one attribute as text: scalars (string, integer, float) and 1-D lists of strings or integers
+ * (see attr_format_list); NULL for other shapes and types. */
 static char *attr_format(hid_t file, const char *name)
 {
     hid_t attr = H5I_INVALID_HID, type = H5I_INVALID_HID, space = H5I_INVALID_HID;
     char *out = NULL, num[64];
     if ((attr = H5Aopen(file, name, H5P_DEFAULT)) < 0 || (type = H5Aget_type(attr)) < 0 ||
-        (space = H5Aget_space(attr)) < 0 || H5Sget_simple_extent_type(space) != H5S_SCALAR)
+        (space = H5Aget_space(attr)) < 0)
         goto done;
+    if (H5Sget_simple_extent_type(space) != H5S_SCALAR) {
+        if (H5Sget_simple_extent_ndims(space) == 1) out = attr_format_list(attr, type, space);
+        goto done;
+    }
     switch (H5Tget_class(type)) {
     case H5T_STRING: {
         char *value = NULL;
@@ -68,6 +118,29 @@ done:
     if (type >= 0) H5Tclose(type);
     if (attr >= 0) H5Aclose(attr);
     return out;
+}
+
+/* Appends the items of a LIST_SEP-joined list as inline code, comma-separated; items whose flag in the
+ * parallel list `flags` is "1" get the suffix `mark`. */
+static void list_append(nb_buf *b, const char *list, const char *flags, const char *mark)
+{
+    const char *p = list, *f = flags;
+    for (int first = 1;; first = 0) {
+        const char *end = strchr(p, LIST_SEP);
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        char *item = strndup(p, n);
+        if (!item) {
+            b->oom = 1;
+            return;
+        }
+        if (!first) nb_buf_puts(b, ", ");
+        nb_buf_md_code(b, item);
+        free(item);
+        if (f && f[0] == '1' && (f[1] == LIST_SEP || f[1] == '\0')) nb_buf_puts(b, mark);
+        if (f) f = strchr(f, LIST_SEP) ? strchr(f, LIST_SEP) + 1 : NULL;
+        if (!end) return;
+        p = end + 1;
+    }
 }
 
 /* Reads every scalar root attribute of a complete splinter file of the given format. */
@@ -256,6 +329,16 @@ sp_status nb_add_title(nb_builder *nb)
         nb_buf_puts(&b, " |\n");
     }
     row_distinct(&b, "data hash", hashes, n_hashes);
+    if (attrs_get(&data, "class_names")) {
+        nb_buf_puts(&b, "| classes | ");
+        list_append(&b, attrs_get(&data, "class_names"), NULL, "");
+        nb_buf_puts(&b, " |\n");
+    }
+    if (attrs_get(&data, "domain_names")) {
+        nb_buf_puts(&b, "| domains | ");
+        list_append(&b, attrs_get(&data, "domain_names"), attrs_get(&data, "domain_is_ood"), " (OOD)");
+        nb_buf_puts(&b, " |\n");
+    }
     if (attrs_get(&data, "data_seed")) nb_buf_printf(&b, "| data seed | %s |\n", attrs_get(&data, "data_seed"));
     nb_buf_printf(&b, "| models | %zu |\n", n_models);
     row_distinct(&b, "BLAS", blas, n_blas);

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dataset.h"
 #include "nb_internal.h"
 #include "notebook.h"
 #include "plot.h"
@@ -63,6 +64,9 @@ static void make_probs(float *p, const int *labels, size_t n, int model)
     }
 }
 
+/* content_hash of the test's dataset.h5, recorded as every model's data_hash. */
+static char toy_hash[65];
+
 static void write_model(int m, json_t *expected_preds)
 {
     char path[256], name[32];
@@ -75,7 +79,7 @@ static void write_model(int m, json_t *expected_preds)
     assert_int_equal(sp_store_attr_str(w, "/", "name", name), SP_OK);
     assert_int_equal(sp_store_attr_str(w, "/", "spec_json", m < 2 ? "{\"lr\": 0.05, \"bits\": 12}" : "{\"l2\": 0.001}"),
                      SP_OK);
-    assert_int_equal(sp_store_attr_str(w, "/", "data_hash", "hash-of-toy"), SP_OK);
+    assert_int_equal(sp_store_attr_str(w, "/", "data_hash", toy_hash), SP_OK);
     assert_int_equal(sp_store_attr_u64(w, "/", "seed_init", 100 + (uint64_t)m), SP_OK);
     assert_int_equal(sp_store_attr_u64(w, "/", "seed_order", 200 + (uint64_t)m), SP_OK);
     assert_int_equal(sp_store_attr_i64(w, "/", "n_classes", 2), SP_OK);
@@ -166,6 +170,41 @@ static void write_figures(json_t *expected)
                                   "blocks", block("probe", 2, 4, b0)));
 }
 
+/* 17 records: 10 train and 4 test (rows 10-13) of domain "early", 3 OOD of domain "later". */
+static int write_dataset(void)
+{
+    sp_dataset *ds = sp_dataset_alloc(17);
+    if (!ds) return -1;
+    for (size_t i = 0; i < ds->n; i++) {
+        char text[64], id[32];
+        snprintf(text, sizeof text, i == 11 ? "caf\xc3\xa9 %zu" : "message %zu", i);
+        snprintf(id, sizeof id, "m%zu", i);
+        ds->text[i] = strdup(text);
+        ds->source_id[i] = strdup(id);
+        ds->label[i] = (int32_t)(i % 2);
+        ds->domain[i] = i < 14 ? 0 : 1;
+        ds->split[i] = i < 10 ? SP_SPLIT_TRAIN : i < 14 ? SP_SPLIT_TEST : SP_SPLIT_OOD;
+    }
+    ds->n_classes = 2;
+    ds->class_names = calloc(2, sizeof *ds->class_names);
+    ds->n_domains = 2;
+    ds->domain_names = calloc(2, sizeof *ds->domain_names);
+    ds->domain_is_ood = calloc(2, 1);
+    if (!ds->class_names || !ds->domain_names || !ds->domain_is_ood) return -1;
+    ds->class_names[0] = strdup("ham");
+    ds->class_names[1] = strdup("spam");
+    ds->domain_names[0] = strdup("early");
+    ds->domain_names[1] = strdup("later");
+    ds->domain_is_ood[1] = 1;
+    snprintf(ds->name, sizeof ds->name, "toy");
+    ds->data_seed = 7;
+    ds->provenance_json = strdup("{}");
+    int rc = sp_dataset_hash(ds) == SP_OK && sp_dataset_save(ds, RUN "/dataset.h5") == SP_OK ? 0 : -1;
+    if (rc == 0) snprintf(toy_hash, sizeof toy_hash, "%s", ds->content_hash);
+    sp_dataset_free(ds);
+    return rc;
+}
+
 static const char report_md[] =
     "# Report: toy\n\nIntroduction with a [link](https://example.org).\n\n"
     "## Accuracy\n\nBefore the figure. ![ID vs OOD accuracy](id_vs_ood.png) After the figure.\n\n"
@@ -185,12 +224,8 @@ static int setup_run(void **state)
     json_object_set_new(expected, "figures", figures);
     json_object_set_new(expected, "predictions", preds);
 
+    if (write_dataset() != 0) return -1;
     sp_store_writer *w;
-    if (sp_store_create(RUN "/dataset.h5", "splinter-dataset", &w) != SP_OK) return -1;
-    sp_store_attr_str(w, "/", "name", "toy");
-    sp_store_attr_str(w, "/", "content_hash", "hash-of-toy");
-    sp_store_attr_u64(w, "/", "data_seed", 7);
-    if (sp_store_commit(w) != SP_OK) return -1;
     for (int m = 0; m < 3; m++) write_model(m, preds);
     /* A pretrained encoder is not a model to compare: the notebook must skip it. */
     if (sp_store_create(RUN "/models/pretrain-0.h5", "splinter-encoder", &w) != SP_OK) return -1;
@@ -359,7 +394,11 @@ static void test_export_is_deterministic_and_structured(void **state)
     /* Title: run name from run.yaml, versions, hash, seeds table with both seed streams in stream order. */
     long title = find_cell(cells, "# splinter run `toy-sweep`");
     assert_int_equal(title, 0);
-    assert_non_null(strstr(cell_source(json_array_get(cells, 0)), "| data hash | `hash-of-toy` |"));
+    char row[128];
+    snprintf(row, sizeof row, "| data hash | `%s` |", toy_hash);
+    assert_non_null(strstr(cell_source(json_array_get(cells, 0)), row));
+    assert_non_null(strstr(cell_source(json_array_get(cells, 0)), "| classes | `ham`, `spam` |"));
+    assert_non_null(strstr(cell_source(json_array_get(cells, 0)), "| domains | `early`, `later` (OOD) |"));
     assert_non_null(strstr(cell_source(json_array_get(cells, 0)), "| data seed | 7 |"));
     long seeds = find_cell(cells, "## Models and seeds");
     assert_true(seeds > 0);

@@ -165,6 +165,9 @@ def check_jupyter_executes(path, stems):
             check(not any(o.output_type == "error" for o in outs), f"executed cell {i} ({stem}) raised")
         text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
         check("test: 3 models x 4 examples x 2 classes" in text, "predictions cell did not report test: 3 x 4 x 2")
+        # Test rows 10..13 disagree 0, 1/3, 1/3, 0: row 11 comes first, its text read from dataset.h5.
+        check("test row 11: label spam, disagreement 0.33: 'caf\u00e9 11'" in text,
+              f"disputed-examples cell did not show row 11 first:\n{text}")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
