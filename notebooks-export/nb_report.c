@@ -49,8 +49,13 @@ static sp_status add_redraw_cell(report_state *r, const char *stem, const char *
         for (const char *p = caption; *p; p++) nb_buf_add(&code, (*p == '\n' || *p == '\r') ? " " : p, 1);
         nb_buf_puts(&code, "\n");
     }
+    /* File names may hold anything but '/' and NUL: keep the comment on its line. */
+    char shown[PATH_MAX];
+    snprintf(shown, sizeof shown, "%s", stem);
+    for (char *p = shown; *p; p++)
+        if (*p == '\n' || *p == '\r') *p = ' ';
     nb_buf_printf(&code, "# Redrawn with matplotlib from RUN/report/%s.dat and .gp; the stored output is "
-                         "splinter's %s.png.\nredraw_figure(", stem, stem);
+                         "splinter's %s.png.\nredraw_figure(", shown, shown);
     nb_buf_py_string(&code, stem);
     nb_buf_puts(&code, ");\n");
 
