@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "nb_internal.h"
 
@@ -36,12 +37,15 @@ static int read_optional(const char *path, char **data, size_t *n)
     return nb_read_file(path, data, n) == SP_OK;
 }
 
-/* Appends the code cell redrawing figure `stem`, with splinter's PNG (if present) as its stored output. */
+/* Appends the code cell redrawing figure `stem`. Its stored output is splinter's <stem>.png, or the SVG
+ * when there is no PNG; none when neither exists (running the cell draws it). */
 static sp_status add_redraw_cell(report_state *r, const char *stem, const char *caption)
 {
-    char png[PATH_MAX];
-    sp_status st = nb_path(png, "%s/%s.png", r->report_dir, stem);
-    if (st != SP_OK) return st;
+    char png[PATH_MAX], svg[PATH_MAX];
+    sp_status st;
+    if ((st = nb_path(png, "%s/%s.png", r->report_dir, stem)) != SP_OK ||
+        (st = nb_path(svg, "%s/%s.svg", r->report_dir, stem)) != SP_OK)
+        return st;
     nb_buf code;
     nb_buf_init(&code);
     if (caption && caption[0]) {
@@ -55,17 +59,20 @@ static sp_status add_redraw_cell(report_state *r, const char *stem, const char *
     for (char *p = shown; *p; p++)
         if (*p == '\n' || *p == '\r') *p = ' ';
     nb_buf_printf(&code, "# Redrawn with matplotlib from RUN/report/%s.dat and .gp; the stored output is "
-                         "splinter's %s.png.\nredraw_figure(", shown, shown);
+                         "splinter's own drawing.\nredraw_figure(", shown);
     nb_buf_py_string(&code, stem);
     nb_buf_puts(&code, ");\n");
 
     json_t *outputs = json_array();
     char *data = NULL;
     size_t n = 0;
-    if (outputs && read_optional(png, &data, &n)) {
+    const char *mime = NULL;
+    if (read_optional(png, &data, &n)) mime = "image/png";
+    else if (read_optional(svg, &data, &n)) mime = "image/svg+xml";
+    if (outputs && mime) {
         char alt[512];
         snprintf(alt, sizeof alt, "<Figure: %s>", caption && caption[0] ? caption : stem);
-        if (json_array_append_new(outputs, nb_image_output("image/png", (unsigned char *)data, n, alt)) != 0)
+        if (json_array_append_new(outputs, nb_image_output(mime, (unsigned char *)data, n, alt)) != 0)
             r->nb->oom = 1;
     }
     free(data);
@@ -115,10 +122,10 @@ static sp_status add_image(report_state *r, const char *caption, const char *tar
         flush_markdown(r);
         return add_redraw_cell(r, stem, caption);
     }
-    const char *mime = strcmp(ext, "png") == 0 ? "image/png"
-                     : strcmp(ext, "svg") == 0 ? "image/svg+xml"
-                     : strcmp(ext, "jpg") == 0 || strcmp(ext, "jpeg") == 0 ? "image/jpeg"
-                     : strcmp(ext, "gif") == 0 ? "image/gif" : NULL;
+    const char *mime = strcasecmp(ext, "png") == 0 ? "image/png"
+                     : strcasecmp(ext, "svg") == 0 ? "image/svg+xml"
+                     : strcasecmp(ext, "jpg") == 0 || strcasecmp(ext, "jpeg") == 0 ? "image/jpeg"
+                     : strcasecmp(ext, "gif") == 0 ? "image/gif" : NULL;
     char *data = NULL;
     size_t n = 0;
     if (!mime || !read_optional(file, &data, &n)) {

@@ -486,7 +486,7 @@ static void test_run_without_report(void **state)
     assert_int_equal(system("rm -rf " DIR "/bare && mkdir -p " DIR "/bare/report"), 0);
     copy_file(RUN "/report/rashomon.dat", DIR "/bare/report/rashomon.dat");
     copy_file(RUN "/report/rashomon.gp", DIR "/bare/report/rashomon.gp");
-    copy_file(RUN "/report/rashomon.png", DIR "/bare/report/rashomon.png");
+    copy_file(RUN "/report/rashomon.svg", DIR "/bare/report/rashomon.svg"); /* no PNG: the SVG is the output */
     /* Data without a script is not a splinter figure. */
     write_text(DIR "/bare/report/notes.dat", "1 2\n");
     /* An unreadable dataset.h5 is reported in the title, not fatal. */
@@ -501,6 +501,7 @@ static void test_run_without_report(void **state)
     assert_non_null(strstr(text, "**Note:** `dataset.h5` could not be read: /"));
     assert_non_null(strstr(text, "/bare/dataset.h5 is not an HDF5 file"));
     assert_non_null(strstr(text, "redraw_figure(\\\"rashomon\\\");"));
+    assert_non_null(strstr(text, "\"image/svg+xml\": \"<?xml"));
     assert_null(strstr(text, "notes"));
     assert_null(strstr(text, "P[split]")); /* no models: no prediction cells that could not run */
     free(text);
