@@ -1,0 +1,55 @@
+/* capacity.h: Rashomon capacity (Hsu & Calmon, NeurIPS 2022) by the Blahut-Arimoto algorithm.
+ *
+ * For one example x the M models' probability vectors g_1(x)..g_M(x) are the rows of a channel from
+ * "which model" to "which class". Its capacity C(x) = max_{P_M} I(M; Y) (in bits) measures how many
+ * distinguishable predictions the set holds; RC(x) = 2^C(x) lies in [1, min(M, C)].
+ *
+ * Blahut-Arimoto with the dual stopping rule: each iteration gives a lower bound I_L = ln sum_m p_m e^{D_m}
+ * and an upper bound I_U = max_m D_m on the capacity (nats), D_m = KL(W_m || q); we stop when
+ * I_U - I_L <= SP_CAPACITY_TOL (1e-10 nats, so RC is exact to ~1e-10 relative) or after
+ * SP_CAPACITY_MAX_ITER iterations, and return the lower bound. Rows are renormalised to sum 1 in double.
+ * Two classes: the capacity of a channel depends only on the extreme points of the convex hull of its
+ * rows (KL(w || q) is convex in w, so max_m KL(W_m || q) sits at a vertex and C = min_q max_m KL), and with
+ * two classes those are the rows with the smallest and largest g(x)_1: the 2-row channel is solved exactly
+ * instead of the M-row one. With more classes all member rows enter.
+ *
+ *     double rc[n];
+ *     size_t capped;
+ *     if (sp_rashomon_capacity(rc, &capped, pm, member) != SP_OK) ...;
+ */
+#ifndef SPLINTER_CAPACITY_H
+#define SPLINTER_CAPACITY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "predmatrix.h"
+#include "status.h"
+
+#define SP_CAPACITY_TOL 1e-10
+#define SP_CAPACITY_MAX_ITER 10000
+
+typedef struct {
+    size_t max_rows;
+    int n_classes;
+    double *W;    /* [max_rows][C] channel rows */
+    double *logW; /* [max_rows][C] ln W (0 where W = 0) */
+    double *p;    /* [max_rows] input distribution */
+    double *d;    /* [max_rows] KL(W_m || q) */
+    double *q;    /* [C] output distribution */
+} sp_capacity_ws;
+
+/* Workspace for channels of up to max_rows rows and n_classes columns. */
+sp_status sp_capacity_ws_alloc(sp_capacity_ws **out, size_t max_rows, int n_classes);
+void sp_capacity_ws_free(sp_capacity_ws *ws);
+
+/* Capacity in bits of the channel held in ws->W (rows 0..M-1, each a probability vector; rows are
+ * renormalised in place). *iterations (may be NULL) gets the iteration count; SP_CAPACITY_MAX_ITER + 1
+ * means the cap was hit before the tolerance. M >= 1. */
+double sp_capacity_blahut_arimoto(sp_capacity_ws *ws, size_t M, int *iterations);
+
+/* rc[i] = Rashomon capacity 2^C(x_i) of the members (NULL = all models), for every example, in parallel
+ * over examples. *n_capped (may be NULL) = examples that hit the iteration cap. rc: [n]. */
+sp_status sp_rashomon_capacity(double *rc, size_t *n_capped, const sp_predmatrix *pm, const uint8_t *member);
+
+#endif
