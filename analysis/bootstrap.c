@@ -65,13 +65,16 @@ void sp_boot_groups_free(sp_boot_groups *g)
 
 size_t sp_boot_groups_max_draw(const sp_boot_groups *g) { return g->n_groups * g->max_group; }
 
-void sp_boot_draw_models(size_t *out, size_t *k, const sp_boot_groups *g, gsl_rng *r)
+void sp_boot_draw_models(size_t *out, size_t *slot, size_t *k, const sp_boot_groups *g, gsl_rng *r)
 {
     size_t count = 0;
     for (size_t j = 0; j < g->n_groups; j++) {
         size_t grp = gsl_rng_uniform_int(r, g->n_groups);
         size_t start = g->group_start[grp], size = g->group_start[grp + 1] - start;
-        for (size_t t = 0; t < size; t++) out[count++] = g->members[start + gsl_rng_uniform_int(r, size)];
+        for (size_t t = 0; t < size; t++) {
+            if (slot) slot[count] = j;
+            out[count++] = g->members[start + gsl_rng_uniform_int(r, size)];
+        }
     }
     *k = count;
 }

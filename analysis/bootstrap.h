@@ -11,7 +11,7 @@
  *     sp_boot_groups *g = NULL; sp_boot_groups_alloc(&g, pretrain_seed_of_model, M);
  *     size_t *draw = malloc(sp_boot_groups_max_draw(g) * sizeof *draw), k;
  *     gsl_rng *r = sp_rng_alloc(sp_seed_for(seed, "models:finetune", b));
- *     sp_boot_draw_models(draw, &k, g, r);
+ *     sp_boot_draw_models(draw, NULL, &k, g, r);
  *     ...; sp_boot_percentile(&lo, &hi, reps, B, 0.95);
  */
 #ifndef SPLINTER_BOOTSTRAP_H
@@ -40,8 +40,9 @@ void sp_boot_groups_free(sp_boot_groups *g);
 /* Capacity a draw buffer needs: G * max_group. */
 size_t sp_boot_groups_max_draw(const sp_boot_groups *g);
 
-/* One nested draw of model indices into out[0..*k). */
-void sp_boot_draw_models(size_t *out, size_t *k, const sp_boot_groups *g, gsl_rng *r);
+/* One nested draw of model indices into out[0..*k). slot (may be NULL) gets, for each draw, which of the
+ * G group draws it came from (0..G-1): a group drawn twice counts as two groups in a nested analysis. */
+void sp_boot_draw_models(size_t *out, size_t *slot, size_t *k, const sp_boot_groups *g, gsl_rng *r);
 
 /* w[i] = number of times example i is drawn in n draws with replacement. w: [n]. */
 void sp_boot_example_weights(double *w, size_t n, gsl_rng *r);
