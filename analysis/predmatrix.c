@@ -2,6 +2,7 @@
 #include "predmatrix.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,19 +67,21 @@ sp_status sp_predmatrix_validate(const sp_predmatrix *pm, double tol, const char
     const int C = pm->n_classes;
     for (size_t m = 0; m < pm->n_models; m++) {
         const float *g = sp_predmatrix_row(pm, m);
-        const char *name = model_names ? model_names[m] : "";
+        char name[64];
+        if (!model_names) snprintf(name, sizeof name, "model %zu", m);
         for (size_t i = 0; i < n; i++) {
             double s = 0;
             for (int c = 0; c < C; c++) {
                 float v = g[i * (size_t)C + (size_t)c];
                 if (!isfinite(v) || v < 0.0f || v > 1.0f)
-                    return sp_fail(SP_ERR_INPUT, "%s: model %zu %s: row %zu class %d: probability %g is not in "
-                                   "[0, 1]; retrain or delete the model file", what, m, name, i, c, (double)v);
+                    return sp_fail(SP_ERR_INPUT, "%s: predictions of %s, row %zu, class %d: probability %g is not "
+                                   "in [0, 1]; retrain or delete the model file",
+                                   model_names ? model_names[m] : name, what, i, c, (double)v);
                 s += v;
             }
             if (fabs(s - 1.0) > tol)
-                return sp_fail(SP_ERR_INPUT, "%s: model %zu %s: row %zu: probabilities sum to %.9g, not 1; "
-                               "the file does not hold probabilities", what, m, name, i, s);
+                return sp_fail(SP_ERR_INPUT, "%s: predictions of %s, row %zu: probabilities sum to %.9g, not 1; "
+                               "the file does not hold probabilities", model_names ? model_names[m] : name, what, i, s);
         }
     }
     return SP_OK;

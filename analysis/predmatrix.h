@@ -51,8 +51,8 @@ static inline uint64_t *sp_predmatrix_bits(const sp_predmatrix *pm, size_t m)
 void sp_predmatrix_pack(sp_predmatrix *pm);
 
 /* Checks that every probability is finite and in [0, 1] and that each row sums to 1 within `tol`;
- * on failure returns SP_ERR_INPUT with a message naming `what` (e.g. the file), the model index, the
- * example and the offending value. */
+ * on failure returns SP_ERR_INPUT with a message naming the model (model_names[m], e.g. its file, or its
+ * index when model_names is NULL), `what` (e.g. the split), the example and the offending value. */
 sp_status sp_predmatrix_validate(const sp_predmatrix *pm, double tol, const char *const *model_names,
                                  const char *what);
 

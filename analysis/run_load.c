@@ -208,10 +208,10 @@ static sp_status load_dataset(run_state *s)
     sp_status st = sp_store_open(path, "splinter-dataset", &f);
     if (st != SP_OK) return st;
     char *hash = NULL;
-    if (sp_store_read_attr_str(f, "/", "content_hash", &hash) == SP_OK && strcmp(hash, s->models[0].data_hash) != 0)
+    if (sp_store_read_attr_str(f, "/", "content_hash", &hash) != SP_OK) sp_error_clear(); /* optional */
+    else if (strcmp(hash, s->models[0].data_hash) != 0)
         st = sp_fail(SP_ERR_INPUT, "%s: content_hash %.16s... is not the models' data_hash %.16s...; the models "
                      "belong to another data set", path, hash, s->models[0].data_hash);
-    sp_error_clear();
     free(hash);
     int rank;
     hsize_t dims[4];
