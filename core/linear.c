@@ -41,7 +41,7 @@ void sp_linear_free(sp_linear_model *m)
 sp_linear_train_options sp_linear_train_options_default(void)
 {
     sp_linear_train_options o = {.optimizer = SP_LINEAR_ADAMW, .epochs = 5, .batch = 32, .lr = 0.05, .l2 = 1e-4,
-                                 .init_std = 0.01, .bootstrap = 1, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8};
+                                 .lr_decay = 1, .init_std = 0.01, .bootstrap = 0, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8};
     return o;
 }
 
@@ -116,14 +116,17 @@ double sp_linear_objective(double *grad, const double *theta, const sp_csr *X, c
 
 /* ---------------------------------------------------------------- trainer */
 
+/* Per-feature state is interleaved, one block of `stride` floats per feature: V[C] (scaled weights,
+ * W = s * V), G[C] (the current batch's gradient, zero outside touched features) and, for AdamW, M[C] and
+ * S[C] (first and second moments). A feature's update then touches one cache line instead of four arrays:
+ * the trainer is bound by memory latency on randomly hashed features. */
 typedef struct {
     size_t F;
     int C;
-    float *V;        /* [F, C] scaled weights: W = s * V */
+    size_t stride;   /* 2C (SGD) or 4C (AdamW) */
+    float *P;        /* [F, stride] */
     double s;        /* the common decay scale */
     float *b;        /* [C] */
-    float *G;        /* [F, C] gradient of the current batch, zero outside touched features */
-    float *M, *S;    /* [F, C] AdamW first and second moments (NULL for SGD) */
     float bM[SP_LINEAR_MAX_CLASSES], bS[SP_LINEAR_MAX_CLASSES]; /* the bias's moments */
     uint8_t *mark;   /* [F] 1 while a feature is in `touched` */
     int32_t *touched;/* features of the current batch, in first-seen order */
@@ -135,7 +138,7 @@ typedef struct {
 
 static void linear_state_free(linear_state *t)
 {
-    free(t->V), free(t->b), free(t->G), free(t->M), free(t->S), free(t->mark), free(t->touched);
+    free(t->P), free(t->b), free(t->mark), free(t->touched);
     free(t->dz), free(t->db);
 }
 
@@ -144,7 +147,7 @@ static inline void linear_row_logits(double *z, const linear_state *t, const sp_
 {
     for (int c = 0; c < C; c++) z[c] = 0.0;
     for (int64_t j = X->row_ptr[r]; j < X->row_ptr[r + 1]; j++) {
-        const float *v = t->V + (size_t)X->col[j] * C;
+        const float *v = t->P + (size_t)X->col[j] * t->stride;
         float x = X->val[j];
         for (int c = 0; c < C; c++) z[c] += x * v[c];
     }
@@ -167,7 +170,7 @@ static inline double linear_softmax(double *z, const int C)
  * compiles to loops of constant length. */
 static inline __attribute__((always_inline)) double
 linear_step(linear_state *t, const sp_csr *X, const int32_t *y, const size_t *rows, size_t B,
-            const sp_linear_train_options *o, const int C)
+            const sp_linear_train_options *o, double lr_step, const int C)
 {
     double z[SP_LINEAR_MAX_CLASSES], nll = 0.0, inv_b = 1.0 / (double)B;
     for (int c = 0; c < C; c++) t->db[c] = 0.0;
@@ -185,35 +188,35 @@ linear_step(linear_state *t, const sp_csr *X, const int32_t *y, const size_t *ro
                 t->mark[f] = 1;
                 t->touched[t->n_touched++] = f;
             }
-            float *g = t->G + (size_t)f * C;
+            float *g = t->P + (size_t)f * t->stride + C;
             float x = X->val[j];
             for (int c = 0; c < C; c++) g[c] += (float)(x * t->dz[c]);
         }
     }
     /* Decoupled decay of every weight: W <- (1 - lr l2) W, kept in the scale. */
-    t->s *= 1.0 - o->lr * o->l2;
+    t->s *= 1.0 - lr_step * o->l2;
     float inv_s = (float)(1.0 / t->s);
     t->step++;
     if (o->optimizer == SP_LINEAR_SGD) {
-        float lr = (float)o->lr;
+        float lr = (float)lr_step;
         for (size_t k = 0; k < t->n_touched; k++) {
             size_t f = (size_t)t->touched[k];
-            float *v = t->V + f * C, *g = t->G + f * C;
+            float *v = t->P + f * t->stride, *g = v + C;
             for (int c = 0; c < C; c++) {
                 v[c] -= lr * g[c] * inv_s;
                 g[c] = 0.0f;
             }
             t->mark[f] = 0;
         }
-        for (int c = 0; c < C; c++) t->b[c] -= (float)(o->lr * t->db[c]);
+        for (int c = 0; c < C; c++) t->b[c] -= (float)(lr_step * t->db[c]);
     } else {
         float b1 = (float)o->beta1, b2 = (float)o->beta2, eps = (float)o->eps;
         double bc1 = 1.0 - pow(o->beta1, (double)t->step), bc2 = 1.0 - pow(o->beta2, (double)t->step);
         /* update = lr * (m / bc1) / (sqrt(v / bc2) + eps), folded into two constants */
-        float step_size = (float)(o->lr / bc1), inv_sqrt_bc2 = (float)(1.0 / sqrt(bc2));
+        float step_size = (float)(lr_step / bc1), inv_sqrt_bc2 = (float)(1.0 / sqrt(bc2));
         for (size_t k = 0; k < t->n_touched; k++) {
             size_t f = (size_t)t->touched[k];
-            float *v = t->V + f * C, *g = t->G + f * C, *m1 = t->M + f * C, *m2 = t->S + f * C;
+            float *v = t->P + f * t->stride, *g = v + C, *m1 = v + 2 * C, *m2 = v + 3 * C;
             for (int c = 0; c < C; c++) {
                 m1[c] = b1 * m1[c] + (1.0f - b1) * g[c];
                 m2[c] = b2 * m2[c] + (1.0f - b2) * g[c] * g[c];
@@ -232,7 +235,8 @@ linear_step(linear_state *t, const sp_csr *X, const int32_t *y, const size_t *ro
     t->n_touched = 0;
     /* Fold the scale back before it underflows the float range of V's updates. */
     if (t->s < 1e-6) {
-        for (size_t i = 0; i < t->F * (size_t)C; i++) t->V[i] = (float)(t->V[i] * t->s);
+        for (size_t f = 0; f < t->F; f++)
+            for (int c = 0; c < C; c++) t->P[f * t->stride + c] = (float)(t->P[f * t->stride + c] * t->s);
         t->s = 1.0;
     }
     return nll;
@@ -275,29 +279,25 @@ sp_status sp_linear_train(sp_linear_model *m, float *train_loss, float *val_loss
         max_nnz = k > max_nnz ? k : max_nnz;
     }
     t.cap_touched = max_nnz * (size_t)o->batch < F ? max_nnz * (size_t)o->batch : F;
-    t.V = malloc(F * (size_t)C * sizeof *t.V);
-    t.G = calloc(F * (size_t)C, sizeof *t.G);
+    t.stride = (o->optimizer == SP_LINEAR_ADAMW ? 4 : 2) * (size_t)C;
+    t.P = calloc(F * t.stride, sizeof *t.P);
     t.b = calloc((size_t)C, sizeof *t.b);
     t.mark = calloc(F, 1);
     t.touched = malloc((t.cap_touched ? t.cap_touched : 1) * sizeof *t.touched);
     t.dz = calloc((size_t)C, sizeof *t.dz);
     t.db = calloc((size_t)C, sizeof *t.db);
-    if (o->optimizer == SP_LINEAR_ADAMW) {
-        t.M = calloc(F * (size_t)C, sizeof *t.M);
-        t.S = calloc(F * (size_t)C, sizeof *t.S);
-    }
     size_t *base = malloc(n_train * sizeof *base), *order = malloc(n_train * sizeof *order);
     gsl_rng *rng = NULL;
-    if (!t.V || !t.G || !t.b || !t.mark || !t.touched || !t.dz || !t.db || !base || !order ||
-        (o->optimizer == SP_LINEAR_ADAMW && (!t.M || !t.S))) {
+    if (!t.P || !t.b || !t.mark || !t.touched || !t.dz || !t.db || !base || !order) {
         st = sp_fail(SP_ERR_NOMEM, "out of memory for a linear model of %zu x %d weights", F, C);
         goto done;
     }
 
     /* init stream: W ~ N(0, init_std^2), feature by feature */
     if (!(rng = sp_rng_alloc(sp_seed_for(seeds->init, "linear-weights", 0)))) goto nomem;
-    for (size_t i = 0; i < F * (size_t)C; i++)
-        t.V[i] = o->init_std > 0 ? (float)gsl_ran_gaussian_ziggurat(rng, o->init_std) : 0.0f;
+    if (o->init_std > 0)
+        for (size_t i = 0; i < F * (size_t)C; i++)
+            t.P[(i / C) * t.stride + i % C] = (float)gsl_ran_gaussian_ziggurat(rng, o->init_std);
     gsl_rng_free(rng);
     rng = NULL;
 
@@ -311,6 +311,7 @@ sp_status sp_linear_train(sp_linear_model *m, float *train_loss, float *val_loss
         memcpy(base, train_rows, n_train * sizeof *base);
     }
 
+    size_t total_steps = (size_t)o->epochs * ((n_train + (size_t)o->batch - 1) / (size_t)o->batch);
     for (int e = 0; e < o->epochs; e++) {
         /* order stream: epoch e's permutation depends only on (order seed, e) */
         memcpy(order, base, n_train * sizeof *order);
@@ -321,7 +322,9 @@ sp_status sp_linear_train(sp_linear_model *m, float *train_loss, float *val_loss
         double nll = 0.0;
         for (size_t lo = 0; lo < n_train; lo += (size_t)o->batch) {
             size_t B = n_train - lo < (size_t)o->batch ? n_train - lo : (size_t)o->batch;
-            nll += C == 2 ? linear_step(&t, X, y, order + lo, B, o, 2) : linear_step(&t, X, y, order + lo, B, o, C);
+            /* linear decay: step k of T takes lr (1 - k/T) */
+            double lr = o->lr_decay ? o->lr * (1.0 - (double)t.step / (double)total_steps) : o->lr;
+            nll += C == 2 ? linear_step(&t, X, y, order + lo, B, o, lr, 2) : linear_step(&t, X, y, order + lo, B, o, lr, C);
         }
         nll /= (double)n_train;
         if (!isfinite(nll)) {
@@ -332,7 +335,7 @@ sp_status sp_linear_train(sp_linear_model *m, float *train_loss, float *val_loss
         if (train_loss) train_loss[e] = (float)nll;
         if (val_loss) val_loss[e] = (float)linear_state_nll(&t, X, y, val_rows, n_val);
     }
-    for (size_t i = 0; i < F * (size_t)C; i++) m->W[i] = (float)(t.V[i] * t.s);
+    for (size_t i = 0; i < F * (size_t)C; i++) m->W[i] = (float)(t.P[(i / C) * t.stride + i % C] * t.s);
     memcpy(m->b, t.b, (size_t)C * sizeof *m->b);
     goto done;
 nomem:
@@ -382,23 +385,36 @@ typedef struct {
     float value;
 } linear_contrib;
 
+/* Ranking order: larger |value| first, then lower id. */
+static inline int linear_contrib_before(const linear_contrib *x, const linear_contrib *y)
+{
+    float ax = fabsf(x->value), ay = fabsf(y->value);
+    return ax != ay ? ax > ay : x->id < y->id;
+}
+
 static int linear_contrib_cmp(const void *a, const void *b)
 {
-    const linear_contrib *x = a, *y = b;
-    float ax = fabsf(x->value), ay = fabsf(y->value);
-    if (ax != ay) return ax > ay ? -1 : 1;
-    return (x->id > y->id) - (x->id < y->id);
+    return linear_contrib_before(a, b) ? -1 : linear_contrib_before(b, a) ? 1 : 0;
+}
+
+/* Sift-down in a heap whose root is the entry ranked last (the one to evict first). */
+static void linear_heap_down(linear_contrib *h, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, w = i;
+        if (l < n && linear_contrib_before(&h[w], &h[l])) w = l;
+        if (r < n && linear_contrib_before(&h[w], &h[r])) w = r;
+        if (w == i) return;
+        linear_contrib tmp = h[i];
+        h[i] = h[w], h[w] = tmp;
+        i = w;
+    }
 }
 
 sp_status sp_linear_top_contributions(int32_t *ids, float *values, const sp_linear_model *m, const sp_csr *X, int K)
 {
     const int C = m->n_classes;
-    size_t max_nnz = 0;
-    for (size_t r = 0; r < X->n_rows; r++) {
-        size_t k = (size_t)(X->row_ptr[r + 1] - X->row_ptr[r]);
-        max_nnz = k > max_nnz ? k : max_nnz;
-    }
-    linear_contrib *buf = malloc((max_nnz ? max_nnz : 1) * sizeof *buf);
+    linear_contrib *buf = malloc((K > 0 ? (size_t)K : 1) * sizeof *buf);
     float *z = malloc((size_t)C * sizeof *z);
     if (!buf || !z) {
         free(buf), free(z);
@@ -410,14 +426,22 @@ sp_status sp_linear_top_contributions(int32_t *ids, float *values, const sp_line
         int best = 0;
         for (int c = 1; c < C; c++)
             if (z[c] > z[best]) best = c;
+        /* Bounded heap of the K best so far: O(nnz log K) per row. */
         size_t k = 0;
-        for (int64_t j = X->row_ptr[r]; j < X->row_ptr[r + 1]; j++, k++) {
+        for (int64_t j = X->row_ptr[r]; j < X->row_ptr[r + 1]; j++) {
             const float *w = m->W + (size_t)X->col[j] * C;
             double mean = 0.0;
             for (int c = 0; c < C; c++) mean += w[c];
             mean /= C;
-            buf[k].id = X->col[j];
-            buf[k].value = (float)(X->val[j] * (w[best] - mean));
+            linear_contrib e = {.id = X->col[j], .value = (float)(X->val[j] * (w[best] - mean))};
+            if (k < (size_t)K) {
+                buf[k++] = e;
+                if (k == (size_t)K)
+                    for (size_t i = k / 2; i-- > 0;) linear_heap_down(buf, k, i);
+            } else if (K > 0 && linear_contrib_before(&e, &buf[0])) {
+                buf[0] = e;
+                linear_heap_down(buf, k, 0);
+            }
         }
         qsort(buf, k, sizeof *buf, linear_contrib_cmp);
         for (int j = 0; j < K; j++) {

@@ -41,10 +41,11 @@ typedef struct {
     sp_linear_optimizer optimizer; /* default AdamW */
     int epochs;                    /* passes over the (resampled) training rows, default 5 */
     int batch;                     /* minibatch rows B, default 32 */
-    double lr;                     /* constant step size, default 0.05 */
+    double lr;                     /* peak step size, default 0.05 */
+    int lr_decay;                  /* 1 (default): step k of T uses lr (1 - k/T); 0: constant lr */
     double l2;                     /* L2 strength of the objective; also AdamW's decoupled decay; 1e-4 */
     double init_std;               /* W starts N(0, init_std^2) from the init stream, b at 0; 0.01 */
-    int bootstrap;                 /* 1 (default): train on a bootstrap resample of the training rows */
+    int bootstrap;                 /* 1: train on a bootstrap resample of the training rows (default 0) */
     double beta1, beta2, eps;      /* AdamW moments: 0.9, 0.999, 1e-8 */
 } sp_linear_train_options;
 

@@ -139,7 +139,7 @@ static void reference_train(double *W, double *b, const problem *p, const sp_lin
     rng = sp_rng_alloc(sp_seed_for(s->bootstrap, "linear-resample", 0));
     for (size_t i = 0; i < R; i++) base[i] = o->bootstrap ? gsl_rng_uniform_int(rng, R) : i;
     gsl_rng_free(rng);
-    long step = 0;
+    long step = 0, total = (long)o->epochs * (long)((R + (size_t)o->batch - 1) / (size_t)o->batch);
     for (int e = 0; e < o->epochs; e++) {
         memcpy(order, base, R * sizeof *order);
         rng = sp_rng_alloc(sp_seed_for(s->order, "linear-epoch", (uint64_t)e));
@@ -169,28 +169,29 @@ static void reference_train(double *W, double *b, const problem *p, const sp_lin
                     }
                 }
             }
+            double lr = o->lr_decay ? o->lr * (1.0 - (double)step / (double)total) : o->lr;
             step++;
             for (size_t f = 0; f < F; f++)
                 for (int c = 0; c < C; c++) {
                     size_t i = f * C + c;
-                    W[i] *= 1 - o->lr * o->l2;
+                    W[i] *= 1 - lr * o->l2;
                     if (!touched[f]) continue;
                     if (o->optimizer == SP_LINEAR_SGD) {
-                        W[i] -= o->lr * G[i];
+                        W[i] -= lr * G[i];
                     } else {
                         M[i] = o->beta1 * M[i] + (1 - o->beta1) * G[i];
                         S[i] = o->beta2 * S[i] + (1 - o->beta2) * G[i] * G[i];
-                        W[i] -= o->lr * (M[i] / (1 - pow(o->beta1, step))) /
+                        W[i] -= lr * (M[i] / (1 - pow(o->beta1, step))) /
                                 (sqrt(S[i] / (1 - pow(o->beta2, step))) + o->eps);
                     }
                 }
             for (int c = 0; c < C; c++) {
                 if (o->optimizer == SP_LINEAR_SGD) {
-                    b[c] -= o->lr * db[c];
+                    b[c] -= lr * db[c];
                 } else {
                     bM[c] = o->beta1 * bM[c] + (1 - o->beta1) * db[c];
                     bS[c] = o->beta2 * bS[c] + (1 - o->beta2) * db[c] * db[c];
-                    b[c] -= o->lr * (bM[c] / (1 - pow(o->beta1, step))) /
+                    b[c] -= lr * (bM[c] / (1 - pow(o->beta1, step))) /
                             (sqrt(bS[c] / (1 - pow(o->beta2, step))) + o->eps);
                 }
             }
@@ -203,16 +204,18 @@ static void reference_train(double *W, double *b, const problem *p, const sp_lin
 static void test_trainer_matches_dense_reference(void **state)
 {
     (void)state;
-    for (int opt = 0; opt < 2; opt++)
+    for (int opt = 0; opt < 4; opt++)
         for (int C = 2; C <= 3; C++) {
             problem p = make_problem(150, 40, C, 200 + C);
             sp_linear_train_options o = sp_linear_train_options_default();
-            o.optimizer = opt ? SP_LINEAR_ADAMW : SP_LINEAR_SGD;
+            o.optimizer = opt % 2 ? SP_LINEAR_ADAMW : SP_LINEAR_SGD;
+            o.lr_decay = opt / 2; /* constant, then linearly decaying step sizes */
             o.epochs = 3;
             o.batch = 7; /* the last batch is short */
-            o.lr = opt ? 0.01 : 0.5;
+            o.lr = opt % 2 ? 0.01 : 0.5;
             o.l2 = 0.05; /* strong decay so the scale trick is exercised */
             o.init_std = 0.1;
+            o.bootstrap = 1;
             sp_seeds s;
             sp_seeds_from_master(&s, 11);
             sp_linear_model *m = sp_linear_alloc(40, C);
@@ -283,6 +286,7 @@ static void test_streams_are_separate(void **state)
     sp_linear_train_options o = sp_linear_train_options_default();
     o.optimizer = SP_LINEAR_SGD;
     o.lr = 0.3;
+    o.bootstrap = 1;
     sp_seeds base;
     sp_seeds_from_master(&base, 5);
     const char *streams[] = {"init", "order", "bootstrap", "mask"};
@@ -405,6 +409,7 @@ static void test_parity_with_sklearn(void **state)
         o.epochs = 20;
         o.batch = 1;
         o.lr = 0.1;
+        o.lr_decay = 0; /* as SGDClassifier(learning_rate="constant") */
         o.l2 = l2;
         o.init_std = 0;
         o.bootstrap = 0;
@@ -476,6 +481,51 @@ static void test_predictions_and_contributions(void **state)
     sp_csr_free(X);
 }
 
+/* The bounded-heap selection equals a full sort by (|value| desc, id asc) of every row's contributions. */
+static void test_top_contributions_match_full_sort(void **state)
+{
+    (void)state;
+    problem p = make_problem(60, 40, 3, 800);
+    sp_linear_model *m = sp_linear_alloc(40, 3);
+    gsl_rng *rng = sp_rng_alloc(9);
+    for (size_t i = 0; i < 120; i++) m->W[i] = (float)gsl_ran_gaussian(rng, 1.0);
+    m->W[5 * 3 + 1] = m->W[5 * 3 + 0] = m->W[5 * 3 + 2]; /* feature 5 contributes exactly 0 */
+    gsl_rng_free(rng);
+    enum { K = 4 };
+    int32_t ids[60 * K];
+    float vals[60 * K];
+    assert_int_equal(sp_linear_top_contributions(ids, vals, m, p.X, K), SP_OK);
+    for (size_t r = 0; r < 60; r++) {
+        double z[3] = {m->b[0], m->b[1], m->b[2]};
+        int32_t fid[16];
+        double v[16];
+        size_t k = 0;
+        for (int64_t j = p.X->row_ptr[r]; j < p.X->row_ptr[r + 1]; j++)
+            for (int c = 0; c < 3; c++) z[c] += p.X->val[j] * m->W[p.X->col[j] * 3 + c];
+        int best = z[1] > z[0] ? 1 : 0;
+        best = z[2] > z[best] ? 2 : best;
+        for (int64_t j = p.X->row_ptr[r]; j < p.X->row_ptr[r + 1]; j++, k++) {
+            const float *w = m->W + p.X->col[j] * 3;
+            fid[k] = p.X->col[j];
+            v[k] = p.X->val[j] * (w[best] - (w[0] + w[1] + w[2]) / 3.0);
+        }
+        /* selection sort, the slow obvious way */
+        for (size_t a = 0; a < k; a++)
+            for (size_t b = a + 1; b < k; b++)
+                if (fabs(v[b]) > fabs(v[a]) || (fabs(v[b]) == fabs(v[a]) && fid[b] < fid[a])) {
+                    double tv = v[a];
+                    int32_t ti = fid[a];
+                    v[a] = v[b], fid[a] = fid[b], v[b] = tv, fid[b] = ti;
+                }
+        for (size_t j = 0; j < K; j++) {
+            assert_int_equal(ids[r * K + j], j < k ? fid[j] : -1);
+            assert_close(vals[r * K + j], j < k ? v[j] : 0.0, 1e-5);
+        }
+    }
+    sp_linear_free(m);
+    problem_free(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -487,6 +537,7 @@ int main(void)
         cmocka_unit_test(test_exact_optimum),
         cmocka_unit_test(test_parity_with_sklearn),
         cmocka_unit_test(test_predictions_and_contributions),
+        cmocka_unit_test(test_top_contributions_match_full_sort),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     if (!failed) (void)system("rm -rf " TEST_DIR);
