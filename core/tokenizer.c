@@ -107,20 +107,29 @@ int sp_tok_encode_chunk_uncached(const sp_tokenizer *t, const uint8_t *chunk, in
             if (merged[i] < best) best = merged[i];
         if (best == INT32_MAX) break;
         /* merge every occurrence left to right; occurrences cannot overlap except for (x, x), where
-         * the left one wins, as in training */
+         * the left one wins, as in training. src[w] = input position of output w, or -1 if it is new. */
         int w = 0;
+        int src[SP_TOK_MAX_CHUNK];
         for (int i = 0; i < n;) {
             if (i + 1 < n && merged[i] == best) {
+                src[w] = -1;
                 ids[w++] = best;
                 i += 2;
             } else {
+                src[w] = i;
                 ids[w++] = ids[i++];
             }
         }
         n = w;
+        /* two old neighbours were neighbours before, so their pair keeps its merged id; only pairs
+         * touching a new symbol are looked up (src is increasing, so merged[src[i]] is still unread) */
         for (int i = 0; i + 1 < n; i++) {
-            int32_t m = sp_tok_pair_lookup(t, ids[i], ids[i + 1]);
-            merged[i] = m < 0 ? INT32_MAX : m;
+            if (src[i] >= 0 && src[i + 1] >= 0) {
+                merged[i] = merged[src[i]];
+            } else {
+                int32_t m = sp_tok_pair_lookup(t, ids[i], ids[i + 1]);
+                merged[i] = m < 0 ? INT32_MAX : m;
+            }
         }
     }
     return n;

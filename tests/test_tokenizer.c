@@ -426,9 +426,10 @@ static void test_save_load(void **state)
     sp_tokenizer *e2 = NULL;
     assert_int_equal(sp_tokenizer_load(f, "/empty", &e2), SP_OK);
     assert_string_equal(sp_tokenizer_hash(e2), sp_tokenizer_hash(empty));
-    assert_int_equal(sp_tokenizer_load(f, "/nothing", &e2), SP_ERR_INPUT);
-    assert_true(H5Fclose(f) >= 0);
     sp_tokenizer_free(e2);
+    assert_int_equal(sp_tokenizer_load(f, "/nothing", &e2), SP_ERR_INPUT);
+    assert_null(e2);
+    assert_true(H5Fclose(f) >= 0);
     sp_tokenizer_free(empty);
 
     /* tamper with the last merge (still a valid merge list): the hash check refuses it */
