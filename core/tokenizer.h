@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dataset.h"
 #include "status.h"
 
 enum {
@@ -57,6 +58,10 @@ sp_status sp_tokenizer_train(const char *const *texts, size_t n_texts, const sp_
 sp_status sp_tokenizer_train_lens(const char *const *texts, const size_t *lens, size_t n_texts,
                                   const sp_tokenizer_options *opt, sp_tokenizer **out);
 
+/* Trains on the texts of the records of ds whose split is SP_SPLIT_TRAIN (never val, test or OOD text).
+ * SP_ERR_INPUT naming the data set if there are none. */
+sp_status sp_tokenizer_train_split(const sp_dataset *ds, const sp_tokenizer_options *opt, sp_tokenizer **out);
+
 /* Builds a tokenizer from a merge list: merges[2*i], merges[2*i+1] are the ids joined into id 261+i.
  * Every id must be a byte or an earlier merge, and no pair may repeat; SP_ERR_INPUT otherwise. */
 sp_status sp_tokenizer_from_merges(const int32_t *merges, int n_merges, int lowercase, sp_tokenizer **out);
@@ -83,6 +88,12 @@ size_t sp_tokenizer_encode(const sp_tokenizer *t, const char *text, size_t len, 
  * encoding once the window is full, so long texts cost only their prefix. Returns the number of
  * non-PAD ids (2 .. max_len), or -1 (nothing written) if max_len < 2. */
 int sp_tokenizer_encode_fixed(const sp_tokenizer *t, const char *text, int max_len, int32_t *ids);
+
+/* encode_fixed of texts[0..n) into ids [n, max_len] (row i = text i), in parallel over texts (OpenMP);
+ * lengths[i] = its non-PAD count (lengths may be NULL). Same ids for any thread count. SP_ERR_USAGE if
+ * max_len < 2. */
+sp_status sp_tokenizer_encode_fixed_batch(const sp_tokenizer *t, const char *const *texts, size_t n, int max_len,
+                                          int32_t *ids, int32_t *lengths);
 
 /* Concatenated bytes of ids[0..n), specials skipped. *text is malloc'ed, NUL-terminated (the text may
  * itself hold NULs: use *len), owned by the caller. SP_ERR_INPUT naming the position for an id out of
