@@ -397,9 +397,9 @@ sp_status sp_tokenizer_train_lens(const char *const *texts, const size_t *lens, 
 {
     *out = NULL;
     sp_tokenizer_options o = opt ? *opt : sp_tokenizer_defaults();
-    if (o.vocab_size < SP_TOK_N_BASE)
-        return sp_fail(SP_ERR_USAGE, "tokenizer: vocab_size %d is below %d (5 specials + 256 bytes); "
-                       "set vocab_size >= %d", o.vocab_size, SP_TOK_N_BASE, SP_TOK_N_BASE);
+    if (o.vocab_size < SP_TOK_N_BASE || o.vocab_size > SP_TOK_MAX_VOCAB)
+        return sp_fail(SP_ERR_USAGE, "tokenizer: vocab_size %d is outside %d (5 specials + 256 bytes) .. %d; "
+                       "choose a vocab_size in that range", o.vocab_size, SP_TOK_N_BASE, SP_TOK_MAX_VOCAB);
     if (o.lowercase != 0 && o.lowercase != 1)
         return sp_fail(SP_ERR_USAGE, "tokenizer: lowercase must be 0 or 1, got %d", o.lowercase);
     if (n_texts > 0 && !texts) return sp_fail(SP_ERR_USAGE, "tokenizer: texts is NULL for %zu texts", n_texts);

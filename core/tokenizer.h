@@ -33,14 +33,15 @@ enum {
     SP_TOK_UNK = 4,
     SP_TOK_BYTE0 = 5,       /* byte b has id SP_TOK_BYTE0 + b */
     SP_TOK_N_BASE = 261,    /* specials + 256 bytes: the first merge gets this id */
-    SP_TOK_MAX_CHUNK = 64   /* longer pre-tokenizer chunks are cut into pieces of this many bytes */
+    SP_TOK_MAX_CHUNK = 64,  /* longer pre-tokenizer chunks are cut into pieces of this many bytes */
+    SP_TOK_MAX_VOCAB = 1 << 20 /* largest vocab_size */
 };
 
 typedef struct sp_tokenizer sp_tokenizer;
 
 typedef struct {
-    int vocab_size; /* upper bound on specials + bytes + merges; >= 261. Training stops earlier when no
-                       adjacent pair is left to merge. */
+    int vocab_size; /* upper bound on specials + bytes + merges; 261 .. 2^20. Training stops earlier
+                       when no adjacent pair is left to merge. */
     int lowercase;  /* 1: ASCII A-Z are folded to a-z before training and encoding (decode then returns
                        the folded text); 0 (default): case is kept */
 } sp_tokenizer_options;
@@ -50,7 +51,7 @@ sp_tokenizer_options sp_tokenizer_defaults(void);
 
 /* Learns merges from n_texts NUL-terminated texts (opt NULL = defaults). Deterministic: the same texts
  * in any order and the same options give the same merges (ties go to the lowest (left, right) ids).
- * SP_ERR_USAGE if vocab_size < 261 or lowercase is not 0/1. */
+ * SP_ERR_USAGE if vocab_size is outside 261 .. SP_TOK_MAX_VOCAB or lowercase is not 0/1. */
 sp_status sp_tokenizer_train(const char *const *texts, size_t n_texts, const sp_tokenizer_options *opt,
                              sp_tokenizer **out);
 

@@ -259,7 +259,14 @@ static void test_vocab_bounds_and_options(void **state)
     o.vocab_size = 260;
     assert_int_equal(sp_tokenizer_train_lens((const char *const *)c.text, c.len, c.n, &o, &t), SP_ERR_USAGE);
     assert_null(t);
+    o.vocab_size = SP_TOK_MAX_VOCAB + 1;
+    assert_int_equal(sp_tokenizer_train_lens((const char *const *)c.text, c.len, c.n, &o, &t), SP_ERR_USAGE);
+    /* no texts at all: no merges, bytes still encode */
     o.vocab_size = 1000;
+    assert_int_equal(sp_tokenizer_train_lens(NULL, NULL, 0, &o, &t), SP_OK);
+    assert_int_equal(sp_tokenizer_vocab_size(t), 261);
+    assert_int_equal(sp_tokenizer_encode(t, "ab", 2, ids, 8), 2);
+    sp_tokenizer_free(t);
     o.lowercase = 2;
     assert_int_equal(sp_tokenizer_train_lens((const char *const *)c.text, c.len, c.n, &o, &t), SP_ERR_USAGE);
 
