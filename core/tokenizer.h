@@ -31,7 +31,8 @@ enum {
     SP_TOK_SEP = 2,
     SP_TOK_MASK = 3,
     SP_TOK_UNK = 4,
-    SP_TOK_BYTE0 = 5,       /* byte b has id SP_TOK_BYTE0 + b */
+    SP_TOK_BYTE0 = 5,       /* byte b has id SP_TOK_BYTE0 + b; ids >= 5 are the text tokens (draw MLM
+                               random replacements from SP_TOK_BYTE0 .. vocab_size-1) */
     SP_TOK_N_BASE = 261,    /* specials + 256 bytes: the first merge gets this id */
     SP_TOK_MAX_CHUNK = 64,  /* longer pre-tokenizer chunks are cut into pieces of this many bytes */
     SP_TOK_MAX_VOCAB = 1 << 20 /* largest vocab_size */
