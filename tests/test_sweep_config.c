@@ -1,0 +1,146 @@
+/* test_sweep_config.c: sweep configurations parse, resolve defaults, round-trip, and reject bad input with
+ * the key (and line, where the YAML itself is wrong). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sweep_config.h"
+
+static const char *write_file(const char *name, const char *text)
+{
+    FILE *f = fopen(name, "w");
+    fputs(text, f);
+    fclose(f);
+    return name;
+}
+
+static const char *good =
+    "name: demo\n"
+    "dataset:\n"
+    "  source: spam-assassin\n"
+    "  data_seed: 3\n"
+    "linear:\n"
+    "  seeds: {first: 10, count: 20}\n"
+    "  l2: [0.0001, 0.001]\n"
+    "encoder:\n"
+    "  variants: [finetune, joint]\n"
+    "  pretrain_seeds: {first: 0, count: 2}\n"
+    "  seeds: {first: 0, count: 3}\n"
+    "  d_model: 64\n";
+
+static void test_good_config_resolves_defaults(void **state)
+{
+    (void)state;
+    sp_sweep_config *c;
+    assert_int_equal(sp_sweep_config_load(write_file("good.yaml", good), &c), SP_OK);
+    assert_string_equal(c->name, "demo");
+    assert_string_equal(c->run_dir, "runs/demo");
+    assert_int_equal(*c->dataset->data_seed, 3);
+    assert_true(*c->dataset->val_fraction == 0.2 && *c->dataset->test_fraction == 0.2);
+    assert_int_equal(c->linear->seeds->first, 10);
+    assert_int_equal(c->linear->seeds->count, 20);
+    assert_int_equal(c->linear->l2_count, 2);
+    assert_true(c->linear->l2[1] == 0.001);
+    assert_string_equal(c->linear->optimizer, "adamw");
+    assert_true(*c->linear->exact);
+    assert_int_equal(c->encoder->variants_count, 2);
+    assert_string_equal(c->encoder->variants[1], "joint");
+    assert_int_equal(*c->encoder->d_model, 64);
+    assert_int_equal(*c->encoder->heads, 4);
+    assert_int_equal(c->encoder->pretrain_seeds->count, 2);
+    assert_int_equal(c->encoder->activation_poolings_count, 2);
+    assert_int_equal(c->analysis->eps_count, 20);
+    assert_float_equal(c->analysis->eps[0], 1e-3, 1e-15);
+    assert_float_equal(c->analysis->eps[19], 1.0, 1e-12);
+    assert_int_equal(*c->analysis->bootstrap, 1000);
+    sp_sweep_config_free(c);
+}
+
+static void test_resolved_config_round_trips(void **state)
+{
+    (void)state;
+    sp_sweep_config *a, *b;
+    char *ta, *tb;
+    assert_int_equal(sp_sweep_config_load(write_file("rt.yaml", good), &a), SP_OK);
+    assert_int_equal(sp_sweep_config_save(a, "rt-resolved.yaml"), SP_OK);
+    assert_int_equal(sp_sweep_config_load("rt-resolved.yaml", &b), SP_OK);
+    assert_int_equal(sp_sweep_config_text(a, &ta), SP_OK);
+    assert_int_equal(sp_sweep_config_text(b, &tb), SP_OK);
+    assert_string_equal(ta, tb);
+    assert_non_null(strstr(ta, "vocab_size: 8192"));
+    free(ta);
+    free(tb);
+    sp_sweep_config_free(a);
+    sp_sweep_config_free(b);
+}
+
+/* Loads `text`, expects `code`, and checks every needle appears in the message. */
+static void expect_error(const char *text, sp_status code, const char *needle1, const char *needle2)
+{
+    sp_sweep_config *c = (sp_sweep_config *)1;
+    assert_int_equal(sp_sweep_config_load(write_file("bad.yaml", text), &c), code);
+    assert_null(c);
+    const char *msg = sp_error_message();
+    if (!strstr(msg, needle1) || (needle2 && !strstr(msg, needle2)))
+        fail_msg("message '%s' lacks '%s' / '%s'", msg, needle1, needle2 ? needle2 : "");
+    assert_non_null(strstr(msg, "bad.yaml"));
+}
+
+static void test_unknown_key_names_key_and_line(void **state)
+{
+    (void)state;
+    expect_error("name: x\ndataset:\n  source: imdb\nlinear:\n  seeds: {first: 0, count: 2}\n  epocs: 3\n",
+                 SP_ERR_USAGE, "bad.yaml:6: unknown key 'epocs'", NULL);
+}
+
+static void test_wrong_type(void **state)
+{
+    (void)state;
+    expect_error("name: x\ndataset:\n  source: imdb\nlinear:\n  seeds: {first: 0, count: many}\n", SP_ERR_USAGE,
+                 "count", "line: 5");
+}
+
+static void test_semantic_errors_name_the_key(void **state)
+{
+    (void)state;
+    expect_error("name: x\ndataset:\n  source: imdb\nlinear:\n  seeds: {first: 0, count: 0}\n", SP_ERR_USAGE,
+                 "linear.seeds.count", "empty");
+    expect_error("name: x\ndataset:\n  source: imdb\nencoder:\n  variants: [joint]\n  seeds: {first: 0, count: 1}\n"
+                 "  d_model: 100\n  heads: 3\n", SP_ERR_USAGE, "encoder.heads", "divide");
+    expect_error("name: x\ndataset:\n  source: imdb\nencoder:\n  variants: [joint, bert]\n  seeds: {first: 0, count: 1}\n",
+                 SP_ERR_USAGE, "encoder.variants[1]", "bert");
+    expect_error("name: x\ndataset:\n  source: web\nlinear:\n  seeds: {first: 0, count: 1}\n", SP_ERR_USAGE,
+                 "dataset.source", "web");
+    expect_error("name: x\ndataset:\n  source: table\nlinear:\n  seeds: {first: 0, count: 1}\n", SP_ERR_USAGE,
+                 "dataset.input", NULL);
+    expect_error("name: x\ndataset:\n  source: imdb\n", SP_ERR_USAGE, "nothing to train", NULL);
+    expect_error("name: a/b\ndataset:\n  source: imdb\nlinear:\n  seeds: {first: 0, count: 1}\n", SP_ERR_USAGE,
+                 "name 'a/b'", NULL);
+}
+
+static void test_missing_file(void **state)
+{
+    (void)state;
+    sp_sweep_config *c;
+    assert_int_equal(sp_sweep_config_load("no-such-config.yaml", &c), SP_ERR_INPUT);
+    assert_non_null(strstr(sp_error_message(), "no-such-config.yaml"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_good_config_resolves_defaults),
+        cmocka_unit_test(test_resolved_config_round_trips),
+        cmocka_unit_test(test_unknown_key_names_key_and_line),
+        cmocka_unit_test(test_wrong_type),
+        cmocka_unit_test(test_semantic_errors_name_the_key),
+        cmocka_unit_test(test_missing_file),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
