@@ -172,15 +172,22 @@ sp_status sp_rashomon_capacity(double *rc, size_t *n_capped, const sp_predmatrix
     size_t rows = C == 2 ? 2 : k, capped = 0;
     int failed = 0;
     /* Examples go in blocks: for two classes each block streams a contiguous slice of every member's row
-     * to find the extreme rows, instead of gathering one example across M rows at a time. */
-    enum { BLOCK = 256 };
+     * to find the extreme rows, instead of gathering one example across M rows at a time. Blocks are
+     * handed out dynamically (each example's value does not depend on which thread computes it). */
+    enum { BLOCK = 4096 };
     const size_t n_blocks = (n + BLOCK - 1) / BLOCK;
 #pragma omp parallel reduction(+ : capped) reduction(| : failed)
     {
         sp_capacity_ws *ws = NULL;
         if (sp_capacity_ws_alloc(&ws, rows, C) != SP_OK) failed = 1;
-        double lo[BLOCK], hi[BLOCK]; /* smallest and largest renormalised P(class 1) in the block */
-#pragma omp for schedule(static)
+        /* smallest and largest renormalised P(class 1) of each example in the block */
+        double *lo = malloc(BLOCK * sizeof *lo), *hi = malloc(BLOCK * sizeof *hi);
+        if (!lo || !hi) {
+            sp_capacity_ws_free(ws);
+            ws = NULL;
+            failed = 1;
+        }
+#pragma omp for schedule(dynamic, 1)
         for (size_t blk = 0; blk < n_blocks; blk++) {
             if (!ws) continue;
             const size_t i0 = blk * BLOCK, len = i0 + BLOCK < n ? BLOCK : n - i0;
@@ -215,6 +222,8 @@ sp_status sp_rashomon_capacity(double *rc, size_t *n_capped, const sp_predmatrix
             }
         }
         sp_capacity_ws_free(ws);
+        free(lo);
+        free(hi);
     }
     free(idx);
     if (failed) return sp_fail(SP_ERR_NOMEM, "out of memory for Rashomon capacity workspaces");
