@@ -157,6 +157,19 @@ double sp_capacity_blahut_arimoto(sp_capacity_ws *ws, size_t M, int *iterations)
     return (best_lower > 0 ? best_lower : 0.0) / log(2.0);
 }
 
+/* lo[t] / hi[t] = min / max of lo[t] / hi[t] and the renormalised P(class 1) of g[t] = (g0, g1), t < len.
+ * The pairs are split into two contiguous arrays first: the strided form makes the compiler emit gathers. */
+static void extreme_update(double *restrict lo, double *restrict hi, const float *restrict g, size_t len,
+                           float *restrict g0, float *restrict g1)
+{
+    for (size_t t = 0; t < len; t++) g0[t] = g[2 * t], g1[t] = g[2 * t + 1];
+    for (size_t t = 0; t < len; t++) {
+        double b = g1[t], r = b / ((double)g0[t] + b);
+        lo[t] = r < lo[t] ? r : lo[t];
+        hi[t] = r > hi[t] ? r : hi[t];
+    }
+}
+
 sp_status sp_rashomon_capacity(double *rc, size_t *n_capped, const sp_predmatrix *pm, const uint8_t *member)
 {
     const size_t n = pm->n_examples, M = pm->n_models;
@@ -182,7 +195,8 @@ sp_status sp_rashomon_capacity(double *rc, size_t *n_capped, const sp_predmatrix
         if (sp_capacity_ws_alloc(&ws, rows, C) != SP_OK) failed = 1;
         /* smallest and largest renormalised P(class 1) of each example in the block */
         double *lo = malloc(BLOCK * sizeof *lo), *hi = malloc(BLOCK * sizeof *hi);
-        if (!lo || !hi) {
+        float *pair0 = malloc(BLOCK * sizeof *pair0), *pair1 = malloc(BLOCK * sizeof *pair1);
+        if (!lo || !hi || !pair0 || !pair1) {
             sp_capacity_ws_free(ws);
             ws = NULL;
             failed = 1;
@@ -194,14 +208,8 @@ sp_status sp_rashomon_capacity(double *rc, size_t *n_capped, const sp_predmatrix
             if (C == 2) {
                 /* the two extreme rows (see capacity.h), by P(class 1) after renormalising each row */
                 for (size_t t = 0; t < len; t++) lo[t] = INFINITY, hi[t] = -INFINITY;
-                for (size_t j = 0; j < k; j++) {
-                    const float *g = sp_predmatrix_row(pm, idx[j]) + 2 * i0;
-                    for (size_t t = 0; t < len; t++) {
-                        double b = g[2 * t + 1], r = b / ((double)g[2 * t] + b);
-                        lo[t] = r < lo[t] ? r : lo[t];
-                        hi[t] = r > hi[t] ? r : hi[t];
-                    }
-                }
+                for (size_t j = 0; j < k; j++)
+                    extreme_update(lo, hi, sp_predmatrix_row(pm, idx[j]) + 2 * i0, len, pair0, pair1);
             }
             for (size_t t = 0; t < len; t++) {
                 size_t used, i = i0 + t;
@@ -224,6 +232,8 @@ sp_status sp_rashomon_capacity(double *rc, size_t *n_capped, const sp_predmatrix
         sp_capacity_ws_free(ws);
         free(lo);
         free(hi);
+        free(pair0);
+        free(pair1);
     }
     free(idx);
     if (failed) return sp_fail(SP_ERR_NOMEM, "out of memory for Rashomon capacity workspaces");
