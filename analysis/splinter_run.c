@@ -108,6 +108,21 @@ static int srun_cmp_variant(const void *a, const void *b)
     return rx != ry ? rx - ry : strcmp(x, y);
 }
 
+/* 1 if an open model file stores pooled layer activations (<layer>_cls or <layer>_mean) of the test split. */
+static int srun_has_pooled_layers(hid_t f)
+{
+    static const char *const poolings[2] = {"cls", "mean"};
+    for (int p = 0; p < 2; p++) {
+        char **layers = NULL;
+        size_t n = 0;
+        if (!sp_store_exists(f, "/activations/test")) return 0;
+        if (sp_activations_list_layers(&layers, &n, f, "test", poolings[p]) != SP_OK) continue;
+        srun_free_strings(layers, n);
+        if (n > 0) return 1;
+    }
+    return 0;
+}
+
 /* Lists the .h5 files of RUN/models (sorted by name, so results never depend on directory order) that are complete
  * splinter-model files with an /activations group. */
 static sp_status srun_find_models(srun_state *st, const char *run_dir)
@@ -150,7 +165,7 @@ static sp_status srun_find_models(srun_state *st, const char *run_dir)
         hid_t f;
         if (!sp_store_is_complete(m->path, "splinter-model")) continue; /* pretrained encoders, partial files */
         if ((status = sp_store_open(m->path, "splinter-model", &f)) != SP_OK) break;
-        if (!sp_store_exists(f, "/activations")) {
+        if (!srun_has_pooled_layers(f)) { /* e.g. the linear family's logit contributions */
             H5Fclose(f);
             continue;
         }
@@ -562,7 +577,7 @@ sp_status sp_splinter_run(const char *run_dir, const sp_splinter_run_options *op
     sp_status status = srun_find_models(&st, run_dir);
     if (status != SP_OK) goto done;
     if (st.n_models == 0) {
-        status = srun_warn(&st, "no model in %s/models stores activations (the linear family does not): "
+        status = srun_warn(&st, "no model in %s/models stores pooled layer activations (the linear family does not): "
                                 "feature splintering skipped", run_dir);
         goto done;
     }
