@@ -203,7 +203,8 @@ void sp_html_to_text_append(sp_textbuf *b, const char *s, size_t len)
                 else if ((n == 2 && (memcmp(name, "td", 2) == 0 || memcmp(name, "th", 2) == 0)) ||
                          (n == 3 && memcmp(name, "img", 3) == 0))
                     out_space(&o, 1);
-                if (!end_tag && ((n == 6 && memcmp(name, "script", 6) == 0) || (n == 5 && memcmp(name, "style", 5) == 0))) {
+                int raw_text = (n == 6 && memcmp(name, "script", 6) == 0) || (n == 5 && memcmp(name, "style", 5) == 0);
+                if (!end_tag && raw_text) {
                     /* Raw text up to the matching end tag is code, not text. */
                     size_t e = find_ci(s, i, len, n == 6 ? "</script" : "</style");
                     if (e == len) {

@@ -20,8 +20,10 @@ void sp_qp_decode_append(sp_textbuf *b, const char *s, size_t len, int header_q)
     while (i < len) {
         unsigned char c = (unsigned char)s[i];
         if (c == '=') {
-            if (i + 2 < len && hex_value((unsigned char)s[i + 1]) >= 0 && hex_value((unsigned char)s[i + 2]) >= 0) {
-                b->data[b->len++] = (char)(hex_value((unsigned char)s[i + 1]) * 16 + hex_value((unsigned char)s[i + 2]));
+            int hi = i + 2 < len ? hex_value((unsigned char)s[i + 1]) : -1;
+            int lo = i + 2 < len ? hex_value((unsigned char)s[i + 2]) : -1;
+            if (hi >= 0 && lo >= 0) {
+                b->data[b->len++] = (char)(hi * 16 + lo);
                 i += 3;
                 continue;
             }

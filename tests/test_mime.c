@@ -109,7 +109,8 @@ static void test_header_words(void **state)
 {
     (void)state;
     DECODED('h', "=?iso-8859-1?Q?caf=E9?=", "caf\xC3\xA9");
-    DECODED('h', "=?UTF-8?B?w6k=?= =?ISO-8859-1?q?_caf=E9?=", "\xC3\xA9 caf\xC3\xA9"); /* blanks between words dropped */
+    /* Blanks between adjacent words are dropped. */
+    DECODED('h', "=?UTF-8?B?w6k=?= =?ISO-8859-1?q?_caf=E9?=", "\xC3\xA9 caf\xC3\xA9");
     DECODED('h', "=?utf-8?Q?a?=\n\t=?utf-8?Q?b?=", "ab");                             /* also across folding */
     DECODED('h', "Re: =?iso-8859-15?q?=A4_sign?= now", "Re: \xE2\x82\xAC sign now");
     DECODED('h', "price=?utf-8?Q?=E2=82=AC?=5", "price\xE2\x82\xAC" "5");            /* glued to text */
@@ -175,7 +176,8 @@ static void test_transfer_encodings_and_charsets(void **state)
     MAIL("Content-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: 8bit\n\ncaf\xE9",
          "\n\ncaf\xC3\xA9");
     MAIL("Content-Type: text/plain; charset=iso-8859-1\n\ncaf\xC3\xA9", "\n\ncaf\xC3\xA9");
-    MAIL("Content-Type: text/plain; charset=utf-8\n\nbad \xC0\xAF \xED\xA0\x80 ok", "\n\nbad " FFFD FFFD " " FFFD FFFD FFFD " ok");
+    MAIL("Content-Type: text/plain; charset=utf-8\n\nbad \xC0\xAF \xED\xA0\x80 ok",
+         "\n\nbad " FFFD FFFD " " FFFD FFFD FFFD " ok");
     MAIL("Content-Type: text/plain; charset=x-unknown\n\n\x93quoted\x94", "\n\n\xE2\x80\x9Cquoted\xE2\x80\x9D");
     MAIL("Subject: nul\n\na\0b", "nul\n\nab");
     /* Unknown transfer encodings are read as identity. */
@@ -278,10 +280,12 @@ static void test_multipart_broken(void **state)
          "<p>one</p>\n--xyz\ncontent-type: image/gif\n\nGIF\n--xyz\nContent-Type: text/plain\n\ntwo\n--xyz--\n",
          "lost type\n\none\ntwo");
     /* No MIME-Version either, but the body opens with a delimiter line (spam-2/00028). */
-    MAIL("Subject: bare\n\n\n--J.1\nContent-Type: text/plain\n\nfirst\n--J.1\nContent-Type: image/gif\n\nGIF\n--J.1--\n",
+    MAIL("Subject: bare\n\n\n--J.1\nContent-Type: text/plain\n\nfirst\n--J.1\n"
+         "Content-Type: image/gif\n\nGIF\n--J.1--\n",
          "bare\n\nfirst");
     /* Without MIME-Version a quoted MIME structure is just text (a person writing about MIME). */
-    MAIL("Subject: quoting\n\nI got this:\n--xyz\nContent-Type: text/plain\n\nhi\n", "quoting\n\nI got this:\n--xyz\nContent-Type: text/plain\n\nhi");
+    MAIL("Subject: quoting\n\nI got this:\n--xyz\nContent-Type: text/plain\n\nhi\n",
+         "quoting\n\nI got this:\n--xyz\nContent-Type: text/plain\n\nhi");
     /* A longer boundary that starts with ours is not ours; trailing blanks after a delimiter are allowed;
      * a part without headers or blank line starts its body at once; CRLF delimiters. */
     MAIL("Content-Type: multipart/mixed; boundary=b\n\n--b  \nContent-Type: text/plain\n\none\n--bb\nstill one\n"
@@ -292,9 +296,12 @@ static void test_multipart_broken(void **state)
     /* Only a closing delimiter: no parts, and not the fallback either. */
     MAIL("Content-Type: multipart/mixed; boundary=b\n\npreamble\n--b--\n", "\n\n");
     /* multipart/digest parts default to message/rfc822. */
-    MAIL("Content-Type: multipart/digest; boundary=d\n\n--d\n\nSubject: one\n\nfirst\n--d\n\nSubject: two\n\nsecond\n--d--\n",
+    MAIL("Content-Type: multipart/digest; boundary=d\n\n--d\n\nSubject: one\n\nfirst\n--d\n\n"
+         "Subject: two\n\nsecond\n--d--\n",
          "\n\none\nfirst\ntwo\nsecond");
 }
+
+#define NESTED_PART "Content-Type: multipart/mixed; boundary=\"b%d\"\n\n--b%d\n"
 
 /* Deeper nesting than the decoder follows: no crash, and the deep text is left out. */
 static void test_nesting_limit(void **state)
@@ -305,7 +312,7 @@ static void test_nesting_limit(void **state)
     char *raw = malloc(cap);
     assert_non_null(raw);
     for (int d = 0; d < DEPTH; d++)
-        len += (size_t)snprintf(raw + len, cap - len, "Content-Type: multipart/mixed; boundary=\"b%d\"\n\n--b%d\n", d, d);
+        len += (size_t)snprintf(raw + len, cap - len, NESTED_PART, d, d);
     len += (size_t)snprintf(raw + len, cap - len, "Content-Type: text/plain\n\ndeep text\n");
     char *text;
     size_t n;
@@ -315,7 +322,7 @@ static void test_nesting_limit(void **state)
     /* Shallow nesting keeps the text. */
     len = 0;
     for (int d = 0; d < 10; d++)
-        len += (size_t)snprintf(raw + len, cap - len, "Content-Type: multipart/mixed; boundary=\"b%d\"\n\n--b%d\n", d, d);
+        len += (size_t)snprintf(raw + len, cap - len, NESTED_PART, d, d);
     len += (size_t)snprintf(raw + len, cap - len, "Content-Type: text/plain\n\ndeep text\n");
     assert_int_equal(sp_mail_to_text(raw, len, NULL, &text, &n), SP_OK);
     assert_string_equal(text, "\n\ndeep text");
@@ -432,7 +439,8 @@ static void test_fixture_rfc822_bounce(void **state)
                        "Home Based Business for Grownups\n"
                        "THIS ENTERPRISE IS AWESOMELY FEATURED\n";
     assert_memory_equal(text, want, strlen(want));
-    const char *tail = "be removed will not be processed.\n~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~";
+    const char *tail = "be removed will not be processed.\n"
+                       "~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~";
     assert_string_equal(text + strlen(text) - strlen(tail), tail);
     /* The inner message's routing headers are dropped too. */
     assert_null(strstr(text, "Message-ID"));
