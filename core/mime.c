@@ -460,6 +460,14 @@ static void plain_append(sp_textbuf *out, const char *s, size_t n)
     if (sp_textbuf_reserve(out, n) != 0) return;
     for (size_t k = 0; k < n; k++) {
         char c = s[k];
+        if ((unsigned char)c > ' ' && c != 0x7F) { /* the common case: copy a run of visible bytes */
+            size_t j = k + 1;
+            while (j < n && (unsigned char)s[j] > ' ' && s[j] != 0x7F) j++;
+            memcpy(out->data + out->len, s + k, j - k);
+            out->len += j - k;
+            k = j - 1;
+            continue;
+        }
         if (c == '\r') {
             if (k + 1 < n && s[k + 1] == '\n') continue;
             c = '\n';
