@@ -213,7 +213,8 @@ void sp_html_to_text_append(sp_textbuf *b, const char *s, size_t len)
                 else if ((n == 2 && (memcmp(name, "td", 2) == 0 || memcmp(name, "th", 2) == 0)) ||
                          (n == 3 && memcmp(name, "img", 3) == 0))
                     out_space(&o, 1);
-                int raw_text = (n == 6 && memcmp(name, "script", 6) == 0) || (n == 5 && memcmp(name, "style", 5) == 0);
+                int raw_text = (n == 6 && memcmp(name, "script", 6) == 0) ||
+                               (n == 5 && memcmp(name, "style", 5) == 0);
                 if (!end_tag && raw_text) {
                     /* Raw text up to the matching end tag is code, not text. */
                     size_t e = find_ci(s, i, len, n == 6 ? "</script" : "</style");
@@ -253,7 +254,7 @@ void sp_html_to_text_append(sp_textbuf *b, const char *s, size_t len)
             i++;
             continue;
         }
-        /* Input is valid UTF-8; U+00A0 (C2 A0) is whitespace, everything else is copied whole. */
+        /* A multi-byte UTF-8 sequence is copied whole, U+00A0 (C2 A0) is whitespace, an invalid byte is U+FFFD. */
         size_t n = sp_utf8_sequence_length(s + i, len - i);
         if (n == 0) {
             out_codepoint(&o, 0xFFFD);
