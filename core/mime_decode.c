@@ -79,18 +79,21 @@ void sp_base64_decode_append(sp_textbuf *b, const char *s, size_t len)
     };
     if (sp_textbuf_reserve(b, len / 4 * 3 + 3) != 0) return;
     uint32_t acc = 0;
-    int bits = 0;
+    int bits = 0; /* undecoded bits: 6, 4, 2 after 1, 2, 3 characters of a quantum, 0 after 4 */
+    int pads = 0; /* '=' seen since the last alphabet character */
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == '=') {
-            /* Padding after a partial quantum is the end of the data (RFC 2045 6.8); what follows is
-             * typically a mailing-list footer appended to the encoded text. An '=' at a quantum boundary
-             * is not padding and is skipped like other junk. */
-            if (bits > 0) break;
+            /* Padding that completes a quantum ("xx==" or "xxx=") is the end of the data (RFC 2045 6.8);
+             * what follows is typically a mailing-list footer appended to the encoded text. Any other '='
+             * is skipped like junk. */
+            pads++;
+            if ((bits == 4 && pads >= 2) || (bits == 2 && pads >= 1)) break;
             continue;
         }
         int v = table[c];
         if (v < 0) continue;
+        pads = 0;
         acc = (acc << 6) | (uint32_t)v;
         bits += 6;
         if (bits >= 8) {
