@@ -17,6 +17,7 @@ void sp_qp_decode_append(sp_textbuf *b, const char *s, size_t len, int header_q)
 {
     if (sp_textbuf_reserve(b, len) != 0) return; /* output is never longer than input */
     size_t i = 0;
+    int after_literal_eq = 0; /* the previous input byte was an '=' kept literally */
     while (i < len) {
         unsigned char c = (unsigned char)s[i];
         if (c == '=') {
@@ -25,19 +26,25 @@ void sp_qp_decode_append(sp_textbuf *b, const char *s, size_t len, int header_q)
             if (hi >= 0 && lo >= 0) {
                 b->data[b->len++] = (char)(hi * 16 + lo);
                 i += 3;
+                after_literal_eq = 0;
                 continue;
             }
-            /* Soft line break: "=" [blanks] (CRLF | LF | end of input). */
+            /* Soft line break: "=" [blanks] (CRLF | LF | end of input) -- unless this '=' ends a run of
+             * literal '=' (a "=====" rule in text that was never really encoded: an encoder writes "=3D"). */
             size_t j = i + 1;
             while (j < len && (s[j] == ' ' || s[j] == '\t')) j++;
-            if (j == len) break;
-            if (s[j] == '\n') { i = j + 1; continue; }
-            if (s[j] == '\r' && j + 1 < len && s[j + 1] == '\n') { i = j + 2; continue; }
-            if (s[j] == '\r' && j + 1 == len) break;
+            if (!after_literal_eq) {
+                if (j == len) break;
+                if (s[j] == '\n') { i = j + 1; continue; }
+                if (s[j] == '\r' && j + 1 < len && s[j + 1] == '\n') { i = j + 2; continue; }
+                if (s[j] == '\r' && j + 1 == len) break;
+            }
             b->data[b->len++] = '=';
             i++;
+            after_literal_eq = 1;
             continue;
         }
+        after_literal_eq = 0;
         if (c == ' ' || c == '\t') {
             /* Blanks at the end of a line were added in transport (RFC 2045 rule 3): drop them. */
             size_t j = i;

@@ -18,7 +18,8 @@
 
 /* Appends the quoted-printable decoding of s[0..len) (RFC 2045 6.7): "=HH" (either case) is a byte, "="
  * before a line end (after optional blanks) is a soft line break and vanishes, blanks at the end of a line
- * are dropped, and an "=" that starts neither is kept literally. With header_q nonzero, "_" decodes to a
+ * are dropped, and an "=" that starts neither is kept literally (RFC 2045's advice for robust decoders), as
+ * is the last "=" of a run of them at a line end ("=====" rules in text declared quoted-printable). With header_q nonzero, "_" decodes to a
  * space (the RFC 2047 "Q" encoding). Output bytes are raw (not yet charset-converted). */
 void sp_qp_decode_append(sp_textbuf *b, const char *s, size_t len, int header_q);
 

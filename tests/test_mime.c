@@ -86,6 +86,7 @@ static void test_quoted_printable(void **state)
     DECODED('q', "keep  inner", "keep  inner");
     DECODED('q', "bad =ZZ =4 x=", "bad =ZZ =4 x");          /* invalid escapes stay; '=' at the end vanishes */
     DECODED('q', "=00", "\0");
+    DECODED('q', "=====\nnext ==\r\nx=3D=\ny", "=====\nnext ==\r\nx=y"); /* literal runs keep their last '=' */
     DECODED('q', "under_score", "under_score");
     DECODED('Q', "under_score=5F", "under score_");
 }
