@@ -32,5 +32,6 @@ int cmd_data(int argc, char **argv);
 int cmd_export_notebook(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
 
 #endif
