@@ -83,30 +83,36 @@ sp_status sp_dataset_validate(const sp_dataset *ds, const char *what)
     return SP_OK;
 }
 
-/* Rows of one stratum (domain d, label c) in dataset order. */
-static size_t stratum_rows(const sp_dataset *ds, int d, int c, size_t *rows)
-{
-    size_t m = 0;
-    for (size_t i = 0; i < ds->n; i++)
-        if (ds->domain[i] == d && ds->label[i] == c) rows[m++] = i;
-    return m;
-}
-
 sp_status sp_dataset_assign_splits(sp_dataset *ds, uint64_t data_seed, double val_fraction, double test_fraction)
 {
     if (!(val_fraction > 0 && val_fraction < 1) || !(test_fraction > 0 && test_fraction < 1) ||
         !(val_fraction + test_fraction < 1))
         return sp_fail(SP_ERR_USAGE, "split fractions val=%g test=%g: each must be in (0,1) and their sum below 1",
                        val_fraction, test_fraction);
+    if (!ds->domain_is_ood || !ds->domain_names || ds->n_domains < 1 || ds->n_classes < 1)
+        return sp_fail(SP_ERR_STATE, "splits drawn before the data set's classes and domains were set");
+    for (size_t i = 0; i < ds->n; i++)
+        if (ds->domain[i] < 0 || ds->domain[i] >= ds->n_domains || ds->label[i] < 0 || ds->label[i] >= ds->n_classes)
+            return sp_fail(SP_ERR_STATE, "record %zu has domain %d / label %d outside the data set's tables", i,
+                           (int)ds->domain[i], (int)ds->label[i]);
+    /* Bucket the rows by stratum (domain-major), each bucket in dataset order: one pass, any stratum count. */
+    size_t n_strata = (size_t)ds->n_domains * (size_t)ds->n_classes;
     size_t *rows = malloc((ds->n ? ds->n : 1) * sizeof *rows);
-    if (!rows) return sp_fail(SP_ERR_NOMEM, "out of memory drawing splits");
+    size_t *start = calloc(n_strata + 1, sizeof *start);
     gsl_rng *r = sp_rng_alloc(0);
-    if (!r) {
+    if (!rows || !start || !r) {
         free(rows);
+        free(start);
+        if (r) gsl_rng_free(r);
         return sp_fail(SP_ERR_NOMEM, "out of memory drawing splits");
     }
-    for (size_t i = 0; i < ds->n; i++)
+    for (size_t i = 0; i < ds->n; i++) start[(size_t)ds->domain[i] * (size_t)ds->n_classes + (size_t)ds->label[i] + 1]++;
+    for (size_t k = 0; k < n_strata; k++) start[k + 1] += start[k];
+    for (size_t i = 0; i < ds->n; i++) {
         if (ds->domain_is_ood[ds->domain[i]]) ds->split[i] = SP_SPLIT_OOD;
+        rows[start[(size_t)ds->domain[i] * (size_t)ds->n_classes + (size_t)ds->label[i]]++] = i;
+    }
+    /* start[k] now ends stratum k; stratum k is rows[k ? start[k-1] : 0 .. start[k]). */
     for (int d = 0; d < ds->n_domains; d++) {
         if (ds->domain_is_ood[d]) continue;
         /* One generator per stratum, seeded by (domain name, label): a stratum's split does not depend on
@@ -114,19 +120,22 @@ sp_status sp_dataset_assign_splits(sp_dataset *ds, uint64_t data_seed, double va
         char purpose[SP_NAME_MAX + 16];
         snprintf(purpose, sizeof purpose, "split:%s", ds->domain_names[d]);
         for (int c = 0; c < ds->n_classes; c++) {
-            size_t m = stratum_rows(ds, d, c, rows);
+            size_t k = (size_t)d * (size_t)ds->n_classes + (size_t)c;
+            size_t lo = k ? start[k - 1] : 0, m = start[k] - lo;
             if (m == 0) continue;
+            size_t *sr = rows + lo;
             uint64_t s = sp_seed_for(data_seed, purpose, (uint64_t)c);
             gsl_rng_set(r, (unsigned long)((s ^ (s >> 32)) & 0xffffffffULL)); /* as sp_rng_alloc */
-            gsl_ran_shuffle(r, rows, m, sizeof *rows);
+            gsl_ran_shuffle(r, sr, m, sizeof *sr);
             size_t n_test = (size_t)floor((double)m * test_fraction + 0.5);
             size_t n_val = (size_t)floor((double)m * val_fraction + 0.5);
             if (n_test > m) n_test = m;
             if (n_val > m - n_test) n_val = m - n_test;
-            for (size_t k = 0; k < m; k++)
-                ds->split[rows[k]] = k < n_test ? SP_SPLIT_TEST : k < n_test + n_val ? SP_SPLIT_VAL : SP_SPLIT_TRAIN;
+            for (size_t j = 0; j < m; j++)
+                ds->split[sr[j]] = j < n_test ? SP_SPLIT_TEST : j < n_test + n_val ? SP_SPLIT_VAL : SP_SPLIT_TRAIN;
         }
     }
+    free(start);
     gsl_rng_free(r);
     free(rows);
     ds->data_seed = data_seed;

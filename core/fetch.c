@@ -64,6 +64,7 @@ sp_status sp_cache_dir_default(char **out)
 /* mkdir -p. */
 static sp_status make_dirs(const char *path)
 {
+    if (path[0] == '\0') return sp_fail(SP_ERR_USAGE, "the cache directory name is empty; pass --cache DIR");
     char *p = strdup(path);
     if (!p) return sp_fail(SP_ERR_NOMEM, "out of memory");
     for (char *s = p + 1;; s++) {

@@ -107,38 +107,40 @@ static size_t entity_parse(const char *s, size_t i, size_t len, uint32_t *cp)
         *cp = v;
         return j + 1 - i;
     }
-    /* Without ';' only the legacy entities every browser accepts, matched as a prefix ("&lt3" is "<3"). */
-    static const char *const legacy[] = {"amp", "lt", "gt", "quot", "nbsp", "copy", "reg"};
-    for (size_t k = 0; k < sizeof legacy / sizeof *legacy; k++) {
-        size_t m = strlen(legacy[k]);
-        if (m <= n && memcmp(legacy[k], s + i + 1, m) == 0) {
-            *cp = sp_html_entity_lookup(legacy[k], m);
-            return 1 + m;
-        }
-    }
-    return 0;
+    /* Without ';' only the legacy names browsers accept, as the longest prefix ("&lt3" is "<3"). */
+    size_t m = sp_html_entity_legacy_prefix(s + i + 1, n, cp);
+    return m ? 1 + m : 0;
 }
 
-/* Skips a start tag whose name ends at s[i]: attributes, with quotes significant only in attribute values
- * (as in the HTML tokenizer), up to and including '>'. Returns the index after the tag (len if unclosed). */
+/* Skips the attributes of a tag whose name ends at s[i], up to and including its '>', following the HTML5
+ * tokenizer: a name runs to a blank, '/', '>' or '=' (an '=' may start a name); after "name =" a value is
+ * quoted (quotes hide '>') or unquoted (runs to a blank or '>'). So `<font size=3D"4=\n">` ends at its own
+ * '>' even though its quotes are unbalanced. Returns the index after the tag (len if unclosed). */
 static size_t skip_tag_rest(const char *s, size_t i, size_t len)
 {
-    while (i < len) {
-        char c = s[i];
-        if (c == '>') return i + 1;
-        if (c == '=') {
-            i++;
-            while (i < len && is_blank((unsigned char)s[i])) i++;
-            if (i < len && (s[i] == '"' || s[i] == '\'')) {
-                const char *q = memchr(s + i + 1, s[i], len - i - 1);
-                if (!q) return len;
-                i = (size_t)(q - s) + 1;
-            }
-            continue;
-        }
+    for (;;) {
+        /* Before an attribute name. */
+        while (i < len && (is_blank((unsigned char)s[i]) || s[i] == '/')) i++;
+        if (i >= len) return len;
+        if (s[i] == '>') return i + 1;
+        i++; /* the name's first character, which may be '=' */
+        while (i < len && !is_blank((unsigned char)s[i]) && s[i] != '/' && s[i] != '>' && s[i] != '=') i++;
+        /* After the name. */
+        while (i < len && is_blank((unsigned char)s[i])) i++;
+        if (i >= len) return len;
+        if (s[i] != '=') continue;
         i++;
+        /* Before the value. */
+        while (i < len && is_blank((unsigned char)s[i])) i++;
+        if (i >= len) return len;
+        if (s[i] == '"' || s[i] == '\'') {
+            const char *q = memchr(s + i + 1, s[i], len - i - 1);
+            if (!q) return len;
+            i = (size_t)(q - s) + 1;
+        } else {
+            while (i < len && !is_blank((unsigned char)s[i]) && s[i] != '>') i++;
+        }
     }
-    return len;
 }
 
 void sp_html_to_text_append(sp_textbuf *b, const char *s, size_t len)
@@ -180,10 +182,17 @@ void sp_html_to_text_append(sp_textbuf *b, const char *s, size_t len)
             }
             int end_tag = d == '/';
             size_t n0 = i + 1 + (size_t)end_tag;
+            if (end_tag && n0 < len && !is_alpha((unsigned char)s[n0])) {
+                /* "</" + non-letter: a bogus comment up to '>' (HTML5), e.g. "</ p>" or "</= i>". */
+                const char *e = memchr(s + n0, '>', len - n0);
+                i = e ? (size_t)(e - s) + 1 : len;
+                continue;
+            }
             if (n0 < len && is_alpha((unsigned char)s[n0])) {
+                /* The tag name runs to a blank, '/' or '>' (HTML5), so "<br=>" is an unknown element. */
                 char name[16];
                 size_t n = 0, j = n0;
-                while (j < len && (is_alpha((unsigned char)s[j]) || is_digit((unsigned char)s[j]))) {
+                while (j < len && !is_blank((unsigned char)s[j]) && s[j] != '/' && s[j] != '>') {
                     if (n < sizeof name) name[n] = (char)(s[j] | (is_alpha((unsigned char)s[j]) ? 0x20 : 0));
                     n++;
                     j++;

@@ -7,13 +7,16 @@
  *
  * What is kept and dropped (a browser's view, not a full HTML5 parser):
  *  - tags vanish; inline tags (b, font, span, a, ...) join their neighbours without a space, so a word
- *    split by markup ("V<b></b>iagra") stays one word;
+ *    split by markup ("V<b></b>iagra") stays one word; a tag name runs to a blank, '/' or '>' as in
+ *    HTML5 ("<br=>" is not a br); "</" followed by anything but a letter starts a bogus comment that ends
+ *    at '>' ("</ p>" vanishes);
  *  - comments, <!DOCTYPE ...>, <?...?>, and the contents of <script> and <style> are dropped; an unclosed
  *    tag or script runs to the end of the input, as in a browser, but a comment without "-->" ends at the
  *    next '>' (as in older browsers: spam writes "<!--#rotate>" and means the text after it to be seen);
- *  - entities: the common named ones (all of Latin-1 plus typographic quotes, dashes, euro, trade, ...),
- *    &#NNN; and &#xHH; (the ";" is optional for numeric ones and for amp, lt, gt, quot, nbsp, copy, reg,
- *    which then match as a prefix: "&lt3" is "<3");
+ *  - entities: the 252 named ones of HTML 4.01 (Latin-1, symbols, Greek, math, typographic) and &apos;,
+ *    &#NNN; and &#xHH;; the ';' is optional for numeric references and for the legacy names HTML5 also
+ *    accepts without it (amp, lt, gt, quot, nbsp, copy, reg, the Latin-1 letters, ...), which then match
+ *    as the longest prefix ("&lt3" is "<3", "&oacuten" is "ón");
  *    numeric references to 0x80..0x9F are read as windows-1252, to 0, surrogates or > U+10FFFF as U+FFFD;
  *    unknown entities stay literal;
  *  - whitespace collapses as in HTML: a run of blanks (and &nbsp;) is one space; block tags (p, div, br,
@@ -41,8 +44,14 @@ void sp_html_to_text_append(sp_textbuf *b, const char *html, size_t len);
 /* Code point of the named entity name[0..len) (without '&' and ';'), or 0 if it is not one we know. */
 uint32_t sp_html_entity_lookup(const char *name, size_t len);
 
-/* Number of named entities in the table, and the k-th name in table order (NULL past the end); for tests. */
+/* Length of the longest legacy entity name (one HTML5 accepts without ';', e.g. "amp", "eacute") that
+ * s[0..len) starts with, storing its code point in *cp; 0 if none. */
+size_t sp_html_entity_legacy_prefix(const char *s, size_t len, uint32_t *cp);
+
+/* Number of named entities in the table, the k-th name in table order (NULL past the end), and whether it
+ * is a legacy name; for tests. */
 size_t sp_html_entity_count(void);
 const char *sp_html_entity_name(size_t k);
+int sp_html_entity_is_legacy(size_t k);
 
 #endif

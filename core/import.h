@@ -71,7 +71,7 @@ typedef struct {
  * CSV/TSV: RFC 4180 records (delimiter ',' or tab; fields starting with '"' are quoted, "" inside is a
  * quote, quoted fields may span lines; CRLF, LF or CR line ends; blank lines skipped); the first record
  * is the header; every record must have as many fields as the header; an unknown column is an error.
- * JSONL: one JSON object per non-blank line; string and integer values are kept (integers as decimal
+ * JSONL: one JSON object per non-blank line, no duplicate keys; string and integer values are kept (integers as decimal
  * text), other values of requested keys are an error. Every line must be valid UTF-8 without NUL bytes.
  * Errors are SP_ERR_INPUT "<path>:<line>: <what>; <what to do>". */
 sp_status sp_table_parse(sp_table **out, const char *data, size_t len, sp_table_format fmt, const char *path,

@@ -61,7 +61,7 @@ sp_status sp_perturb_typos(char **out, const char *text, uint64_t seed)
         for (size_t k = s; k < i; k++) {
             if (!is_ascii_letter(text[k])) continue;
             letters++;
-            if (k + 1 < i && is_ascii_letter(text[k + 1])) pairs++;
+            if (k + 1 < i && is_ascii_letter(text[k + 1]) && text[k + 1] != text[k]) pairs++;
         }
         size_t start = w;
         memcpy(o + w, text + s, i - s);
@@ -70,10 +70,10 @@ sp_status sp_perturb_typos(char **out, const char *text, uint64_t seed)
         char *word = o + start;
         size_t len = i - s;
         if (pairs > 0 && gsl_rng_uniform(r) < 0.5) {
-            /* Swap the pick-th pair of adjacent letters. */
+            /* Swap the pick-th pair of adjacent, different letters (swapping "ll" would change nothing). */
             size_t pick = gsl_rng_uniform_int(r, pairs);
             for (size_t k = 0; k + 1 < len; k++) {
-                if (!(is_ascii_letter(word[k]) && is_ascii_letter(word[k + 1]))) continue;
+                if (!(is_ascii_letter(word[k]) && is_ascii_letter(word[k + 1]) && word[k] != word[k + 1])) continue;
                 if (pick-- == 0) {
                     char c = word[k];
                     word[k] = word[k + 1];

@@ -127,8 +127,8 @@ static const char *field_find(const char *s, size_t hlen, const char *lower, siz
     return NULL;
 }
 
-/* Appends a header value decoded (RFC 2047) with every whitespace run (folding included) collapsed to one
- * space, trimmed, and control characters dropped. */
+/* Appends a header value decoded (RFC 2047) with every whitespace run (folding and U+00A0 included)
+ * collapsed to one space, trimmed, and control characters dropped. */
 static void header_value_append(sp_textbuf *out, const char *v, size_t n)
 {
     sp_textbuf tmp;
@@ -141,6 +141,11 @@ static void header_value_append(sp_textbuf *out, const char *v, size_t n)
         unsigned char c = (unsigned char)tmp.data[k];
         if (is_space((char)c) || c == '\f' || c == '\v') {
             space = 1;
+            continue;
+        }
+        if (c == 0xC2 && k + 1 < tmp.len && (unsigned char)tmp.data[k + 1] == 0xA0) { /* U+00A0 no-break space */
+            space = 1;
+            k++;
             continue;
         }
         if (c < 0x20 || c == 0x7F) continue;

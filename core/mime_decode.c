@@ -56,22 +56,35 @@ void sp_qp_decode_append(sp_textbuf *b, const char *s, size_t len, int header_q)
 
 void sp_base64_decode_append(sp_textbuf *b, const char *s, size_t len)
 {
-    static signed char table[256];
-    static int table_ready; /* benign race: every thread writes the same values */
-    if (!table_ready) {
-        memset(table, -1, sizeof table);
-        const char *alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        for (int k = 0; k < 64; k++) table[(unsigned char)alphabet[k]] = (signed char)k;
-        table_ready = 1;
-    }
+    /* Value of each byte in the base64 alphabet, -1 outside it (constant, so threads can share it). */
+    static const signed char table[256] = {
+        -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+        -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+        -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 62, -1, -1, -1, 63,
+        52, 53, 54, 55, 56, 57, 58, 59, 60, 61, -1, -1, -1, -1, -1, -1,
+        -1,  0,  1,  2,  3,  4,  5,  6,  7,  8,  9, 10, 11, 12, 13, 14,
+        15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, -1, -1, -1, -1, -1,
+        -1, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+        41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, -1, -1, -1, -1, -1,
+        -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+        -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+        -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+        -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+        -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+        -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+        -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+        -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    };
     if (sp_textbuf_reserve(b, len / 4 * 3 + 3) != 0) return;
     uint32_t acc = 0;
     int bits = 0;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == '=') {
-            acc = 0; /* padding closes the quantum: leftover bits are padding */
-            bits = 0;
+            /* Padding after a partial quantum is the end of the data (RFC 2045 6.8); what follows is
+             * typically a mailing-list footer appended to the encoded text. An '=' at a quantum boundary
+             * is not padding and is skipped like other junk. */
+            if (bits > 0) break;
             continue;
         }
         int v = table[c];

@@ -23,8 +23,9 @@
 void sp_qp_decode_append(sp_textbuf *b, const char *s, size_t len, int header_q);
 
 /* Appends the base64 decoding of s[0..len) (RFC 2045 6.8): characters outside the alphabet (line breaks,
- * junk) are skipped, "=" ends a quantum (a following block decodes on its own), and a dangling partial
- * quantum is dropped. Output bytes are raw. */
+ * junk) are skipped, "=" padding after a partial quantum ends the data (text appended after it, such as a
+ * list footer, is not base64), an "=" at a quantum boundary is skipped, and a dangling partial quantum is
+ * dropped. Output bytes are raw. Same result as Python's binascii.a2b_base64. */
 void sp_base64_decode_append(sp_textbuf *b, const char *s, size_t len);
 
 /* Appends a header value s[0..len) as valid UTF-8: RFC 2047 encoded words (=?charset?Q?...?= and

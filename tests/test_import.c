@@ -147,6 +147,9 @@ static void test_jsonl_cells_and_errors(void **state)
     parse_text("{\"text\": \"a\", \"label\": 0.5}\n", SP_TABLE_JSONL, c2, 2, SP_ERR_INPUT);
     assert_string_equal(sp_error_message(),
                         "mem.csv:1: field 'label' is a real number; it must be a string or an integer");
+    parse_text("{\"text\": \"a\", \"label\": 0, \"label\": 1}\n", SP_TABLE_JSONL, c2, 2, SP_ERR_INPUT);
+    assert_non_null(strstr(sp_error_message(), "mem.csv:1: malformed JSON at column"));
+    assert_non_null(strstr(sp_error_message(), "duplicate object key"));
     parse_text("\n\n{\"text\": \"a\\u0000b\", \"label\": 0}\n", SP_TABLE_JSONL, c2, 2, SP_ERR_INPUT);
     assert_non_null(strstr(sp_error_message(), "mem.csv:3: malformed JSON at column"));
 }
@@ -496,6 +499,18 @@ static void test_perturbations(void **state)
     assert_true(kept >= n - 260 && kept <= n - 140); /* about 10% dropped */
     assert_null(strstr(out, "  "));                 /* no double gaps */
     assert_true(out[0] == 'l' && out[strlen(out) - 1] == 'n');
+    free(out);
+    /* A word whose only adjacent pair is two equal letters gets a deletion, never a no-op swap. */
+    for (size_t i = 0; i < n; i++) memcpy(text + 8 * i, "abba    ", 8);
+    text[8 * n - 1] = '\0';
+    assert_int_equal(sp_perturb_typos(&out, text, 2), SP_OK);
+    changed = 0;
+    for (char *w = strtok_r(out, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+        if (strcmp(w, "abba") == 0) continue;
+        changed++;
+        assert_true(strcmp(w, "baba") == 0 || strcmp(w, "abab") == 0 || strlen(w) == 3);
+    }
+    assert_true(changed >= 60 && changed <= 140);
     free(out);
     /* Multibyte words are never cut; one-word texts never become empty; whitespace at the ends stays. */
     for (uint64_t s = 0; s < 200; s++) {

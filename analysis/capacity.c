@@ -1,0 +1,242 @@
+/* capacity.c: Blahut-Arimoto channel capacity and the per-example Rashomon capacity. */
+#include "capacity.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+sp_status sp_capacity_ws_alloc(sp_capacity_ws **out, size_t max_rows, int n_classes)
+{
+    *out = NULL;
+    if (max_rows == 0 || n_classes < 1)
+        return sp_fail(SP_ERR_USAGE, "capacity workspace needs >= 1 row and >= 1 class");
+    sp_capacity_ws *ws = calloc(1, sizeof *ws);
+    if (!ws) return sp_fail(SP_ERR_NOMEM, "out of memory for a capacity workspace");
+    ws->max_rows = max_rows;
+    ws->n_classes = n_classes;
+    ws->W = malloc(max_rows * (size_t)n_classes * sizeof *ws->W);
+    ws->p = malloc(2 * max_rows * sizeof *ws->p); /* current and trial distributions */
+    ws->d = malloc(2 * max_rows * sizeof *ws->d);
+    ws->q = malloc((size_t)n_classes * sizeof *ws->q);
+    if (!ws->W || !ws->p || !ws->d || !ws->q) {
+        sp_capacity_ws_free(ws);
+        return sp_fail(SP_ERR_NOMEM, "out of memory for a %zu x %d capacity workspace", max_rows, n_classes);
+    }
+    *out = ws;
+    return SP_OK;
+}
+
+void sp_capacity_ws_free(sp_capacity_ws *ws)
+{
+    if (!ws) return;
+    free(ws->W);
+    free(ws->p);
+    free(ws->d);
+    free(ws->q);
+    free(ws);
+}
+
+/* One evaluation at input distribution p: q = p W, d[m] = KL(W_m || q) (nats); returns I(p) = sum p d and
+ * Blahut's bounds *lower = ln sum_m p_m e^{d_m} <= C <= *upper = max_m d_m (valid for any p). */
+/* (1 + x) ln(1 + x) - x >= 0 without cancellation: the series sum_{k>=2} (-x)^k / (k (k - 1)) for small |x|
+ * (15 terms leave a relative error below 1e-17 for |x| < 0.05). */
+static double kl_term(double x)
+{
+    if (x <= -1.0) return 1.0; /* w = 0: the limit of (1 + x) ln(1 + x) is 0 */
+    if (fabs(x) >= 0.05) return (1.0 + x) * log1p(x) - x;
+    static const double inv[15] = {1.0 / 2,   1.0 / 6,   1.0 / 12,  1.0 / 20,  1.0 / 30,
+                                   1.0 / 42,  1.0 / 56,  1.0 / 72,  1.0 / 90,  1.0 / 110,
+                                   1.0 / 132, 1.0 / 156, 1.0 / 182, 1.0 / 210, 1.0 / 240}; /* 1/(k(k-1)) */
+    double s = 0;
+    for (int k = 14; k >= 0; k--) s = s * -x + inv[k]; /* Horner in -x */
+    return s * x * x;
+}
+
+/* One evaluation at input distribution p: q = p W, d[m] = KL(W_m || q) (nats); returns I(p) = sum p d and
+ * Blahut's bounds *lower = ln sum_m p_m e^{d_m} <= C <= *upper = max_m d_m (valid for any p).
+ * KL is summed as sum_c q_c f((w_c - q_c) / q_c), f(x) = (1 + x) ln(1 + x) - x: every term is >= 0 and
+ * second order, so nearly coinciding rows (every model says 0.999) keep full relative precision instead
+ * of cancelling to rounding noise, which the over-relaxed steps below rely on. */
+static double ba_eval(sp_capacity_ws *ws, size_t M, const double *p, double *d, double *lower, double *upper)
+{
+    const int C = ws->n_classes;
+    const double *W = ws->W;
+    double *q = ws->q;
+    for (int c = 0; c < C; c++) q[c] = 0;
+    for (size_t m = 0; m < M; m++)
+        for (int c = 0; c < C; c++) q[c] += p[m] * W[m * (size_t)C + (size_t)c];
+    double up = -INFINITY, mi = 0;
+    for (size_t m = 0; m < M; m++) {
+        double kl = 0;
+        for (int c = 0; c < C; c++) {
+            double w = W[m * (size_t)C + (size_t)c];
+            if (q[c] > 0) kl += q[c] * kl_term((w - q[c]) / q[c]);
+        }
+        d[m] = kl;
+        mi += p[m] * kl;
+        if (kl > up) up = kl;
+    }
+    double z = 0; /* sum p (e^{d - up} - 1), so ln(1 + z) keeps the small gap exact */
+    for (size_t m = 0; m < M; m++) z += p[m] * expm1(d[m] - up);
+    *lower = up + log1p(z);
+    *upper = up;
+    return mi;
+}
+
+/* Two rows: p = (sigma(t), sigma(-t)) in log-odds t. The Blahut-Arimoto step is t <- t + g(t) with
+ * g = D_0 - D_1, and its fixed point g(t) = 0 is the capacity-achieving input; g decreases in t. We take
+ * secant steps on g, fall back to the BA step (or bisection once a sign change is bracketed) when the secant
+ * leaves the bracket, and stop on Blahut's bounds as in the general case: a handful of evaluations where BA
+ * needs tens to thousands. */
+static double capacity_two_rows(sp_capacity_ws *ws, int *iterations)
+{
+    double *p = ws->p, *d = ws->d, lower, upper;
+    double best_lower = -INFINITY, best_upper = INFINITY;
+    double t = 0, t_prev = 0, g_prev = 0, t_lo = -INFINITY, t_hi = INFINITY;
+    int have_prev = 0, it;
+    for (it = 1; it <= SP_CAPACITY_MAX_ITER; it++) {
+        p[0] = 1.0 / (1.0 + exp(-t));
+        p[1] = 1.0 / (1.0 + exp(t));
+        ba_eval(ws, 2, p, d, &lower, &upper);
+        if (lower > best_lower) best_lower = lower;
+        if (upper < best_upper) best_upper = upper;
+        double g = d[0] - d[1];
+        if (best_upper - best_lower <= SP_CAPACITY_TOL || g == 0) break;
+        if (g > 0) t_lo = t;
+        else t_hi = t;
+        double next = have_prev && g != g_prev ? t - g * (t - t_prev) / (g - g_prev) : t + g;
+        if (!(next > t_lo && next < t_hi)) next = isfinite(t_lo) && isfinite(t_hi) ? 0.5 * (t_lo + t_hi) : t + g;
+        t_prev = t, g_prev = g, have_prev = 1;
+        t = next;
+    }
+    if (iterations) *iterations = it;
+    return (best_lower > 0 ? best_lower : 0.0) / log(2.0);
+}
+
+double sp_capacity_blahut_arimoto(sp_capacity_ws *ws, size_t M, int *iterations)
+{
+    const int C = ws->n_classes;
+    double *W = ws->W, *p = ws->p, *d = ws->d;
+    double *p_try = ws->p + ws->max_rows, *d_try = ws->d + ws->max_rows;
+    for (size_t m = 0; m < M; m++) {
+        double s = 0;
+        for (int c = 0; c < C; c++) s += W[m * (size_t)C + (size_t)c];
+        for (int c = 0; c < C; c++) {
+            double w = W[m * (size_t)C + (size_t)c] / s;
+            W[m * (size_t)C + (size_t)c] = w;
+        }
+        p[m] = 1.0 / (double)M;
+    }
+    if (M == 2) return capacity_two_rows(ws, iterations);
+    double lower, upper;
+    double mi = ba_eval(ws, M, p, d, &lower, &upper);
+    double best_lower = lower, best_upper = upper, step = 1.0;
+    int it;
+    for (it = 1; it <= SP_CAPACITY_MAX_ITER; it++) {
+        if (best_upper - best_lower <= SP_CAPACITY_TOL) break;
+        /* Over-relaxed update p' ~ p e^{step d}: step 1 is Blahut-Arimoto (never decreases I); a longer step
+         * is kept only if I(p') >= I(p), and the step doubles after each accepted one. */
+        for (;;) {
+            double z = 0;
+            for (size_t m = 0; m < M; m++) z += p_try[m] = p[m] * exp(step * (d[m] - upper));
+            for (size_t m = 0; m < M; m++) p_try[m] /= z;
+            double lo_try, up_try;
+            double mi_try = ba_eval(ws, M, p_try, d_try, &lo_try, &up_try);
+            if (step == 1.0 || mi_try >= mi) {
+                for (size_t m = 0; m < M; m++) p[m] = p_try[m], d[m] = d_try[m];
+                mi = mi_try, lower = lo_try, upper = up_try;
+                break;
+            }
+            step = step / 4 > 1.0 ? step / 4 : 1.0;
+        }
+        step = step * 2 < 1e15 ? step * 2 : 1e15;
+        if (lower > best_lower) best_lower = lower;
+        if (upper < best_upper) best_upper = upper;
+    }
+    if (iterations) *iterations = it;
+    /* Rounding can leave the bound a hair below zero for identical rows. */
+    return (best_lower > 0 ? best_lower : 0.0) / log(2.0);
+}
+
+/* lo[t] / hi[t] = min / max of lo[t] / hi[t] and the renormalised P(class 1) of g[t] = (g0, g1), t < len.
+ * The pairs are split into two contiguous arrays first: the strided form makes the compiler emit gathers. */
+static void extreme_update(double *restrict lo, double *restrict hi, const float *restrict g, size_t len,
+                           float *restrict g0, float *restrict g1)
+{
+    for (size_t t = 0; t < len; t++) g0[t] = g[2 * t], g1[t] = g[2 * t + 1];
+    for (size_t t = 0; t < len; t++) {
+        double b = g1[t], r = b / ((double)g0[t] + b);
+        lo[t] = r < lo[t] ? r : lo[t];
+        hi[t] = r > hi[t] ? r : hi[t];
+    }
+}
+
+sp_status sp_rashomon_capacity(double *rc, size_t *n_capped, const sp_predmatrix *pm, const uint8_t *member)
+{
+    const size_t n = pm->n_examples, M = pm->n_models;
+    const int C = pm->n_classes;
+    size_t k = 0;
+    for (size_t m = 0; m < M; m++) k += member == NULL || member[m];
+    if (k == 0) return sp_fail(SP_ERR_USAGE, "Rashomon capacity of an empty set of models");
+    size_t *idx = malloc(k * sizeof *idx);
+    if (!idx) return sp_fail(SP_ERR_NOMEM, "out of memory for Rashomon capacity");
+    k = 0;
+    for (size_t m = 0; m < M; m++)
+        if (member == NULL || member[m]) idx[k++] = m;
+    size_t rows = C == 2 ? 2 : k, capped = 0;
+    int failed = 0;
+    /* Examples go in blocks: for two classes each block streams a contiguous slice of every member's row
+     * to find the extreme rows, instead of gathering one example across M rows at a time. Blocks are
+     * handed out dynamically (each example's value does not depend on which thread computes it). */
+    enum { BLOCK = 4096 };
+    const size_t n_blocks = (n + BLOCK - 1) / BLOCK;
+#pragma omp parallel reduction(+ : capped) reduction(| : failed)
+    {
+        sp_capacity_ws *ws = NULL;
+        if (sp_capacity_ws_alloc(&ws, rows, C) != SP_OK) failed = 1;
+        /* smallest and largest renormalised P(class 1) of each example in the block */
+        double *lo = malloc(BLOCK * sizeof *lo), *hi = malloc(BLOCK * sizeof *hi);
+        float *pair0 = malloc(BLOCK * sizeof *pair0), *pair1 = malloc(BLOCK * sizeof *pair1);
+        if (!lo || !hi || !pair0 || !pair1) {
+            sp_capacity_ws_free(ws);
+            ws = NULL;
+            failed = 1;
+        }
+#pragma omp for schedule(dynamic, 1)
+        for (size_t blk = 0; blk < n_blocks; blk++) {
+            if (!ws) continue;
+            const size_t i0 = blk * BLOCK, len = i0 + BLOCK < n ? BLOCK : n - i0;
+            if (C == 2) {
+                /* the two extreme rows (see capacity.h), by P(class 1) after renormalising each row */
+                for (size_t t = 0; t < len; t++) lo[t] = INFINITY, hi[t] = -INFINITY;
+                for (size_t j = 0; j < k; j++)
+                    extreme_update(lo, hi, sp_predmatrix_row(pm, idx[j]) + 2 * i0, len, pair0, pair1);
+            }
+            for (size_t t = 0; t < len; t++) {
+                size_t used, i = i0 + t;
+                if (C == 2) {
+                    ws->W[0] = 1.0 - lo[t], ws->W[1] = lo[t], ws->W[2] = 1.0 - hi[t], ws->W[3] = hi[t];
+                    used = 2;
+                } else {
+                    for (size_t j = 0; j < k; j++) {
+                        const float *g = sp_predmatrix_row(pm, idx[j]) + (size_t)C * i;
+                        for (int c = 0; c < C; c++) ws->W[j * (size_t)C + (size_t)c] = g[c];
+                    }
+                    used = k;
+                }
+                int iters;
+                double bits = sp_capacity_blahut_arimoto(ws, used, &iters);
+                if (iters > SP_CAPACITY_MAX_ITER) capped++;
+                rc[i] = exp2(bits);
+            }
+        }
+        sp_capacity_ws_free(ws);
+        free(lo);
+        free(hi);
+        free(pair0);
+        free(pair1);
+    }
+    free(idx);
+    if (failed) return sp_fail(SP_ERR_NOMEM, "out of memory for Rashomon capacity workspaces");
+    if (n_capped) *n_capped = capped;
+    return SP_OK;
+}
