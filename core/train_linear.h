@@ -49,6 +49,7 @@ typedef struct {
     sp_csr **view_X;       /* [n_views] the rows of each view, in view order */
     long train_view;       /* index of "train" in views, or -1 */
     long val_view;         /* index of "val", or -1 */
+    sp_linear_trainset *train; /* the train view in the trainer's compact form, shared by all seeds */
 } sp_linear_data;
 
 /* Featurises every record of ds (on `threads` threads; the result does not depend on it). */
