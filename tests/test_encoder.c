@@ -185,7 +185,7 @@ static void test_gelu_grad(void **state)
 enum { AT_B = 2, AT_T = 5, AT_C = 6, AT_NH = 2 };
 typedef struct {
     float qkv[AT_B * AT_T * 3 * AT_C], r[AT_B * AT_T * AT_C], out[AT_B * AT_T * AT_C];
-    float att[AT_B * AT_NH * AT_T * AT_T], scratch[AT_B * AT_T * AT_C];
+    float att[AT_B * AT_NH * AT_T * AT_T], scratch[AT_B * AT_NH * AT_T * AT_T];
     uint8_t valid[AT_B * AT_T];
     float p;
     uint64_t key;
@@ -215,8 +215,8 @@ static void attention_check(float p, const char *name)
             assert_true(a[3] == 0.0f && a[4] == 0.0f);
             assert_true(fabs(a[0] + a[1] + a[2] - 1.0) < 1e-6);
         }
-    float dqkv[AT_B * AT_T * 3 * AT_C] = {0}, rowbuf[AT_B * AT_NH * 2 * AT_T];
-    sp_k_attention_backward(dqkv, c.scratch, rowbuf, c.r, c.att, c.qkv, AT_B, AT_T, AT_C, AT_NH, c.p, c.key);
+    float dqkv[AT_B * AT_T * 3 * AT_C] = {0}, s1[AT_B * AT_NH * AT_T * AT_T], s2[AT_B * AT_NH * AT_T * AT_T];
+    sp_k_attention_backward(dqkv, s1, s2, c.r, c.att, c.qkv, AT_B, AT_T, AT_C, AT_NH, c.p, c.key);
     /* keys and values at padded positions get exactly zero gradient */
     for (int t = 3; t < AT_T; t++)
         for (int j = AT_C; j < 3 * AT_C; j++) assert_true(dqkv[(AT_T + t) * 3 * AT_C + j] == 0.0f);

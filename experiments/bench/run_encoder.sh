@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Encoder training throughput, splinter vs PyTorch, in the same run: same model (vocab 8192, d 128, 2 layers,
+# 4 heads, FFN 512, length 128, batch 32), joint MLM + classification objective, dropout 0.1, AdamW with
+# clipping; 1 and 2 threads (OpenMP + OpenBLAS for splinter, torch.set_num_threads for PyTorch).
+# Each side runs REPEATS times, alternating, and the best tokens/s is kept (the machine is shared).
+# Usage: experiments/bench/run_encoder.sh [build-dir] [steps] [repeats]
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+build=${1:-$root/build}
+steps=${2:-10}
+repeats=${3:-3}
+bench="$build/experiments/bench/bench_encoder"
+[ -x "$bench" ] || { echo "run_encoder: $bench not built (cmake --build $build)" >&2; exit 1; }
+field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
+for threads in 1 2; do
+  best_c=0 best_t=0 line_c="" line_t=""
+  for _ in $(seq "$repeats"); do
+    lc=$(OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads "$bench" "$threads" "$steps")
+    lt=$(OMP_NUM_THREADS=$threads /usr/bin/python3 "$root/experiments/bench/encoder_torch_bench.py" "$threads" "$steps")
+    vc=$(echo "$lc" | field tokens_per_s)
+    vt=$(echo "$lt" | field tokens_per_s)
+    if [ "$vc" -gt "$best_c" ]; then best_c=$vc line_c=$lc; fi
+    if [ "$vt" -gt "$best_t" ]; then best_t=$vt line_t=$lt; fi
+  done
+  echo "$line_c"
+  echo "$line_t"
+  awk -v c="$best_c" -v t="$best_t" -v n="$threads" \
+    'BEGIN { printf "ratio threads=%d splinter/torch tokens_per_s = %.2f (target >= 2)\n", n, c / t }'
+done
