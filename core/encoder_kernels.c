@@ -204,8 +204,14 @@ void sp_k_softmax_xent_forward(float *probs, float *losses, const float *logits,
         float mx = l[0];
         for (int v = 1; v < V; v++) mx = l[v] > mx ? l[v] : mx;
         double sum = 0.0;
-        for (int v = 0; v < V; v++) pr[v] = sp_k_expf(l[v] - mx); /* vectorised; the sum separately */
-        for (int v = 0; v < V; v++) sum += pr[v];
+        for (int v = 0; v < V; v++) pr[v] = sp_k_expf(l[v] - mx);
+        /* 16 interleaved float partial sums (vectorisable without reassociation), combined in double */
+        float part[16] = {0};
+        int v16 = V - V % 16;
+        for (int v = 0; v < v16; v += 16)
+            for (int j = 0; j < 16; j++) part[j] += pr[v + j];
+        for (int j = 0; j < 16; j++) sum += part[j];
+        for (int v = v16; v < V; v++) sum += pr[v];
         float inv = (float)(1.0 / sum);
         for (int v = 0; v < V; v++) pr[v] *= inv;
         int tg = targets ? targets[n] : -1;

@@ -2,8 +2,9 @@
  * classification objective, dropout 0.1) on synthetic batches, plus a plain OpenBLAS sgemm for reference.
  *
  * Usage: bench_encoder [threads] [steps]      (defaults 1 and 10; run by experiments/bench/run_encoder.sh)
- * Prints one line "splinter threads=N tokens_per_s=... ms_per_step=... gflops=... sgemm_gflops=...
- * peak_rss_mb=..." where gflops counts the model's matmul and attention FLOPs (backward = 2 x forward).
+ * Prints one line "splinter threads=N tokens_per_s=... ms_per_step=... tokens_per_cpu_s=... gflops=...
+ * sgemm_gflops=... peak_rss_mb=..." where gflops counts the model's matmul and attention FLOPs (backward =
+ * 2 x forward) per wall-clock second and tokens_per_cpu_s divides by process CPU time (all threads).
  * Model: vocab 8192, d 128, 2 layers, 4 heads, FFN 512, length 128, batch 32, 15% of tokens MLM targets.
  */
 #include <cblas.h>
@@ -22,12 +23,14 @@ enum { B = 32, T = 128, V = 8192, C = 128, L = 2, NH = 4, F = 512, K = 2 };
 
 void openblas_set_num_threads(int n);
 
-static double now_s(void)
+static double clock_s(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(id, &ts);
     return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
+
+static double now_s(void) { return clock_s(CLOCK_MONOTONIC); }
 
 /* FLOPs of one training step with M masked positions: 3 x forward (forward, then dx and dw in backward). */
 static double step_flops(int M)
@@ -95,9 +98,12 @@ int main(int argc, char **argv)
     for (int b = 0; b < B; b++) labels[b] = (int)gsl_rng_uniform_int(r, K);
     gsl_rng_free(r);
     sp_encoder_batch batch = {tokens, labels, targets, B, T, 1, 0};
-    double t0 = 0.0, loss = 0.0;
+    double t0 = 0.0, cpu0 = 0.0, loss = 0.0;
     for (int s = -2; s < steps; s++) { /* two warm-up steps */
-        if (s == 0) t0 = now_s();
+        if (s == 0) {
+            t0 = now_s();
+            cpu0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+        }
         batch.dropout_key = sp_seed_for(99, "step", (uint64_t)(s + 2));
         sp_encoder_losses ls;
         sp_encoder_zero_grad(m);
@@ -112,13 +118,13 @@ int main(int argc, char **argv)
         }
         loss = ls.mlm_loss + ls.cls_loss;
     }
-    double dt = (now_s() - t0) / steps;
+    double dt = (now_s() - t0) / steps, cpu = (clock_s(CLOCK_PROCESS_CPUTIME_ID) - cpu0) / steps;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     double gemm = sgemm_gflops();
-    printf("splinter threads=%d tokens_per_s=%.0f ms_per_step=%.1f gflops=%.1f sgemm_gflops=%.1f "
-           "peak_rss_mb=%.0f loss=%.3f masked=%d\n",
-           threads, (double)B * T / dt, 1e3 * dt, step_flops(M) / dt / 1e9, gemm, ru.ru_maxrss / 1024.0, loss, M);
+    printf("splinter threads=%d tokens_per_s=%.0f ms_per_step=%.1f tokens_per_cpu_s=%.0f gflops=%.1f "
+           "sgemm_gflops=%.1f peak_rss_mb=%.0f loss=%.3f masked=%d\n",
+           threads, (double)B * T / dt, 1e3 * dt, (double)B * T / cpu, step_flops(M) / dt / 1e9, gemm, ru.ru_maxrss / 1024.0, loss, M);
     sp_adamw_free(opt);
     sp_encoder_acts_free(a);
     sp_encoder_free(m);

@@ -2,6 +2,8 @@
 # Encoder training throughput, splinter vs PyTorch, in the same run: same model (vocab 8192, d 128, 2 layers,
 # 4 heads, FFN 512, length 128, batch 32), joint MLM + classification objective, dropout 0.1, AdamW with
 # clipping; 1 and 2 threads (OpenMP + OpenBLAS for splinter, torch.set_num_threads for PyTorch).
+# OMP_WAIT_POLICY=passive for both: on a shared machine, OpenMP workers spinning between parallel regions
+# starve the BLAS threads (and vice versa), which slows both sides several-fold.
 # Each side runs REPEATS times, alternating, and the best tokens/s is kept (the machine is shared).
 # Usage: experiments/bench/run_encoder.sh [build-dir] [steps] [repeats]
 set -euo pipefail
@@ -11,6 +13,7 @@ steps=${2:-10}
 repeats=${3:-3}
 bench="$build/experiments/bench/bench_encoder"
 [ -x "$bench" ] || { echo "run_encoder: $bench not built (cmake --build $build)" >&2; exit 1; }
+export OMP_WAIT_POLICY=passive
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
 for threads in 1 2; do
   best_c=0 best_t=0 line_c="" line_t=""
