@@ -1,0 +1,370 @@
+/* similarity.c: linear CKA, debiased CKA and orthogonal Procrustes distance from one stacked Gram matrix.
+ *
+ * Every measure here needs only, per pair (a, b) of centred matrices X_a [n, p], X_b [n, q]:
+ *   F_ab = ||X_a^T X_b||_F^2,   N_ab = ||X_a^T X_b||_*,   t_a = ||X_a||_F^2 = sum_i k_i,
+ *   R_ab = sum_i k_i l_i        (k_i = ||row i of X_a||^2, l_i = ||row i of X_b||^2).
+ * With linear kernels K = X_a X_a^T, L = X_b X_b^T and K~, L~ their copies with zero diagonal:
+ *   tr(K~ L~) = F_ab - R_ab;  1^T K~ 1 = ||X_a^T 1||^2 - t_a = -t_a (columns centred);
+ *   1^T K~ L~ 1 = (X_a X_a^T 1 - k)^T (X_b X_b^T 1 - l) = R_ab.
+ * So the unbiased HSIC never forms an n x n matrix. The cross products X_a^T X_b of all M models come from
+ * one SYRK over Z = [X_1 ... X_M] (n x D, D = sum of widths): G = Z^T Z, block (a, b) = X_a^T X_b.
+ * Centring translates nothing the estimators see (all three are translation invariant), it only keeps the
+ * float32 products well conditioned.
+ */
+#include "similarity.h"
+
+#include <gsl/gsl_cblas.h> /* CBLAS prototypes; the symbols resolve to OpenBLAS (CMakeLists.txt) */
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_linalg.h>
+#include <gsl/gsl_matrix.h>
+#include <gsl/gsl_vector.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Terms shared by the measures, for one list of M matrices. */
+typedef struct {
+    size_t M, n, D;
+    size_t *off;  /* [M] first column of matrix m in Z */
+    size_t *dim;  /* [M] width of matrix m */
+    float *G;     /* [D, D] Z^T Z, upper triangle (row <= column) valid */
+    double *k;    /* [M, n] squared row norms of the centred rows */
+    double *t;    /* [M] ||X_m||_F^2 */
+} sim_gram;
+
+static void sim_gram_free(sim_gram *g)
+{
+    free(g->off);
+    free(g->dim);
+    free(g->G);
+    free(g->k);
+    free(g->t);
+    memset(g, 0, sizeof *g);
+}
+
+/* Centres acts[m] into columns off[m].. of Z (means in double) and records row norms; then G = Z^T Z. */
+static sp_status sim_gram_build(sim_gram *g, const float *const *acts, const size_t *dims, size_t M, size_t n)
+{
+    memset(g, 0, sizeof *g);
+    g->M = M;
+    g->n = n;
+    g->off = malloc(M * sizeof *g->off);
+    g->dim = malloc(M * sizeof *g->dim);
+    g->t = calloc(M, sizeof *g->t);
+    g->k = calloc(M * n, sizeof *g->k);
+    if (!g->off || !g->dim || !g->t || !g->k) goto nomem;
+    size_t D = 0;
+    for (size_t m = 0; m < M; m++) {
+        g->off[m] = D;
+        g->dim[m] = dims[m];
+        D += dims[m];
+    }
+    g->D = D;
+    float *Z = malloc(n * D * sizeof *Z);
+    g->G = malloc(D * D * sizeof *g->G);
+    if (!Z || !g->G) {
+        free(Z);
+        goto nomem;
+    }
+    int failed = 0;
+#pragma omp parallel for schedule(static) reduction(| : failed)
+    for (size_t m = 0; m < M; m++) {
+        const size_t d = dims[m], off = g->off[m];
+        const float *X = acts[m];
+        double *mean = calloc(d, sizeof *mean);
+        if (!mean) {
+            failed = 1;
+            continue;
+        }
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < d; j++) mean[j] += X[i * d + j];
+        for (size_t j = 0; j < d; j++) mean[j] /= (double)n;
+        double t = 0.0;
+        for (size_t i = 0; i < n; i++) {
+            double ki = 0.0;
+            for (size_t j = 0; j < d; j++) {
+                float c = (float)((double)X[i * d + j] - mean[j]);
+                Z[i * D + off + j] = c;
+                ki += (double)c * c; /* norms of the stored float values, consistent with G */
+            }
+            g->k[m * n + i] = ki;
+            t += ki;
+        }
+        g->t[m] = t;
+        free(mean);
+    }
+    if (failed) {
+        free(Z);
+        goto nomem;
+    }
+    /* G = Z^T Z: row-major Z is n x D, so Trans with N = D, K = n. */
+    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)D, (int)n, 1.0f, Z, (int)D, 0.0f, g->G, (int)D);
+    free(Z);
+    return SP_OK;
+nomem:
+    sim_gram_free(g);
+    return sp_fail(SP_ERR_NOMEM, "out of memory for the Gram matrix of %zu representations of %zu inputs", M, n);
+}
+
+/* ||X_a^T X_b||_F^2 from G's upper triangle, summed in double. */
+static double sim_frob2(const sim_gram *g, size_t a, size_t b)
+{
+    const size_t D = g->D, oa = g->off[a], ob = g->off[b], da = g->dim[a], db = g->dim[b];
+    double s = 0.0;
+    if (a == b) {
+        for (size_t i = 0; i < da; i++) {
+            const float *row = g->G + (oa + i) * D + oa;
+            double diag = row[i], off = 0.0;
+            for (size_t j = i + 1; j < da; j++) off += (double)row[j] * row[j];
+            s += diag * diag + 2.0 * off;
+        }
+        return s;
+    }
+    if (a > b) return sim_frob2(g, b, a); /* only blocks above the diagonal are stored */
+    for (size_t i = 0; i < da; i++) {
+        const float *row = g->G + (oa + i) * D + ob;
+        for (size_t j = 0; j < db; j++) s += (double)row[j] * row[j];
+    }
+    return s;
+}
+
+static double sim_rowdot(const sim_gram *g, size_t a, size_t b)
+{
+    const double *ka = g->k + a * g->n, *kb = g->k + b * g->n;
+    double s = 0.0;
+    for (size_t i = 0; i < g->n; i++) s += ka[i] * kb[i];
+    return s;
+}
+
+/* Unbiased HSIC_1 (Song et al. 2012) times n (n - 3), from the feature-space terms. */
+static double sim_hsic1_scaled(double F, double R, double ta, double tb, double n)
+{
+    return (F - R) + ta * tb / ((n - 1.0) * (n - 2.0)) - 2.0 / (n - 2.0) * R;
+}
+
+/* GSL's default error handler aborts the process; library code must return a status instead. The handler
+ * is process-wide, so it is switched off at public entry points, never inside parallel regions. */
+static void sim_gsl_quiet(void) { gsl_set_error_handler_off(); }
+
+static sp_status sim_nuclear_norm(double *out, const double *A, size_t rows, size_t cols)
+{
+    /* GSL's SVD wants rows >= cols; the singular values of A^T are those of A. */
+    const int tr = rows < cols;
+    const size_t r = tr ? cols : rows, c = tr ? rows : cols;
+    gsl_matrix *U = gsl_matrix_alloc(r, c);
+    gsl_matrix *V = gsl_matrix_alloc(c, c);
+    gsl_vector *S = gsl_vector_alloc(c), *work = gsl_vector_alloc(c);
+    sp_status st = SP_OK;
+    if (!U || !V || !S || !work) {
+        st = sp_fail(SP_ERR_NOMEM, "out of memory for a %zu x %zu SVD", rows, cols);
+        goto done;
+    }
+    for (size_t i = 0; i < rows; i++)
+        for (size_t j = 0; j < cols; j++) gsl_matrix_set(U, tr ? j : i, tr ? i : j, A[i * cols + j]);
+    if (gsl_linalg_SV_decomp(U, V, S, work) != 0) {
+        st = sp_fail(SP_ERR_NUMERIC, "SVD of a %zu x %zu matrix did not converge; check the activations for "
+                                     "NaN or Inf", rows, cols);
+        goto done;
+    }
+    double s = 0.0;
+    for (size_t i = 0; i < c; i++) s += gsl_vector_get(S, i);
+    *out = s;
+done:
+    gsl_matrix_free(U);
+    gsl_matrix_free(V);
+    gsl_vector_free(S);
+    gsl_vector_free(work);
+    return st;
+}
+
+sp_status sp_nuclear_norm(double *out, const double *A, size_t rows, size_t cols)
+{
+    sim_gsl_quiet();
+    return sim_nuclear_norm(out, A, rows, cols);
+}
+
+/* ||X_a^T X_b||_* with the block copied to double. */
+static sp_status sim_nuclear(double *out, const sim_gram *g, size_t a, size_t b)
+{
+    if (a > b) return sim_nuclear(out, g, b, a); /* the singular values of a block and its transpose agree */
+    const size_t D = g->D, oa = g->off[a], ob = g->off[b], da = g->dim[a], db = g->dim[b];
+    double *B = malloc(da * db * sizeof *B);
+    if (!B) return sp_fail(SP_ERR_NOMEM, "out of memory for a %zu x %zu block", da, db);
+    for (size_t i = 0; i < da; i++)
+        for (size_t j = 0; j < db; j++) B[i * db + j] = g->G[(oa + i) * D + ob + j];
+    sp_status st = sim_nuclear_norm(out, B, da, db);
+    free(B);
+    return st;
+}
+
+/* Fills the requested measures for the pairs (ia[p], ib[p]) into out[p] (each output indexed by pair). */
+static sp_status sim_pairs(double *lin, double *deb, double *proc, const sim_gram *g, const size_t *ia,
+                           const size_t *ib, size_t n_pairs)
+{
+    const double n = (double)g->n;
+    /* Self terms once per matrix: F_aa for CKA normalisers. */
+    double *Faa = malloc(g->M * sizeof *Faa);
+    double *Raa = malloc(g->M * sizeof *Raa);
+    if (!Faa || !Raa) {
+        free(Faa);
+        free(Raa);
+        return sp_fail(SP_ERR_NOMEM, "out of memory for %zu similarity pairs", n_pairs);
+    }
+    for (size_t m = 0; m < g->M; m++) {
+        Faa[m] = sim_frob2(g, m, m);
+        Raa[m] = sim_rowdot(g, m, m);
+    }
+    sp_status st = SP_OK;
+    for (size_t m = 0; m < g->M; m++)
+        if (!(g->t[m] > 0.0)) {
+            st = sp_fail(SP_ERR_NUMERIC, "representation %zu is constant over the %zu inputs (or not finite): "
+                                         "similarity is undefined; drop that layer or model", m, g->n);
+            goto done;
+        }
+    int failed = 0;
+#pragma omp parallel for schedule(dynamic, 1) reduction(| : failed)
+    for (size_t p = 0; p < n_pairs; p++) {
+        const size_t a = ia[p], b = ib[p];
+        const double F = sim_frob2(g, a, b);
+        if (lin) lin[p] = F / sqrt(Faa[a] * Faa[b]);
+        if (deb) {
+            const double R = sim_rowdot(g, a, b);
+            const double hab = sim_hsic1_scaled(F, R, g->t[a], g->t[b], n);
+            const double haa = sim_hsic1_scaled(Faa[a], Raa[a], g->t[a], g->t[a], n);
+            const double hbb = sim_hsic1_scaled(Faa[b], Raa[b], g->t[b], g->t[b], n);
+            deb[p] = hab / sqrt(haa * hbb);
+        }
+        if (proc) {
+            double nuc = 0.0;
+            if (sim_nuclear(&nuc, g, a, b) != SP_OK) {
+                failed = 1;
+                continue;
+            }
+            double d2 = 2.0 - 2.0 * nuc / sqrt(g->t[a] * g->t[b]);
+            proc[p] = d2 < 0.0 ? 0.0 : d2; /* rounding can push identical inputs a hair below 0 */
+        }
+    }
+    if (failed) st = sp_fail(SP_ERR_NUMERIC, "Procrustes SVD failed; check the activations for NaN or Inf");
+done:
+    free(Faa);
+    free(Raa);
+    return st;
+}
+
+static sp_status sim_check(const float *const *acts, const size_t *dims, size_t M, size_t n, int debiased)
+{
+    if (M == 0) return sp_fail(SP_ERR_USAGE, "similarity needs at least one representation");
+    if (n < 2) return sp_fail(SP_ERR_USAGE, "similarity needs at least 2 inputs (got %zu)", n);
+    if (debiased && n < 4) return sp_fail(SP_ERR_USAGE, "debiased CKA needs at least 4 inputs (got %zu)", n);
+    for (size_t m = 0; m < M; m++)
+        if (!acts[m] || dims[m] == 0)
+            return sp_fail(SP_ERR_USAGE, "representation %zu is empty (width %zu)", m, dims[m]);
+    return SP_OK;
+}
+
+sp_status sp_similarity_all_pairs(double *cka_linear, double *cka_debiased, double *procrustes_d2,
+                                  const float *const *acts, const size_t *dims, size_t M, size_t n)
+{
+    sp_status st = sim_check(acts, dims, M, n, cka_debiased != NULL);
+    if (st != SP_OK) return st;
+    sim_gsl_quiet();
+    sim_gram g;
+    if ((st = sim_gram_build(&g, acts, dims, M, n)) != SP_OK) return st;
+    const size_t P = M * (M - 1) / 2;
+    size_t *ia = malloc((P ? P : 1) * sizeof *ia), *ib = malloc((P ? P : 1) * sizeof *ib);
+    double *buf = malloc(3 * (P ? P : 1) * sizeof *buf);
+    if (!ia || !ib || !buf) {
+        st = sp_fail(SP_ERR_NOMEM, "out of memory for %zu similarity pairs", P);
+        goto done;
+    }
+    size_t p = 0;
+    for (size_t a = 0; a < M; a++)
+        for (size_t b = a + 1; b < M; b++, p++) {
+            ia[p] = a;
+            ib[p] = b;
+        }
+    double *lin = cka_linear ? buf : NULL, *deb = cka_debiased ? buf + P : NULL;
+    double *proc = procrustes_d2 ? buf + 2 * P : NULL;
+    if ((st = sim_pairs(lin, deb, proc, &g, ia, ib, P)) != SP_OK) goto done;
+    for (size_t a = 0; a < M; a++) {
+        if (cka_linear) cka_linear[a * M + a] = 1.0;
+        if (cka_debiased) cka_debiased[a * M + a] = 1.0;
+        if (procrustes_d2) procrustes_d2[a * M + a] = 0.0;
+    }
+    for (p = 0; p < P; p++) {
+        const size_t a = ia[p], b = ib[p];
+        if (cka_linear) cka_linear[a * M + b] = cka_linear[b * M + a] = lin[p];
+        if (cka_debiased) cka_debiased[a * M + b] = cka_debiased[b * M + a] = deb[p];
+        if (procrustes_d2) procrustes_d2[a * M + b] = procrustes_d2[b * M + a] = proc[p];
+    }
+done:
+    free(ia);
+    free(ib);
+    free(buf);
+    sim_gram_free(&g);
+    return st;
+}
+
+sp_status sp_similarity_cross(double *cka_linear, double *cka_debiased, double *procrustes_d2,
+                              const float *const *acts_a, const size_t *dims_a, size_t n_a,
+                              const float *const *acts_b, const size_t *dims_b, size_t n_b, size_t n)
+{
+    const size_t M = n_a + n_b, P = n_a * n_b;
+    const float **acts = malloc((M ? M : 1) * sizeof *acts);
+    size_t *dims = malloc((M ? M : 1) * sizeof *dims);
+    size_t *ia = malloc((P ? P : 1) * sizeof *ia), *ib = malloc((P ? P : 1) * sizeof *ib);
+    sp_status st = SP_OK;
+    sim_gram g = {0};
+    if (!acts || !dims || !ia || !ib) {
+        st = sp_fail(SP_ERR_NOMEM, "out of memory for a %zu x %zu similarity matrix", n_a, n_b);
+        goto done;
+    }
+    for (size_t i = 0; i < n_a; i++) {
+        acts[i] = acts_a[i];
+        dims[i] = dims_a[i];
+    }
+    for (size_t j = 0; j < n_b; j++) {
+        acts[n_a + j] = acts_b[j];
+        dims[n_a + j] = dims_b[j];
+    }
+    if ((st = sim_check(acts, dims, M, n, cka_debiased != NULL)) != SP_OK) goto done;
+    sim_gsl_quiet();
+    if ((st = sim_gram_build(&g, acts, dims, M, n)) != SP_OK) goto done;
+    for (size_t i = 0, p = 0; i < n_a; i++)
+        for (size_t j = 0; j < n_b; j++, p++) {
+            ia[p] = i;
+            ib[p] = n_a + j;
+        }
+    st = sim_pairs(cka_linear, cka_debiased, procrustes_d2, &g, ia, ib, P);
+done:
+    free(acts);
+    free(dims);
+    free(ia);
+    free(ib);
+    sim_gram_free(&g);
+    return st;
+}
+
+/* One pair through the same machinery as the all-pairs driver (block (0, 1) of a two-matrix Gram). */
+static sp_status sim_one(double *lin, double *deb, double *proc, const float *X, const float *Y, size_t n,
+                         size_t p, size_t q)
+{
+    const float *acts[1] = {X}, *acts_b[1] = {Y};
+    size_t da[1] = {p}, db[1] = {q};
+    return sp_similarity_cross(lin, deb, proc, acts, da, 1, acts_b, db, 1, n);
+}
+
+sp_status sp_cka_linear(double *out, const float *X, const float *Y, size_t n, size_t p, size_t q)
+{
+    return sim_one(out, NULL, NULL, X, Y, n, p, q);
+}
+
+sp_status sp_cka_debiased(double *out, const float *X, const float *Y, size_t n, size_t p, size_t q)
+{
+    return sim_one(NULL, out, NULL, X, Y, n, p, q);
+}
+
+sp_status sp_procrustes_distance(double *d2, const float *X, const float *Y, size_t n, size_t p, size_t q)
+{
+    return sim_one(NULL, NULL, d2, X, Y, n, p, q);
+}

@@ -1,0 +1,72 @@
+/* similarity.h: representation similarity between layers of models run on the same inputs.
+ *
+ * Measures (exact definitions in docs/similarity.md): linear CKA, debiased CKA (unbiased HSIC), orthogonal
+ * Procrustes distance, CCA / SVCCA / PWCCA. Every function centres its inputs itself.
+ *
+ *     // M models, one layer, same n inputs: acts[m] is float32 [n, dims[m]] row-major.
+ *     double *cka = malloc(M * M * sizeof *cka);
+ *     if (sp_similarity_all_pairs(cka, NULL, NULL, acts, dims, M, n) != SP_OK) return ...;
+ *     // cka[a * M + b] is linear CKA of models a and b (symmetric, diagonal 1).
+ *
+ *     sp_cca_result r;
+ *     sp_cca(&r, NULL, X, Y, n, p, q, 0.99);     // SVCCA: r.mean_rho; PWCCA: r.pwcca; check r.warning
+ *
+ * Precision: activations are float32; centring (column means), row norms, every sum of squares, the HSIC
+ * terms and all SVDs are in double. The cross products X_a^T X_b are one float32 SYRK (OpenBLAS accumulates
+ * each entry in float32); against a float64 reference this costs about 1e-7 relative (docs/similarity.md).
+ */
+#ifndef SPLINTER_SIMILARITY_H
+#define SPLINTER_SIMILARITY_H
+
+#include <stddef.h>
+
+#include "status.h"
+
+/* All-pairs similarity of M representations of the same n inputs (acts[m]: float32 [n, dims[m]]).
+ * Centres every matrix once, stacks them into Z [n, sum dims] and forms Z^T Z with one symmetric rank-k
+ * update; every pair's terms are read from its block. Outputs are [M, M] row-major, symmetric; pass NULL
+ * for a measure you do not need (Procrustes costs one SVD per pair):
+ *   cka_linear     linear CKA in [0, 1] (diagonal 1);
+ *   cka_debiased   debiased CKA (unbiased HSIC; needs n >= 4; can be slightly negative; diagonal 1);
+ *   procrustes_d2  orthogonal Procrustes distance d^2 in [0, 2] (diagonal 0).
+ * A matrix whose centred values are all zero has no similarity: SP_ERR_NUMERIC naming its index.
+ * Pairs run in parallel (OpenMP); each pair's value is computed by one thread in a fixed order, so the
+ * result does not depend on the thread count. */
+sp_status sp_similarity_all_pairs(double *cka_linear, double *cka_debiased, double *procrustes_d2,
+                                  const float *const *acts, const size_t *dims, size_t n_models, size_t n);
+
+/* Cross-layer (or cross-model) matrix: entry [i, j] compares acts_a[i] with acts_b[j] (all on the same n
+ * inputs), e.g. every layer of model a against every layer of model b. Outputs [n_a, n_b] row-major; NULL
+ * skips a measure. Same definitions and precision as sp_similarity_all_pairs. */
+sp_status sp_similarity_cross(double *cka_linear, double *cka_debiased, double *procrustes_d2,
+                              const float *const *acts_a, const size_t *dims_a, size_t n_a,
+                              const float *const *acts_b, const size_t *dims_b, size_t n_b, size_t n);
+
+/* Single pairs: X float32 [n, p], Y float32 [n, q]. */
+sp_status sp_cka_linear(double *out, const float *X, const float *Y, size_t n, size_t p, size_t q);
+sp_status sp_cka_debiased(double *out, const float *X, const float *Y, size_t n, size_t p, size_t q);
+sp_status sp_procrustes_distance(double *d2, const float *X, const float *Y, size_t n, size_t p, size_t q);
+
+/* Nuclear norm (sum of singular values) of a double [rows, cols] row-major matrix (Golub-Reinsch SVD,
+ * GSL); SP_ERR_NOMEM or SP_ERR_NUMERIC on failure. */
+sp_status sp_nuclear_norm(double *out, const double *A, size_t rows, size_t cols);
+
+/* CCA family. */
+typedef struct {
+    size_t rank_x, rank_y; /* directions kept per side after centring (numerical rank, then truncation) */
+    size_t n_rho;          /* canonical correlations = min(rank_x, rank_y) */
+    size_t n_forced;       /* correlations equal to 1 by dimension alone: max(0, rank_x + rank_y - (n - 1)) */
+    int warning;           /* 1 when n_forced > 0 (e.g. width >= n): the statistics say nothing then */
+    double mean_rho;       /* mean canonical correlation (SVCCA when keep_var < 1) */
+    double pwcca;          /* PWCCA similarity sum_i alpha_i rho_i, weights from X's side (asymmetric) */
+} sp_cca_result;
+
+/* Canonical correlation analysis of centred X float32 [n, p] and Y float32 [n, q]. Each side is reduced to
+ * its top singular directions holding a share keep_var of its variance (0.99 = SVCCA, Raghu et al. 2017;
+ * 1.0 = plain CCA over the numerical rank). rho (optional, room for min(p, q)) receives the canonical
+ * correlations in decreasing order. PWCCA (Morcos et al. 2018) weights rho_i by alpha_i proportional to
+ * sum_j |<h_i, x_j>| over X's centred units x_j and canonical variates h_i. Needs n >= 2, 0 < keep_var <= 1. */
+sp_status sp_cca(sp_cca_result *res, double *rho, const float *X, const float *Y, size_t n, size_t p, size_t q,
+                 double keep_var);
+
+#endif

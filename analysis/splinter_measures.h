@@ -1,0 +1,112 @@
+/* splinter_measures.h: feature splintering of one model pair: do features that agree in domain come apart
+ * out of domain? Behavioural, representational, alignment, unit and probe levels (docs/similarity.md).
+ *
+ * Everything fitted (the orthogonal map, the unit matching, the probes) is fitted on a random "fit" share
+ * of the ID inputs and scored on the rest of the ID inputs ("held-out") and on the OOD inputs, so an ID
+ * score is never a training score.
+ *
+ *     sp_splinter_options opt;
+ *     sp_splinter_options_default(&opt);                 // fit share 0.5, delta 0.2, ...
+ *     sp_splinter_layer L;
+ *     if (sp_splinter_pair(&L, a_id, b_id, n_id, a_ood, b_ood, n_ood, da, db, labels_id, 2, &opt) != SP_OK)
+ *         return ...;
+ *     // L.s_rep[SP_SIM_DCKA], L.s_align, L.unit_splinter_frac, L.s_probe, L.probe_cosine
+ *     double s_beh, d_id, d_ood;
+ *     sp_splinter_behaviour(&s_beh, &d_id, &d_ood, pa_id, pb_id, n_id, pa_ood, pb_ood, n_ood);
+ *
+ * Shapes: a_* float32 [n, da] (model a), b_* float32 [n, db] (model b), row i of a_id and b_id is the same
+ * input (likewise for OOD). labels int32 [n_id] in [0, n_classes).
+ */
+#ifndef SPLINTER_SPLINTER_MEASURES_H
+#define SPLINTER_SPLINTER_MEASURES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "status.h"
+
+/* Representational measures, as similarities (higher = more alike). Procrustes enters as 1 - d^2 / 2
+ * = ||A^T B||_* (normalised), in [0, 1]. */
+enum { SP_SIM_CKA = 0, SP_SIM_DCKA = 1, SP_SIM_PROCRUSTES = 2, SP_SIM_MEASURES = 3 };
+extern const char *const sp_sim_measure_names[SP_SIM_MEASURES]; /* "cka", "dcka", "procrustes" */
+
+typedef struct {
+    double fit_fraction;  /* share of the ID inputs that fit maps, matches and probes; (0, 1) */
+    double unit_delta;    /* a matched unit pair splinters when corr_held-out - corr_OOD > unit_delta */
+    double unit_min_corr; /* only pairs with held-out ID correlation >= this count as agreeing in domain */
+    double probe_l2;      /* probe objective: mean cross-entropy + probe_l2 / 2 * ||W||_F^2 */
+    int probe_max_iter;   /* BFGS iterations per probe */
+    uint64_t seed;        /* the fit / held-out partition of the ID inputs */
+} sp_splinter_options;
+
+/* fit_fraction 0.5, unit_delta 0.2, unit_min_corr 0.5, probe_l2 1e-3, probe_max_iter 200, seed 0. */
+void sp_splinter_options_default(sp_splinter_options *opt);
+
+typedef struct {
+    /* representational: similarity on all ID inputs and on all OOD inputs; s_rep = sim_id - sim_ood */
+    double sim_id[SP_SIM_MEASURES], sim_ood[SP_SIM_MEASURES], s_rep[SP_SIM_MEASURES];
+    /* alignment transfer: residual ||A R - B||_F^2 of the orthogonal map R fitted on the fit share, each
+     * set centred and scaled to unit Frobenius norm (so residuals are Procrustes-like, in [0, 4]) */
+    double align_fit, align_heldout, align_ood;
+    double align_ood_refit; /* the best orthogonal map fitted on OOD itself: its Procrustes d^2 */
+    double s_align;         /* align_ood - align_heldout */
+    /* units: max-correlation one-to-one matching (Hungarian) on the fit share */
+    size_t unit_pairs;         /* matched pairs with held-out ID correlation >= unit_min_corr */
+    double unit_corr_id;       /* their mean held-out ID correlation (NAN if unit_pairs == 0) */
+    double unit_corr_ood;      /* their mean OOD correlation (NAN if unit_pairs == 0) */
+    double unit_splinter_frac; /* share of them whose correlation drops by more than unit_delta (NAN if 0) */
+    /* probes (only when labels were given; else has_probes = 0 and the fields are NAN) */
+    int has_probes;
+    double probe_acc_a, probe_acc_b;   /* held-out ID accuracy of each model's probe */
+    double probe_agree_id;             /* share of held-out ID inputs where both probes predict alike */
+    double probe_agree_ood;            /* the same on OOD inputs */
+    double s_probe;                    /* probe_agree_id - probe_agree_ood */
+    double probe_cosine;               /* cosine of probe directions after the orthogonal map */
+} sp_splinter_layer;
+
+/* All measures above for one layer of one pair (see the file comment for shapes). labels_id may be NULL
+ * (n_classes ignored): no probes. Needs n_id >= 8, n_ood >= 4. SP_ERR_USAGE on bad options or sizes,
+ * SP_ERR_INPUT on a label outside [0, n_classes) or a fit share holding one class only, SP_ERR_NUMERIC on
+ * constant or non-finite activations. Deterministic for given options (seed) and any thread count. */
+sp_status sp_splinter_pair(sp_splinter_layer *out, const float *a_id, const float *b_id, size_t n_id,
+                           const float *a_ood, const float *b_ood, size_t n_ood, size_t da, size_t db,
+                           const int32_t *labels_id, size_t n_classes, const sp_splinter_options *opt);
+
+/* Behavioural splintering: d_id = share of ID inputs where the predicted classes differ, d_ood likewise,
+ * s_beh = d_ood - d_id. */
+sp_status sp_splinter_behaviour(double *s_beh, double *d_id, double *d_ood, const int32_t *pred_a_id,
+                                const int32_t *pred_b_id, size_t n_id, const int32_t *pred_a_ood,
+                                const int32_t *pred_b_ood, size_t n_ood);
+
+/* Percentile bootstrap over inputs for one pair and layer: ID and OOD inputs are resampled (with
+ * replacement, independently) n_boot times and sp_splinter_pair (without probes) rerun on each resample. */
+typedef struct {
+    double est, lo, hi; /* estimate on the original inputs; interval bounds */
+} sp_interval;
+
+typedef struct {
+    sp_interval s_rep[SP_SIM_MEASURES];
+    sp_interval s_align;
+    sp_interval unit_splinter_frac; /* resamples with no agreeing unit pair are left out */
+} sp_splinter_intervals;
+
+/* level in (0, 1), e.g. 0.95; seed drives the resampling (the bootstrap stream). n_boot >= 2. */
+sp_status sp_splinter_pair_bootstrap(sp_splinter_intervals *ci, const float *a_id, const float *b_id,
+                                     size_t n_id, const float *a_ood, const float *b_ood, size_t n_ood,
+                                     size_t da, size_t db, const sp_splinter_options *opt, size_t n_boot,
+                                     double level, uint64_t seed);
+
+/* Maximum-weight one-to-one assignment (Hungarian algorithm, O(r^2 c)): match[i] is the column given to
+ * row i of w [rows, cols] (row-major); needs rows <= cols. */
+sp_status sp_assignment_max(size_t *match, const double *w, size_t rows, size_t cols);
+
+/* L2-regularised multinomial logistic probe: W [d, C] and bias [C] minimise
+ * mean_i -log softmax(x_i W + bias)_{y_i} + l2 / 2 ||W||_F^2 (BFGS, GSL). X double [n, d]. */
+sp_status sp_probe_fit(double *W, double *bias, const double *X, const int32_t *y, size_t n, size_t d,
+                       size_t n_classes, double l2, int max_iter);
+
+/* Predicted classes pred [n] of a probe on X double [n, d]. */
+void sp_probe_predict(int32_t *pred, const double *W, const double *bias, const double *X, size_t n, size_t d,
+                      size_t n_classes);
+
+#endif
