@@ -47,8 +47,9 @@ sp_status sp_cka_linear(double *out, const float *X, const float *Y, size_t n, s
 sp_status sp_cka_debiased(double *out, const float *X, const float *Y, size_t n, size_t p, size_t q);
 sp_status sp_procrustes_distance(double *d2, const float *X, const float *Y, size_t n, size_t p, size_t q);
 
-/* Nuclear norm (sum of singular values) of a double [rows, cols] row-major matrix (Golub-Reinsch SVD,
- * GSL); SP_ERR_NOMEM or SP_ERR_NUMERIC on failure. */
+/* Nuclear norm (sum of singular values) of a double [rows, cols] row-major matrix, as the sum of square
+ * roots of the eigenvalues of A^T A or A A^T (GSL symmetric eigensolver); within min(rows, cols) * 1.5e-8 *
+ * ||A||_2 of an SVD's. SP_ERR_NOMEM or SP_ERR_NUMERIC on failure. */
 sp_status sp_nuclear_norm(double *out, const double *A, size_t rows, size_t cols);
 
 /* CCA family. */

@@ -206,6 +206,46 @@ static void test_procrustes_bounds(void **state)
     gsl_rng_free(r);
 }
 
+/* The eigenvalue route to the nuclear norm agrees with GSL's SVD, also when A is rank deficient (where the
+ * square roots of near-zero eigenvalues are least accurate), and wide or tall. */
+static void test_nuclear_norm_matches_svd(void **state)
+{
+    (void)state;
+    gsl_rng *r = sp_rng_alloc(19);
+    const size_t shapes[3][2] = {{40, 40}, {50, 30}, {20, 60}};
+    for (int t = 0; t < 3; t++)
+        for (int deficient = 0; deficient < 2; deficient++) {
+            const size_t rows = shapes[t][0], cols = shapes[t][1], rank = deficient ? 7 : (rows < cols ? rows : cols);
+            double *A = calloc(rows * cols, sizeof *A);
+            assert_non_null(A);
+            for (size_t k = 0; k < rank; k++) { /* A = sum of rank outer products */
+                double u[60], v[60];
+                for (size_t i = 0; i < rows; i++) u[i] = gsl_ran_gaussian(r, 1.0);
+                for (size_t j = 0; j < cols; j++) v[j] = gsl_ran_gaussian(r, 1.0);
+                for (size_t i = 0; i < rows; i++)
+                    for (size_t j = 0; j < cols; j++) A[i * cols + j] += u[i] * v[j];
+            }
+            const int tr = rows < cols;
+            gsl_matrix *U = gsl_matrix_alloc(tr ? cols : rows, tr ? rows : cols);
+            gsl_matrix *V = gsl_matrix_alloc(U->size2, U->size2);
+            gsl_vector *S = gsl_vector_alloc(U->size2), *work = gsl_vector_alloc(U->size2);
+            for (size_t i = 0; i < rows; i++)
+                for (size_t j = 0; j < cols; j++) gsl_matrix_set(U, tr ? j : i, tr ? i : j, A[i * cols + j]);
+            assert_int_equal(gsl_linalg_SV_decomp(U, V, S, work), 0);
+            double svd = 0.0, nuc;
+            for (size_t i = 0; i < S->size; i++) svd += gsl_vector_get(S, i);
+            assert_int_equal(sp_nuclear_norm(&nuc, A, rows, cols), SP_OK);
+            assert_true(fabs(nuc - svd) <= 1.5e-8 * (double)S->size * gsl_vector_get(S, 0));
+            assert_true(fabs(nuc - svd) <= 1e-7 * svd);
+            free(A);
+            gsl_matrix_free(U);
+            gsl_matrix_free(V);
+            gsl_vector_free(S);
+            gsl_vector_free(work);
+        }
+    gsl_rng_free(r);
+}
+
 /* Width >= n: any two representations span the whole centred space, so CCA is 1 and the flag is up. */
 static void test_cca_degenerate_width_flags_warning(void **state)
 {
@@ -355,6 +395,7 @@ int main(void)
         cmocka_unit_test(test_one_column_known_answers),
         cmocka_unit_test(test_debiased_cka_matches_direct),
         cmocka_unit_test(test_procrustes_bounds),
+        cmocka_unit_test(test_nuclear_norm_matches_svd),
         cmocka_unit_test(test_cca_degenerate_width_flags_warning),
         cmocka_unit_test(test_svcca_truncation_and_pwcca_weights),
         cmocka_unit_test(test_pwcca_weights_follow_variance),
