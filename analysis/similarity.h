@@ -70,4 +70,12 @@ typedef struct {
 sp_status sp_cca(sp_cca_result *res, double *rho, const float *X, const float *Y, size_t n, size_t p, size_t q,
                  double keep_var);
 
+/* All pairs of M representations of the same n inputs: each side is centred and decomposed once, then every
+ * ordered pair (a, b) gives mean_rho[a * M + b] (symmetric; SVCCA when keep_var < 1) and pwcca[a * M + b]
+ * (weights from a's side; not symmetric). Diagonals are 1; NULL skips an output. n_warnings (optional)
+ * counts unordered pairs with forced correlations (see sp_cca_result.warning). OpenMP over models, then
+ * pairs; each value is computed by one thread, so results do not depend on the thread count. */
+sp_status sp_cca_all_pairs(double *mean_rho, double *pwcca, size_t *n_warnings, const float *const *acts,
+                           const size_t *dims, size_t n_models, size_t n, double keep_var);
+
 #endif

@@ -373,6 +373,43 @@ static void test_all_pairs_matches_pairs_and_threads(void **state)
     gsl_rng_free(r);
 }
 
+/* The CCA all-pairs driver agrees with single calls, PWCCA is asymmetric, and threads change nothing. */
+static void test_cca_all_pairs_matches_pairs(void **state)
+{
+    (void)state;
+    gsl_rng *r = sp_rng_alloc(20);
+    enum { M = 3 };
+    const size_t n = 150, dims[M] = {4, 7, 5};
+    float *acts[M];
+    for (size_t m = 0; m < M; m++) acts[m] = random_matrix(r, n, dims[m], 1.0);
+    for (size_t i = 0; i < n; i++)
+        for (size_t m = 1; m < M; m++) acts[m][i * dims[m] + 1] += 3.0f * acts[0][i * dims[0] + 3];
+    double mr[M * M], pw[M * M], mr1[M * M], pw1[M * M];
+    size_t nw;
+    omp_set_num_threads(1);
+    assert_int_equal(sp_cca_all_pairs(mr1, pw1, &nw, (const float *const *)acts, dims, M, n, 0.99), SP_OK);
+    omp_set_num_threads(2);
+    assert_int_equal(sp_cca_all_pairs(mr, pw, &nw, (const float *const *)acts, dims, M, n, 0.99), SP_OK);
+    assert_memory_equal(mr, mr1, sizeof mr);
+    assert_memory_equal(pw, pw1, sizeof pw);
+    assert_int_equal(nw, 0);
+    for (size_t a = 0; a < M; a++)
+        for (size_t b = 0; b < M; b++) {
+            if (a == b) {
+                assert_true(mr[a * M + a] == 1.0 && pw[a * M + a] == 1.0);
+                continue;
+            }
+            sp_cca_result c;
+            assert_int_equal(sp_cca(&c, NULL, acts[a], acts[b], n, dims[a], dims[b], 0.99), SP_OK);
+            assert_true(fabs(c.mean_rho - mr[a * M + b]) < 1e-12);
+            assert_true(fabs(c.pwcca - pw[a * M + b]) < 1e-12);
+            assert_true(fabs(mr[a * M + b] - mr[b * M + a]) < 1e-12);
+        }
+    assert_true(fabs(pw[1] - pw[M]) > 1e-3); /* weights come from the first model's side */
+    for (size_t m = 0; m < M; m++) free(acts[m]);
+    gsl_rng_free(r);
+}
+
 static void test_bad_inputs_are_reported(void **state)
 {
     (void)state;
@@ -400,6 +437,7 @@ int main(void)
         cmocka_unit_test(test_svcca_truncation_and_pwcca_weights),
         cmocka_unit_test(test_pwcca_weights_follow_variance),
         cmocka_unit_test(test_all_pairs_matches_pairs_and_threads),
+        cmocka_unit_test(test_cca_all_pairs_matches_pairs),
         cmocka_unit_test(test_bad_inputs_are_reported),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
