@@ -20,6 +20,7 @@
 #include <gsl/gsl_matrix.h>
 #include <gsl/gsl_vector.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,9 +144,13 @@ static double sim_hsic1_scaled(double F, double R, double ta, double tb, double 
     return (F - R) + ta * tb / ((n - 1.0) * (n - 2.0)) - 2.0 / (n - 2.0) * R;
 }
 
-/* GSL's default error handler aborts the process; library code must return a status instead. The handler
- * is process-wide, so it is switched off at public entry points, never inside parallel regions. */
-static void sim_gsl_quiet(void) { gsl_set_error_handler_off(); }
+static void sim_gsl_handler_off(void) { gsl_set_error_handler_off(); }
+
+void sp_gsl_quiet(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, sim_gsl_handler_off);
+}
 
 /* ||A||_* = sum_i sqrt(lambda_i(S)) with S = A^T A or A A^T (the smaller), by GSL's symmetric eigensolver
  * in double. This is ~15x faster than GSL's Golub-Reinsch SVD at 128 x 128 (3.8 vs 56 ms), which matters
@@ -187,7 +192,7 @@ done:
 
 sp_status sp_nuclear_norm(double *out, const double *A, size_t rows, size_t cols)
 {
-    sim_gsl_quiet();
+    sp_gsl_quiet();
     return sim_nuclear_norm(out, A, rows, cols);
 }
 
@@ -275,7 +280,7 @@ sp_status sp_similarity_all_pairs(double *cka_linear, double *cka_debiased, doub
 {
     sp_status st = sim_check(acts, dims, M, n, cka_debiased != NULL);
     if (st != SP_OK) return st;
-    sim_gsl_quiet();
+    sp_gsl_quiet();
     sim_gram g;
     if ((st = sim_gram_build(&g, acts, dims, M, n)) != SP_OK) return st;
     const size_t P = M * (M - 1) / 2;
@@ -336,7 +341,7 @@ sp_status sp_similarity_cross(double *cka_linear, double *cka_debiased, double *
         dims[n_a + j] = dims_b[j];
     }
     if ((st = sim_check(acts, dims, M, n, cka_debiased != NULL)) != SP_OK) goto done;
-    sim_gsl_quiet();
+    sp_gsl_quiet();
     if ((st = sim_gram_build(&g, acts, dims, M, n)) != SP_OK) goto done;
     for (size_t i = 0, p = 0; i < n_a; i++)
         for (size_t j = 0; j < n_b; j++, p++) {

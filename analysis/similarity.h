@@ -42,6 +42,10 @@ sp_status sp_similarity_cross(double *cka_linear, double *cka_debiased, double *
                               const float *const *acts_a, const size_t *dims_a, size_t n_a,
                               const float *const *acts_b, const size_t *dims_b, size_t n_b, size_t n);
 
+/* Switches GSL's default error handler (which aborts the process) off, once per process and thread-safely,
+ * so GSL failures come back as status codes. Every function here calls it; callers of GSL elsewhere may too. */
+void sp_gsl_quiet(void);
+
 /* Single pairs: X float32 [n, p], Y float32 [n, q]. */
 sp_status sp_cka_linear(double *out, const float *X, const float *Y, size_t n, size_t p, size_t q);
 sp_status sp_cka_debiased(double *out, const float *X, const float *Y, size_t n, size_t p, size_t q);

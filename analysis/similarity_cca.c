@@ -11,7 +11,6 @@
 #include <float.h>
 #include <gsl/gsl_blas.h>
 #include <gsl/gsl_eigen.h>
-#include <gsl/gsl_errno.h>
 #include <gsl/gsl_linalg.h>
 #include <math.h>
 #include <stdlib.h>
@@ -192,7 +191,7 @@ static sp_status cca_check(size_t n, double keep_var)
     if (!(keep_var > 0.0 && keep_var <= 1.0))
         return sp_fail(SP_ERR_USAGE, "CCA variance share %g is outside (0, 1]; use 0.99 for SVCCA, 1 for CCA",
                        keep_var);
-    gsl_set_error_handler_off(); /* GSL's default handler aborts; we return a status instead */
+    sp_gsl_quiet(); /* GSL's default handler aborts; we return a status instead */
     return SP_OK;
 }
 

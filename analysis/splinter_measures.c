@@ -8,7 +8,6 @@
 #include "splinter_measures.h"
 
 #include <gsl/gsl_blas.h>
-#include <gsl/gsl_errno.h>
 #include <gsl/gsl_linalg.h>
 #include <gsl/gsl_randist.h>
 #include <math.h>
@@ -319,10 +318,10 @@ static sp_status pair_probes(sp_splinter_layer *L, pair_work *w, size_t C, const
     const size_t dmax = da > db ? da : db, nmax = w->n[0] > w->n[1] ? (w->n[0] > w->n[2] ? w->n[0] : w->n[2])
                                                                     : (w->n[1] > w->n[2] ? w->n[1] : w->n[2]);
     double *mu = malloc(dmax * sizeof *mu), *Wa = malloc(da * C * sizeof *Wa), *Wb = malloc(db * C * sizeof *Wb);
-    double *ba = malloc(C * sizeof *ba), *bb = malloc(C * sizeof *bb), *RWb = calloc(da * C, sizeof *RWb);
+    double *ba = malloc(C * sizeof *ba), *bb = malloc(C * sizeof *bb);
     int32_t *pa = malloc(nmax * sizeof *pa), *pb = malloc(nmax * sizeof *pb);
     sp_status st = SP_OK;
-    if (!mu || !Wa || !Wb || !ba || !bb || !RWb || !pa || !pb) {
+    if (!mu || !Wa || !Wb || !ba || !bb || !pa || !pb) {
         st = sp_fail(SP_ERR_NOMEM, "out of memory for probes of widths %zu and %zu", da, db);
         goto done;
     }
@@ -373,7 +372,6 @@ static sp_status pair_probes(sp_splinter_layer *L, pair_work *w, size_t C, const
         for (size_t c = 0; c < C; c++) {
             double s = 0.0;
             for (size_t k = 0; k < db; k++) s += gsl_matrix_get(w->R, j, k) * Wb[k * C + c];
-            RWb[j * C + c] = s;
             dot += Wa[j * C + c] * s;
             na += Wa[j * C + c] * Wa[j * C + c];
             nb += s * s;
@@ -381,7 +379,7 @@ static sp_status pair_probes(sp_splinter_layer *L, pair_work *w, size_t C, const
     L->probe_cosine = na > 0.0 && nb > 0.0 ? dot / sqrt(na * nb) : NAN;
     L->has_probes = 1;
 done:
-    free(mu), free(Wa), free(Wb), free(ba), free(bb), free(RWb), free(pa), free(pb);
+    free(mu), free(Wa), free(Wb), free(ba), free(bb), free(pa), free(pb);
     return st;
 }
 
@@ -466,7 +464,7 @@ sp_status sp_splinter_pair(sp_splinter_layer *out, const float *a_id, const floa
         st = sp_fail(SP_ERR_NOMEM, "out of memory for a %zu x %zu map", da, db);
         goto done;
     }
-    gsl_set_error_handler_off(); /* GSL's default handler aborts; we return a status instead */
+    sp_gsl_quiet(); /* GSL's default handler aborts; we return a status instead */
     if ((st = pair_alignment(&L, &w)) != SP_OK || (st = pair_units(&L, &w, opt)) != SP_OK) goto done;
     if (labels_id) {
         w.y_fit = malloc(w.n[0] * sizeof *w.y_fit);

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "similarity.h"
+
 typedef struct {
     const double *X;
     const int32_t *y;
@@ -75,7 +77,7 @@ sp_status sp_probe_fit(double *W, double *bias, const double *X, const int32_t *
     for (size_t i = 0; i < n; i++)
         if (y[i] < 0 || (size_t)y[i] >= n_classes)
             return sp_fail(SP_ERR_INPUT, "probe label %d of input %zu is outside [0, %zu)", (int)y[i], i, n_classes);
-    gsl_set_error_handler_off(); /* GSL's default handler aborts; we return a status instead */
+    sp_gsl_quiet(); /* GSL's default handler aborts; we return a status instead */
     const size_t P = d * n_classes + n_classes;
     probe_problem pp = {X, y, n, d, n_classes, l2, malloc(n_classes * sizeof(double))};
     gsl_vector *theta = gsl_vector_calloc(P);
