@@ -107,6 +107,8 @@ sp_status sp_assignment_max(size_t *match, const double *w, size_t rows, size_t 
 
 /* ------------------------------------------------------------------ helpers */
 
+/* Helpers below use the contiguous row-major storage of matrices from gsl_matrix_alloc (tda == size2). */
+
 /* Rows idx[0..m) of float X [*, d] as a double matrix (idx NULL: the first m rows). */
 static gsl_matrix *rows_f64(const float *X, const size_t *idx, size_t m, size_t d)
 {
@@ -114,9 +116,20 @@ static gsl_matrix *rows_f64(const float *X, const size_t *idx, size_t m, size_t 
     if (!A) return NULL;
     for (size_t i = 0; i < m; i++) {
         const float *x = X + (idx ? idx[i] : i) * d;
-        for (size_t j = 0; j < d; j++) gsl_matrix_set(A, i, j, x[j]);
+        double *a = A->data + i * d;
+        for (size_t j = 0; j < d; j++) a[j] = x[j];
     }
     return A;
+}
+
+/* Column means of A into mu [d]. */
+static void column_means(double *mu, const gsl_matrix *A)
+{
+    const size_t n = A->size1, d = A->size2;
+    for (size_t j = 0; j < d; j++) mu[j] = 0.0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < d; j++) mu[j] += A->data[i * d + j];
+    for (size_t j = 0; j < d; j++) mu[j] /= (double)n;
 }
 
 /* Subtracts the column means mu (computed here when compute != 0) and divides by scale (set to the
@@ -124,17 +137,12 @@ static gsl_matrix *rows_f64(const float *X, const size_t *idx, size_t m, size_t 
 static void centre_scale(gsl_matrix *A, double *mu, double *scale, int compute)
 {
     const size_t n = A->size1, d = A->size2;
-    if (compute) {
-        for (size_t j = 0; j < d; j++) mu[j] = 0.0;
-        for (size_t i = 0; i < n; i++)
-            for (size_t j = 0; j < d; j++) mu[j] += gsl_matrix_get(A, i, j);
-        for (size_t j = 0; j < d; j++) mu[j] /= (double)n;
-    }
+    if (compute) column_means(mu, A);
     double ss = 0.0;
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < d; j++) {
-            const double c = gsl_matrix_get(A, i, j) - mu[j];
-            gsl_matrix_set(A, i, j, c);
+            const double c = A->data[i * d + j] - mu[j];
+            A->data[i * d + j] = c;
             ss += c * c;
         }
     if (compute) *scale = sqrt(ss);
@@ -142,24 +150,28 @@ static void centre_scale(gsl_matrix *A, double *mu, double *scale, int compute)
 }
 
 /* Each column centred and scaled to unit norm (a constant column stays zero), so dot products of
- * columns are Pearson correlations. */
-static void standardise_columns(gsl_matrix *A)
+ * columns are Pearson correlations. mu and inv are scratch [d]. */
+static void standardise_columns(gsl_matrix *A, double *mu, double *inv)
 {
     const size_t n = A->size1, d = A->size2;
-    for (size_t j = 0; j < d; j++) {
-        double mu = 0.0, ss = 0.0;
-        for (size_t i = 0; i < n; i++) mu += gsl_matrix_get(A, i, j);
-        mu /= (double)n;
-        for (size_t i = 0; i < n; i++) ss += (gsl_matrix_get(A, i, j) - mu) * (gsl_matrix_get(A, i, j) - mu);
-        const double inv = ss > 0.0 ? 1.0 / sqrt(ss) : 0.0;
-        for (size_t i = 0; i < n; i++) gsl_matrix_set(A, i, j, (gsl_matrix_get(A, i, j) - mu) * inv);
-    }
+    column_means(mu, A);
+    for (size_t j = 0; j < d; j++) inv[j] = 0.0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < d; j++) {
+            const double c = A->data[i * d + j] - mu[j];
+            A->data[i * d + j] = c;
+            inv[j] += c * c;
+        }
+    for (size_t j = 0; j < d; j++) inv[j] = inv[j] > 0.0 ? 1.0 / sqrt(inv[j]) : 0.0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < d; j++) A->data[i * d + j] *= inv[j];
 }
 
 static double column_dot(const gsl_matrix *A, size_t ja, const gsl_matrix *B, size_t jb)
 {
+    const size_t da = A->size2, db = B->size2;
     double s = 0.0;
-    for (size_t i = 0; i < A->size1; i++) s += gsl_matrix_get(A, i, ja) * gsl_matrix_get(B, i, jb);
+    for (size_t i = 0; i < A->size1; i++) s += A->data[i * da + ja] * B->data[i * db + jb];
     return s;
 }
 
@@ -200,11 +212,10 @@ static double map_residual(const gsl_matrix *A, const gsl_matrix *R, const gsl_m
 {
     gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, A, R, 0.0, AR);
     double s = 0.0;
-    for (size_t i = 0; i < B->size1; i++)
-        for (size_t j = 0; j < B->size2; j++) {
-            const double e = gsl_matrix_get(AR, i, j) - gsl_matrix_get(B, i, j);
-            s += e * e;
-        }
+    for (size_t k = 0; k < B->size1 * B->size2; k++) {
+        const double e = AR->data[k] - B->data[k];
+        s += e * e;
+    }
     return s;
 }
 
@@ -268,20 +279,21 @@ static sp_status pair_alignment(sp_splinter_layer *L, pair_work *w)
 /* Units: Hungarian matching on fit-share correlations; drops scored on the held-out and OOD sets. */
 static sp_status pair_units(sp_splinter_layer *L, pair_work *w, const sp_splinter_options *opt)
 {
-    for (int s = 0; s < 3; s++) {
-        gsl_matrix_memcpy(w->wa[s], w->a[s]);
-        gsl_matrix_memcpy(w->wb[s], w->b[s]);
-        standardise_columns(w->wa[s]);
-        standardise_columns(w->wb[s]);
-    }
     const size_t da = w->a[0]->size2, db = w->b[0]->size2, tr = da > db;
     const size_t rows = tr ? db : da, cols = tr ? da : db;
     gsl_matrix *C = gsl_matrix_alloc(rows, cols);
     size_t *match = malloc(rows * sizeof *match);
+    double *scratch = malloc(2 * cols * sizeof *scratch);
     sp_status st = SP_OK;
-    if (!C || !match) {
+    if (!C || !match || !scratch) {
         st = sp_fail(SP_ERR_NOMEM, "out of memory for unit matching of widths %zu and %zu", da, db);
         goto done;
+    }
+    for (int s = 0; s < 3; s++) {
+        gsl_matrix_memcpy(w->wa[s], w->a[s]);
+        gsl_matrix_memcpy(w->wb[s], w->b[s]);
+        standardise_columns(w->wa[s], scratch, scratch + cols);
+        standardise_columns(w->wb[s], scratch, scratch + cols);
     }
     if (tr)
         gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, w->wb[0], w->wa[0], 0.0, C);
@@ -307,6 +319,7 @@ static sp_status pair_units(sp_splinter_layer *L, pair_work *w, const sp_splinte
 done:
     gsl_matrix_free(C);
     free(match);
+    free(scratch);
     return st;
 }
 
@@ -371,7 +384,7 @@ static sp_status pair_probes(sp_splinter_layer *L, pair_work *w, size_t C, const
     for (size_t j = 0; j < da; j++)
         for (size_t c = 0; c < C; c++) {
             double s = 0.0;
-            for (size_t k = 0; k < db; k++) s += gsl_matrix_get(w->R, j, k) * Wb[k * C + c];
+            for (size_t k = 0; k < db; k++) s += w->R->data[j * db + k] * Wb[k * C + c];
             dot += Wa[j * C + c] * s;
             na += Wa[j * C + c] * Wa[j * C + c];
             nb += s * s;
