@@ -28,5 +28,8 @@ int cli_parse_int(const char *cmd, const char *option, const char *text, int min
 int cli_parse_double(const char *cmd, const char *option, const char *text, double min, double max, double *out);
 
 /* Subcommands (one per cli/cmd_<name>.c). */
+int cmd_data(int argc, char **argv);
+int cmd_export_notebook(int argc, char **argv);
+int cmd_analyze(int argc, char **argv);
 
 #endif

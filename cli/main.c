@@ -21,6 +21,9 @@ static int cmd_version(int argc, char **argv)
 /* One line per subcommand; its code lives in cli/cmd_<name>.c. */
 static const command commands[] = {
     {"version", cmd_version, "print the program version and BLAS configuration"},
+    {"data", cmd_data, "fetch, import and describe data sets (fetch | import | info)"},
+    {"analyze", cmd_analyze, "Rashomon sets, predictive multiplicity and underspecification of a run"},
+    {"export-notebook", cmd_export_notebook, "write a run as a Jupyter notebook (narrative, redrawn figures, data)"},
 };
 
 static void print_usage(FILE *out)

@@ -1,7 +1,8 @@
 /* dataset.h: the canonical labelled text data set every importer produces and every trainer reads.
  *
  * One record = text (UTF-8, NUL-terminated), integer label, domain (an ID or OOD group), split, source id.
- * Stored as dataset.h5 (layout in docs/store.md), read back bit-identically.
+ * Stored as dataset.h5 (layout and the content-hash serialisation in docs/datasets.md), read back
+ * bit-identically.
  *
  *     sp_dataset *ds = NULL;
  *     if (sp_dataset_load("run/dataset.h5", &ds) != SP_OK) ...;
@@ -54,18 +55,37 @@ void sp_dataset_free(sp_dataset *ds);
  * data_seed; records of OOD domains get SP_SPLIT_OOD. Fractions must be in (0,1) with val+test < 1. */
 sp_status sp_dataset_assign_splits(sp_dataset *ds, uint64_t data_seed, double val_fraction, double test_fraction);
 
-/* Computes ds->content_hash over every record's text, label, domain name and split. */
+/* Computes ds->content_hash over the class names, domain names and OOD flags, and every record's text,
+ * label, domain and split (byte serialisation in docs/datasets.md); validates the data set first. */
 sp_status sp_dataset_hash(sp_dataset *ds);
 
-/* Writes dataset.h5 to `path` (through `path`.tmp, renamed when complete). */
+/* The same hash into `hex` (64 hex digits + NUL) without touching ds. */
+sp_status sp_dataset_compute_hash(const sp_dataset *ds, char hex[65]);
+
+/* Checks the invariants: every record has text and source id, labels in 0..n_classes-1, domains in
+ * 0..n_domains-1, split SP_SPLIT_OOD exactly for records of OOD domains. SP_ERR_STATE naming `what` and
+ * the first broken record. */
+sp_status sp_dataset_validate(const sp_dataset *ds, const char *what);
+
+/* Longest domain name: "ood-<name>" must fit in an sp_split_view name. */
+#define SP_DOMAIN_NAME_MAX (SP_NAME_MAX - 5)
+
+/* Writes dataset.h5 to `path` (through `path`.tmp, renamed when complete). ds->content_hash must be set
+ * (sp_dataset_hash) and match the records. */
 sp_status sp_dataset_save(const sp_dataset *ds, const char *path);
 
-/* Reads a dataset.h5 written by sp_dataset_save; verifies the stored content hash. */
+/* Reads a dataset.h5 written by sp_dataset_save; verifies the stored content hash and the invariants.
+ * SP_ERR_INPUT naming the file if it is not a complete splinter data set or was modified. */
 sp_status sp_dataset_load(const char *path, sp_dataset **out);
 
 /* The evaluation splits of a data set in a fixed order: train, val, test, then ood-<domain> for each OOD
  * domain in domain order. Empty splits are omitted. */
 sp_status sp_dataset_split_views(const sp_dataset *ds, sp_split_view **views, size_t *n_views);
 void sp_split_views_free(sp_split_view *views, size_t n_views);
+
+/* Quantiles p[0..k) (each in [0,1]) of the UTF-8 byte lengths of the texts of rows[0..n) (rows NULL: the
+ * first n records), linear interpolation between order statistics (numpy's default). SP_ERR_USAGE if n = 0. */
+sp_status sp_dataset_length_quantiles(double *out, const sp_dataset *ds, const size_t *rows, size_t n,
+                                      const double *p, size_t k);
 
 #endif

@@ -1,0 +1,62 @@
+/* capacity.h: Rashomon capacity (Hsu & Calmon, NeurIPS 2022) by the Blahut-Arimoto algorithm.
+ *
+ * For one example x the M models' probability vectors g_1(x)..g_M(x) are the rows of a channel from
+ * "which model" to "which class". Its capacity C(x) = max_{P_M} I(M; Y) (in bits) measures how many
+ * distinguishable predictions the set holds; RC(x) = 2^C(x) lies in [1, min(M, C)].
+ *
+ * Blahut-Arimoto with certified stopping: at any input distribution p, Blahut's bounds
+ * I_L = ln sum_m p_m e^{D_m} <= C <= I_U = max_m D_m hold (nats, D_m = KL(W_m || q), q = p W). We iterate
+ * until (best I_U) - (best I_L) <= SP_CAPACITY_TOL (1e-10 nats, so RC = e^C is within ~2e-10 relative) or
+ * SP_CAPACITY_MAX_ITER iterations, and return the best lower bound. Plain BA (p <- p e^D / z) crawls when
+ * the rows nearly coincide (e.g. every model says 0.999): the steps scale with the spread of D. So each
+ * iteration tries an over-relaxed step p <- p e^{s D} / z with s doubling after every accepted step, keeps
+ * it only if the mutual information I(p) = sum p_m D_m does not decrease, and otherwise falls back towards
+ * s = 1, the plain BA step, which never decreases I. The bounds make the answer certified whatever the
+ * steps did. Rows are renormalised to sum 1 in double. With more than two classes, near-duplicate
+ * extreme rows (two models at 0.924 and 0.9240001) still make the full channel ill-conditioned and can hit
+ * the cap; the result is then a lower bound within the final gap, and callers count such examples.
+ * Two classes: the capacity of a channel depends only on the extreme points of the convex hull of its
+ * rows (KL(w || q) is convex in w, so max_m KL(W_m || q) sits at a vertex and C = min_q max_m KL), and with
+ * two classes those are the rows with the smallest and largest g(x)_1: the 2-row channel is solved exactly
+ * instead of the M-row one. With more classes all member rows enter.
+ *
+ *     double rc[n];
+ *     size_t capped;
+ *     if (sp_rashomon_capacity(rc, &capped, pm, member) != SP_OK) ...;
+ */
+#ifndef SPLINTER_CAPACITY_H
+#define SPLINTER_CAPACITY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "predmatrix.h"
+#include "status.h"
+
+#define SP_CAPACITY_TOL 1e-10
+#define SP_CAPACITY_MAX_ITER 10000
+
+typedef struct {
+    size_t max_rows;
+    int n_classes;
+    double *W;    /* [max_rows][C] channel rows */
+    double *p;    /* [2][max_rows] input distribution, current and trial */
+    double *d;    /* [2][max_rows] KL(W_m || q), current and trial */
+    double *q;    /* [C] output distribution */
+} sp_capacity_ws;
+
+/* Workspace for channels of up to max_rows rows and n_classes columns. */
+sp_status sp_capacity_ws_alloc(sp_capacity_ws **out, size_t max_rows, int n_classes);
+void sp_capacity_ws_free(sp_capacity_ws *ws);
+
+/* Capacity in bits of the channel held in ws->W (rows 0..M-1, each a probability vector; rows are
+ * renormalised in place). *iterations (may be NULL) gets the number of accepted steps + 1;
+ * SP_CAPACITY_MAX_ITER + 1 means the cap was hit before the tolerance (the value is then a lower bound).
+ * M >= 1. */
+double sp_capacity_blahut_arimoto(sp_capacity_ws *ws, size_t M, int *iterations);
+
+/* rc[i] = Rashomon capacity 2^C(x_i) of the members (NULL = all models), for every example, in parallel
+ * over examples. *n_capped (may be NULL) = examples that hit the iteration cap. rc: [n]. */
+sp_status sp_rashomon_capacity(double *rc, size_t *n_capped, const sp_predmatrix *pm, const uint8_t *member);
+
+#endif

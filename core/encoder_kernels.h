@@ -1,0 +1,90 @@
+/* encoder_kernels.h: the forward and backward kernels of the encoder (core/encoder.c), as plain functions.
+ *
+ * Dimension legend: B batch, T sequence length, C model width, NH heads, hs = C / NH head width,
+ * F feed-forward width, V vocabulary, K classes, N = rows of a flattened [B, T] (or gathered) matrix.
+ * Conventions: outputs first, then inputs, then dimensions; `d` prefixes a gradient; every backward
+ * ACCUMULATES into its outputs (+=), so callers zero gradient buffers once per step. Matrices are flat
+ * row-major float arrays. Forward kernels save what the backward needs (mean, rstd, attention weights).
+ *
+ *     sp_k_layernorm_forward(out, mean, rstd, x, w, b, N, C);
+ *     ... loss ...
+ *     sp_k_layernorm_backward(dx, dw, db, dout, x, w, mean, rstd, N, C);
+ *
+ * Dropout masks are counter-based: element i of a dropout site with key k is kept iff
+ * splitmix64(k + i * golden) >> 40 >= p * 2^24, so a mask never depends on thread count or call order.
+ */
+#ifndef SPLINTER_ENCODER_KERNELS_H
+#define SPLINTER_ENCODER_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* LayerNorm epsilon (PyTorch's default, not BERT's 1e-12). */
+#define SP_K_LN_EPS 1e-5f
+
+/* 1 if element i of the dropout site `key` is kept at drop probability p (0 <= p < 1). */
+static inline int sp_k_dropout_keep(uint64_t key, size_t i, float p)
+{
+    /* SplitMix64 output on state key + (i+1) * golden: the i-th draw of a SplitMix64 stream seeded by key. */
+    uint64_t x = key + ((uint64_t)i + 1) * 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return (x >> 40) >= (uint64_t)(p * 16777216.0f);
+}
+
+/* out[b,t,:] = wte[tokens[b,t],:] + wpe[t,:].  out [B,T,C], tokens [B,T], wte [V,C], wpe [maxT,C]. */
+void sp_k_embed_forward(float *out, const int32_t *tokens, const float *wte, const float *wpe, int B, int T, int C);
+/* dwte[tokens[b,t]] += dout[b,t]; dwpe[t] += dout[b,t]. Serial over rows where tokens may repeat. */
+void sp_k_embed_backward(float *dwte, float *dwpe, const float *dout, const int32_t *tokens, int B, int T, int C);
+
+/* out = (x - mean) * rstd * w + b per row; saves mean [N] and rstd [N]. out, x [N,C]; w, b [C]. */
+void sp_k_layernorm_forward(float *out, float *mean, float *rstd, const float *x, const float *w, const float *b,
+                            int N, int C);
+/* dx [N,C] += ..., dw [C] += ..., db [C] += ... (dw, db may be NULL). x is the forward input. */
+void sp_k_layernorm_backward(float *dx, float *dw, float *db, const float *dout, const float *x, const float *w,
+                             const float *mean, const float *rstd, int N, int C);
+
+/* out [N,OC] = x [N,IC] @ w[OC,IC]^T + b [OC] (b may be NULL). cblas_sgemm. */
+void sp_k_matmul_forward(float *out, const float *x, const float *w, const float *b, int N, int IC, int OC);
+/* dx [N,IC] += dout @ w; dw [OC,IC] += dout^T @ x; db [OC] += column sums of dout. Any output may be NULL. */
+void sp_k_matmul_backward(float *dx, float *dw, float *db, const float *dout, const float *x, const float *w,
+                          int N, int IC, int OC);
+
+/* The same with rows of x (and dx) ldx floats apart (ldx >= IC), e.g. position 0 of each sequence. */
+void sp_k_matmul_forward_strided(float *out, const float *x, int ldx, const float *w, const float *b, int N, int IC,
+                                 int OC);
+void sp_k_matmul_backward_strided(float *dx, float *dw, float *db, const float *dout, const float *x, int ldx,
+                                  const float *w, int N, int IC, int OC);
+
+/* GELU, tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), elementwise over n. */
+void sp_k_gelu_forward(float *out, const float *x, size_t n);
+/* dx += dout * gelu'(x). */
+void sp_k_gelu_backward(float *dx, const float *x, const float *dout, size_t n);
+
+/* out = res + dropout(branch): branch kept with probability 1 - p and scaled by 1 / (1 - p); p = 0 is identity.
+ * out may alias res. n elements. */
+void sp_k_residual_forward(float *out, const float *res, const float *branch, size_t n, float p, uint64_t key);
+/* dbranch = dropout mask applied to dout (overwrites dbranch); the residual path passes dout through unchanged. */
+void sp_k_residual_branch_backward(float *dbranch, const float *dout, size_t n, float p, uint64_t key);
+
+/* Bidirectional multi-head attention over qkv [B,T,3C] (q | k | v, heads contiguous within each), keys with
+ * key_valid[b,s] == 0 masked out. Saves the softmax weights att [B,NH,T,T] (before dropout; masked keys 0);
+ * out [B,T,C] = dropout(att) @ v per head. scratch [B*NH*hs*T] holds transposed keys. */
+void sp_k_attention_forward(float *out, float *att, float *scratch, const float *qkv, const uint8_t *key_valid,
+                            int B, int T, int C, int NH, float p, uint64_t key);
+/* dqkv [B,T,3C] += gradient of out w.r.t. qkv given dout [B,T,C], att and qkv from the forward.
+ * scratch [B*NH*hs*T] (transposed values) and rowbuf [B*NH*2T] are workspaces. */
+void sp_k_attention_backward(float *dqkv, float *scratch, float *rowbuf, const float *dout, const float *att,
+                             const float *qkv, int B, int T, int C, int NH, float p, uint64_t key);
+
+/* Row softmax and cross-entropy: probs [N,V] = softmax(logits [N,V]); losses [N] = -log softmax at target[n]
+ * for rows with target[n] >= 0, else 0 (computed as logsumexp - logit, so it never takes log of 0). */
+void sp_k_softmax_xent_forward(float *probs, float *losses, const float *logits, const int32_t *targets, int N,
+                               int V);
+/* dlogits [N,V] += scale * (probs - onehot(target)) on rows with target >= 0 (rows with target < 0 get
+ * nothing). For a mean loss times weight w, scale = w / count. */
+void sp_k_softmax_xent_backward(float *dlogits, const float *probs, const int32_t *targets, int N, int V,
+                                float scale);
+
+#endif
