@@ -12,8 +12,9 @@
  *     sp_cca(&r, NULL, X, Y, n, p, q, 0.99);     // SVCCA: r.mean_rho; PWCCA: r.pwcca; check r.warning
  *
  * Precision: activations are float32; centring (column means), row norms, every sum of squares, the HSIC
- * terms and all SVDs are in double. The cross products X_a^T X_b are one float32 SYRK (OpenBLAS accumulates
- * each entry in float32); against a float64 reference this costs about 1e-7 relative (docs/similarity.md).
+ * terms and all eigen- and singular value decompositions are in double. The cross products X_a^T X_b are
+ * one float32 SYRK (OpenBLAS accumulates each entry in float32); against a float64 reference this costs
+ * about 1e-7 (docs/similarity.md).
  */
 #ifndef SPLINTER_SIMILARITY_H
 #define SPLINTER_SIMILARITY_H
@@ -25,7 +26,7 @@
 /* All-pairs similarity of M representations of the same n inputs (acts[m]: float32 [n, dims[m]]).
  * Centres every matrix once, stacks them into Z [n, sum dims] and forms Z^T Z with one symmetric rank-k
  * update; every pair's terms are read from its block. Outputs are [M, M] row-major, symmetric; pass NULL
- * for a measure you do not need (Procrustes costs one SVD per pair):
+ * for a measure you do not need (Procrustes costs one p x q eigendecomposition per pair):
  *   cka_linear     linear CKA in [0, 1] (diagonal 1);
  *   cka_debiased   debiased CKA (unbiased HSIC; needs n >= 4; can be slightly negative; diagonal 1);
  *   procrustes_d2  orthogonal Procrustes distance d^2 in [0, 2] (diagonal 0).

@@ -159,7 +159,8 @@ static sp_status cca_pair(sp_cca_result *res, double *rho, const cca_side *cx, s
     }
     /* PWCCA weights: alpha_i = sum_j |<h_i, x_j>| = sum_j |(V_x S_x P)_{j i}| over the p units. */
     for (size_t j = 0; j < p; j++)
-        for (size_t l = 0; l < kx; l++) gsl_matrix_set(VS, j, l, gsl_matrix_get(cx->V, j, l) * gsl_vector_get(cx->s, l));
+        for (size_t l = 0; l < kx; l++)
+            gsl_matrix_set(VS, j, l, gsl_matrix_get(cx->V, j, l) * gsl_vector_get(cx->s, l));
     gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, VS, P, 0.0, Mx);
     double wsum = 0.0, pw = 0.0;
     for (size_t i = 0; i < r; i++) {
