@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "linalg_test_util.h"
 #include "seeds.h"
 #include "similarity.h"
 
@@ -25,21 +26,6 @@ static float *random_matrix(gsl_rng *r, size_t n, size_t d, double offset)
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < d; j++) X[i * d + j] = (float)(offset + (1.0 + j % 5) * gsl_ran_gaussian(r, 1.0));
     return X;
-}
-
-/* A random d x d orthogonal matrix (Q of the QR of a Gaussian matrix). */
-static gsl_matrix *random_orthogonal(gsl_rng *r, size_t d)
-{
-    gsl_matrix *A = gsl_matrix_alloc(d, d), *Q = gsl_matrix_alloc(d, d), *R = gsl_matrix_alloc(d, d);
-    gsl_vector *tau = gsl_vector_alloc(d);
-    for (size_t i = 0; i < d; i++)
-        for (size_t j = 0; j < d; j++) gsl_matrix_set(A, i, j, gsl_ran_gaussian(r, 1.0));
-    gsl_linalg_QR_decomp(A, tau);
-    gsl_linalg_QR_unpack(A, tau, Q, R);
-    gsl_matrix_free(A);
-    gsl_matrix_free(R);
-    gsl_vector_free(tau);
-    return Q;
 }
 
 /* Y = s X M, M a gsl d x e matrix. */
@@ -63,7 +49,7 @@ static void test_cka_invariant_to_orthogonal_and_scale(void **state)
     gsl_rng *r = sp_rng_alloc(11);
     const size_t n = 300, d = 12;
     float *X = random_matrix(r, n, d, 3.0);
-    gsl_matrix *Q = random_orthogonal(r, d);
+    gsl_matrix *Q = test_random_orthogonal(r, d);
     float *Y = times(X, n, Q, 2.5);
     double lin, deb, d2;
     assert_int_equal(sp_cka_linear(&lin, X, Y, n, d, d), SP_OK);
@@ -86,7 +72,7 @@ static void test_cka_not_invariant_to_invertible_but_cca_is(void **state)
     gsl_rng *r = sp_rng_alloc(12);
     const size_t n = 400, d = 8;
     float *X = random_matrix(r, n, d, 0.0);
-    gsl_matrix *Q1 = random_orthogonal(r, d), *Q2 = random_orthogonal(r, d), *A = gsl_matrix_alloc(d, d);
+    gsl_matrix *Q1 = test_random_orthogonal(r, d), *Q2 = test_random_orthogonal(r, d), *A = gsl_matrix_alloc(d, d);
     for (size_t i = 0; i < d; i++) {
         gsl_vector_view row = gsl_matrix_row(Q1, i);
         gsl_vector_scale(&row.vector, exp(-0.6 * (double)i));

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "linalg_test_util.h"
 #include "seeds.h"
 #include "splinter_measures.h"
 
@@ -37,18 +38,10 @@ static void orthogonal(gsl_rng *r, double Q[D][D], int permute)
             for (size_t j = 0; j < D; j++) Q[i][j] = perm[i] == j;
         return;
     }
-    gsl_matrix *A = gsl_matrix_alloc(D, D), *Qm = gsl_matrix_alloc(D, D), *R = gsl_matrix_alloc(D, D);
-    gsl_vector *tau = gsl_vector_alloc(D);
-    for (size_t i = 0; i < D; i++)
-        for (size_t j = 0; j < D; j++) gsl_matrix_set(A, i, j, gsl_ran_gaussian(r, 1.0));
-    gsl_linalg_QR_decomp(A, tau);
-    gsl_linalg_QR_unpack(A, tau, Qm, R);
+    gsl_matrix *Qm = test_random_orthogonal(r, D);
     for (size_t i = 0; i < D; i++)
         for (size_t j = 0; j < D; j++) Q[i][j] = gsl_matrix_get(Qm, i, j);
-    gsl_matrix_free(A);
     gsl_matrix_free(Qm);
-    gsl_matrix_free(R);
-    gsl_vector_free(tau);
 }
 
 static void make_row(gsl_rng *r, float *xa, float *xb, int32_t *y, double Q[D][D], int splinter)
