@@ -22,6 +22,8 @@ static int cmd_version(int argc, char **argv)
 static const command commands[] = {
     {"version", cmd_version, "print the program version and BLAS configuration"},
     {"data", cmd_data, "fetch, import and describe data sets (fetch | import | info)"},
+    {"train", cmd_train, "train a model family on RUN/dataset.h5 (--family linear)"},
+    {"sweep", cmd_sweep, "train every model of a sweep config (resumable; MPI-distributed under mpirun)"},
     {"analyze", cmd_analyze, "Rashomon sets, predictive multiplicity and underspecification of a run"},
     {"export-notebook", cmd_export_notebook, "write a run as a Jupyter notebook (narrative, redrawn figures, data)"},
 };
