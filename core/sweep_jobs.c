@@ -4,12 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "encoder_train.h"
 #include "train_linear.h"
 
 struct sweep_jobs_context {
     const sp_dataset *ds;
     sp_linear_data *linear; /* features of every record, shared read-only by all linear jobs */
     sp_linear_spec linear_spec;
+    sp_encoder_train_spec encoder_spec;
 };
 
 /* The linear spec of a sweep config (before the per-job l2). */
@@ -37,6 +39,12 @@ sp_status sweep_jobs_context_alloc(sweep_jobs_context **out, const sp_sweep_conf
         st = sweep_linear_spec(&c->linear_spec, cfg->linear);
         if (st == SP_OK) st = sp_linear_data_build(&c->linear, ds, &c->linear_spec.features, threads);
     }
+    if (st == SP_OK && cfg->encoder) {
+        c->encoder_spec = sp_encoder_train_spec_defaults();
+        sp_encoder_train_spec_from_cfg(&c->encoder_spec, cfg->encoder);
+        /* Bad encoder settings fail here, before any model of the sweep trains. */
+        st = sp_encoder_train_spec_check(&c->encoder_spec);
+    }
     if (st != SP_OK) {
         sweep_jobs_context_free(c);
         return st;
@@ -55,7 +63,6 @@ void sweep_jobs_context_free(sweep_jobs_context *ctx)
 sp_status sweep_jobs_train(const sp_sweep_config *cfg, const sp_sweep_job *job, const char *model_path, int threads,
                            void *ctx_)
 {
-    (void)threads;
     sweep_jobs_context *ctx = ctx_;
     switch (job->kind) {
     case SP_JOB_LINEAR:
@@ -67,8 +74,11 @@ sp_status sweep_jobs_train(const sp_sweep_config *cfg, const sp_sweep_job *job, 
         return sp_linear_train_model(ctx->linear, &spec, job->seed, job->name, job->variant, model_path, NULL);
     }
     case SP_JOB_PRETRAIN:
+        return sp_encoder_pretrain_job(ctx->ds, cfg->run_dir, &ctx->encoder_spec, job->pretrain_seed, model_path,
+                                       threads);
     case SP_JOB_ENCODER:
-        break;
+        return sp_encoder_train_job(ctx->ds, cfg->run_dir, &ctx->encoder_spec, job->variant, job->seed,
+                                    job->pretrain_seed, model_path, threads);
     }
-    return sp_fail(SP_ERR_USAGE, "sweep %s: the encoder family cannot be trained by this build", cfg->name);
+    return sp_fail(SP_ERR_STATE, "sweep %s: job %s has an unknown kind", cfg->name, job->name);
 }
