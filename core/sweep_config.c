@@ -276,8 +276,8 @@ static sp_status config_resolve(sp_sweep_config *c, const char *path)
         DEFAULT_NUM(e->ffn, uint64_t, 512);
         DEFAULT_NUM(e->max_len, uint64_t, 128);
         DEFAULT_NUM(e->batch, uint64_t, 32);
-        DEFAULT_NUM(e->pretrain_epochs, uint64_t, 3);
-        DEFAULT_NUM(e->epochs, uint64_t, 4);
+        DEFAULT_NUM(e->pretrain_epochs, uint64_t, 2);
+        DEFAULT_NUM(e->epochs, uint64_t, 3);
         DEFAULT_NUM(e->patience, uint64_t, 2);
         DEFAULT_NUM(e->dropout, double, 0.1);
         DEFAULT_NUM(e->lr, double, 1e-3);
