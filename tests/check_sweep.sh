@@ -69,7 +69,17 @@ else
   echo "check_sweep: mpirun not installed, MPI part skipped" >&2
 fi
 
-# 4. bad configurations
+# 4. every shipped configuration parses and expands (dry run: nothing is written)
+for cfg in "$SPLINTER_SRC"/experiments/*.yaml; do
+  n=$("$SPLINTER" sweep --dry-run "$cfg" | wc -l)
+  [ "$n" -gt 0 ] || fail "$cfg expands to no model"
+done
+[ "$("$SPLINTER" sweep --dry-run "$SPLINTER_SRC/experiments/spam-demo.yaml" | grep -c 'finetune-p0-s')" -eq 3 ] ||
+  fail "spam-demo.yaml should nest 3 fine-tuning seeds in pretrained encoder p0"
+[ "$("$SPLINTER" sweep --dry-run "$SPLINTER_SRC/experiments/linear-rashomon.yaml" | grep -c '^train.*linear-s')" -eq 1000 ] ||
+  fail "linear-rashomon.yaml should hold 1000 linear seeds"
+
+# 5. bad configurations
 expect_fail() { # expect_fail CODE NEEDLE CONFIG
   set +e
   out=$("$SPLINTER" sweep --quiet "$3" 2>&1)
