@@ -1,4 +1,5 @@
-/* linear.c: softmax regression on sparse rows: objective, minibatch SGD / AdamW trainer, predictions.
+/* linear.c: softmax regression on sparse rows: objective, minibatch SGD / AdamW trainer, predictions, top
+ * logit contributions.
  *
  * The trainer never touches all F*C weights per step. Weight decay scales every weight by the same factor,
  * so the weights are kept as W = s * V with a scalar s: decay multiplies s, and a step only writes the
@@ -173,9 +174,9 @@ static inline double linear_softmax(double *z, const int C)
     return lse;
 }
 
-/* One minibatch step on rows[0..B-1]; returns the batch's summed NLL. always_inline so the C == 2 call
- * compiles to loops of constant length. */
-static inline __attribute__((always_inline)) double
+/* One minibatch step on rows[0..B-1] for any C (two classes take linear_step2); returns the batch's summed
+ * NLL. */
+static double
 linear_step(linear_state *t, const sp_csr *X, const int32_t *y, const size_t *rows, size_t B,
             const sp_linear_train_options *o, double lr_step, const int C)
 {
@@ -471,13 +472,14 @@ sp_status sp_linear_train_on(sp_linear_model *m, float *train_loss, float *val_l
     for (size_t f = 0; f < F; f++) {
         float w[SP_LINEAR_MAX_CLASSES];
         for (int c = 0; c < C; c++) w[c] = o->init_std > 0 ? (float)gsl_ran_gaussian_ziggurat(rng, o->init_std) : 0.0f;
+        /* plain loops: a memcpy call per feature costs more than the copy */
         if (map[f] < 0) {
-            memcpy(m->W + f * (size_t)C, w, (size_t)C * sizeof *w);
+            for (int c = 0; c < C; c++) m->W[f * (size_t)C + c] = w[c];
         } else if (t.binary) {
             t.P[(size_t)map[f] * t.stride] = w[1] - w[0];
             t.S0[map[f]] = w[0] + w[1];
         } else {
-            memcpy(t.P + (size_t)map[f] * t.stride, w, (size_t)C * sizeof *w);
+            for (int c = 0; c < C; c++) t.P[(size_t)map[f] * t.stride + c] = w[c];
         }
     }
     gsl_rng_free(rng);

@@ -8,7 +8,7 @@
  *     if (sp_linear_data_build(&d, ds, &spec.features, threads) != SP_OK) ...;
  *     uint64_t seeds[3] = {0, 1, 2};
  *     sp_linear_train_seeds(d, &spec, seeds, 3, "RUN/models", threads, NULL);  // RUN/models/linear-s<seed>.h5
- *     sp_linear_fit_exact_model(d, &spec, 0, "linear-exact", NULL, "RUN/models/linear-exact.h5");
+ *     sp_linear_fit_exact_model(d, &spec, 0, "linear-exact", "RUN/models/linear-exact.h5", NULL);
  *     sp_linear_data_free(d);
  *
  * File layout: docs/store.md (common part) and docs/linear.md (weights, logit contributions, curves).

@@ -96,8 +96,9 @@ int main(int argc, char **argv)
     else sp_store_abort(w);
     if (st != SP_OK) return die(st);
 
-    /* M seeds, one per thread, training only */
+    /* M seeds, one per thread, training only (the models are kept and scored afterwards) */
     double *acc = calloc((size_t)n_seeds, sizeof *acc);
+    sp_linear_model **models = calloc((size_t)n_seeds, sizeof *models);
     int failed = 0;
     t0 = now();
     double c0 = cpu_now();
@@ -105,21 +106,24 @@ int main(int argc, char **argv)
     for (int s = 0; s < n_seeds; s++) {
         sp_seeds seeds;
         sp_seeds_from_master(&seeds, (uint64_t)s);
-        sp_linear_model *m = sp_linear_alloc(d->X->n_cols, ds->n_classes);
-        if (!m || sp_linear_train_on(m, NULL, NULL, d->train, d->X, ds->label, NULL, 0, &spec.train, &seeds) !=
-                      SP_OK) {
+        models[s] = sp_linear_alloc(d->X->n_cols, ds->n_classes);
+        if (!models[s] ||
+            sp_linear_train_on(models[s], NULL, NULL, d->train, d->X, ds->label, NULL, 0, &spec.train, &seeds) != SP_OK)
             failed++;
-        } else if (test_view >= 0) {
-            const sp_split_view *te = &d->views[test_view];
-            float *p = malloc((te->n ? te->n : 1) * (size_t)ds->n_classes * sizeof *p);
-            double loss;
-            sp_linear_predict_proba(p, m, d->view_X[test_view]);
-            sp_linear_evaluate(&acc[s], &loss, p, ds->label, te->rows, te->n, ds->n_classes);
-            free(p);
-        }
-        sp_linear_free(m);
     }
     double t_train = now() - t0, c_train = cpu_now() - c0;
+    for (int s = 0; s < n_seeds && test_view >= 0; s++) {
+        const sp_split_view *te = &d->views[test_view];
+        float *p = malloc((te->n ? te->n : 1) * (size_t)ds->n_classes * sizeof *p);
+        double loss;
+        if (models[s] && p) {
+            sp_linear_predict_proba(p, models[s], d->view_X[test_view]);
+            sp_linear_evaluate(&acc[s], &loss, p, ds->label, te->rows, te->n, ds->n_classes);
+        }
+        free(p);
+    }
+    for (int s = 0; s < n_seeds; s++) sp_linear_free(models[s]);
+    free(models);
     double mean = 0;
     for (int s = 0; s < n_seeds; s++) mean += acc[s] / n_seeds;
     printf("splinter: %d seeds (%s, batch %d, lr %g, %d epochs, l2 %g, init_std %g) on %d threads: %.3f s training, "
