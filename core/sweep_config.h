@@ -51,6 +51,7 @@ typedef struct {
     double *l2;            /* grid: one model family per value; default [1e-4] */
     unsigned l2_count;
     bool *exact;           /* also fit the exact L2 optimum, default true */
+    bool *bootstrap;       /* train each seed on a bootstrap resample of the training set, default false */
 } sp_cfg_linear;
 
 typedef struct {

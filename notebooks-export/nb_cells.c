@@ -88,14 +88,27 @@ void nb_buf_md_code(nb_buf *b, const char *s)
     for (size_t i = 0; i < fence; i++) nb_buf_puts(b, "`");
 }
 
+static size_t utf8_sequence(const unsigned char *p, size_t left);
+
 void nb_buf_py_string(nb_buf *b, const char *s)
 {
     nb_buf_puts(b, "\"");
-    for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
+    size_t left = s ? strlen(s) : 0;
+    for (const unsigned char *p = (const unsigned char *)s; p && *p; p++, left--) {
         if (*p == '"' || *p == '\\') nb_buf_printf(b, "\\%c", *p);
         else if (*p == '\n') nb_buf_puts(b, "\\n");
         else if (*p < 0x20 || *p == 0x7f) nb_buf_printf(b, "\\x%02x", *p);
-        else nb_buf_add(b, (const char *)p, 1);
+        else if (*p < 0x80) nb_buf_add(b, (const char *)p, 1);
+        else {
+            size_t k = utf8_sequence(p, left);
+            /* A byte that is not UTF-8 (a file name in another encoding) becomes Python's surrogateescape
+             * form, which os.fsencode turns back into the same byte. */
+            if (k == 0) nb_buf_printf(b, "\\udc%02x", *p);
+            else {
+                nb_buf_add(b, (const char *)p, k);
+                p += k - 1, left -= k - 1;
+            }
+        }
     }
     nb_buf_puts(b, "\"");
 }

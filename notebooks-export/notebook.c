@@ -16,10 +16,13 @@
 /* The notebook-level metadata: a Python 3 kernel and where the notebook came from. */
 static json_t *notebook_metadata(const nb_builder *nb)
 {
-    return json_pack("{s:{s:s, s:s, s:s}, s:{s:s, s:s}, s:{s:s}}",
+    /* The run path goes through nb_string: a directory name need not be valid UTF-8. */
+    json_t *run = nb_string(nb->run_abs, strlen(nb->run_abs));
+    if (!run) return NULL;
+    return json_pack("{s:{s:s, s:s, s:s}, s:{s:s, s:s}, s:{s:o}}",
                      "kernelspec", "display_name", "Python 3", "language", "python", "name", "python3",
                      "language_info", "name", "python", "file_extension", ".py",
-                     "splinter", "run", nb->run_abs);
+                     "splinter", "run", run);
 }
 
 sp_status sp_notebook_render(const char *run_dir, char **json_text, sp_notebook_summary *summary)

@@ -319,12 +319,12 @@ static void test_strings_and_quoting(void **state)
     json_decref(lines);
     nb_buf b;
     nb_buf_init(&b);
-    nb_buf_py_string(&b, "a\"b\\c\nd\x01");
+    nb_buf_py_string(&b, "a\"b\\c\nd\x01\xc3\xa9\xe9");
     nb_buf_puts(&b, " ");
     nb_buf_md_code(&b, "x`y");
     nb_buf_puts(&b, " ");
     nb_buf_md_cell(&b, "p|q\nr");
-    assert_string_equal(nb_buf_str(&b), "\"a\\\"b\\\\c\\nd\\x01\" `` x`y `` p\\|q r");
+    assert_string_equal(nb_buf_str(&b), "\"a\\\"b\\\\c\\nd\\x01\xc3\xa9\\udce9\" `` x`y `` p\\|q r");
     nb_buf_free(&b);
 }
 

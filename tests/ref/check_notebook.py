@@ -90,6 +90,7 @@ def check_numbers(ns, expected):
     for stem, want in expected["figures"].items():
         check(stem in figures, f"figure {stem} was not redrawn")
         got = figures[stem]
+        check(got["log_x"] == (stem == "rashomon"), f"{stem}: log_x {got['log_x']} (only rashomon is log x)")
         for key in ("kind", "title", "xlabel"):
             check(got[key] == want[key], f"{stem}: {key} {got[key]!r}, want {want[key]!r}")
         check(len(got["blocks"]) == len(want["blocks"]),

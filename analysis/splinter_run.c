@@ -1,0 +1,648 @@
+/* splinter_run.c: the run-level feature-splintering driver (see splinter_run.h): finds the models with
+ * activations, loads each split's activations once per pooling, computes all-pairs similarity, and the
+ * per-pair splintering measures of every same-variant pair. Summaries and outputs: splinter_summary.c. */
+#include "splinter_run.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <sys/stat.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "activations.h"
+#include "csv.h"
+#include "seeds.h"
+#include "similarity.h"
+#include "splinter_run_internal.h"
+#include "store.h"
+
+const char *const srun_measure_names[SRUN_N_MEASURES] = {
+    "s_beh", "s_rep_cka", "s_rep_dcka", "s_rep_procrustes", "s_rep_svcca", "s_rep_pwcca",
+    "s_align", "unit_splinter_frac", "s_probe"};
+
+void sp_splinter_run_options_default(sp_splinter_run_options *opt)
+{
+    opt->agree_eps = 0.05;
+    opt->tau_beh = 0.02;
+    opt->tau_rep = 0.05;
+    opt->bootstrap = 200;
+    opt->seed = 0;
+    opt->level = 0.95;
+    opt->max_examples = 2000;
+    opt->cca = 1;
+    sp_splinter_options_default(&opt->pair);
+}
+
+double srun_measure_value(const srun_pair *p, int measure)
+{
+    switch (measure) {
+    case SRUN_S_BEH: return p->s_beh;
+    case SRUN_S_REP_CKA: return p->m.s_rep[SP_SIM_CKA];
+    case SRUN_S_REP_DCKA: return p->m.s_rep[SP_SIM_DCKA];
+    case SRUN_S_REP_PROCRUSTES: return p->m.s_rep[SP_SIM_PROCRUSTES];
+    case SRUN_S_REP_SVCCA: return p->svcca_id - p->svcca_ood;
+    case SRUN_S_REP_PWCCA: return p->pwcca_id - p->pwcca_ood;
+    case SRUN_S_ALIGN: return p->m.s_align;
+    case SRUN_UNIT_SPLINTER: return p->m.unit_splinter_frac;
+    case SRUN_S_PROBE: return p->m.has_probes ? p->m.s_probe : NAN;
+    }
+    return NAN;
+}
+
+sp_status srun_warn(srun_state *st, const char *fmt, ...)
+{
+    sp_splinter_run_result *r = st->result;
+    char **w = realloc(r->warnings, (r->n_warnings + 1) * sizeof *w);
+    if (!w) return sp_fail(SP_ERR_NOMEM, "out of memory");
+    r->warnings = w;
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (!(w[r->n_warnings] = strdup(line))) return sp_fail(SP_ERR_NOMEM, "out of memory");
+    r->n_warnings++;
+    return SP_OK;
+}
+
+void sp_splinter_run_result_free(sp_splinter_run_result *res)
+{
+    if (!res) return;
+    for (size_t i = 0; i < res->n_warnings; i++) free(res->warnings[i]);
+    free(res->warnings);
+    free(res);
+}
+
+static void srun_free_strings(char **s, size_t n)
+{
+    if (!s) return;
+    for (size_t i = 0; i < n; i++) free(s[i]);
+    free(s);
+}
+
+static void srun_state_free(srun_state *st)
+{
+    free(st->models);
+    srun_free_strings(st->variants, st->n_variants);
+    free(st->variant_of);
+    srun_free_strings(st->ood_splits, st->n_ood);
+    srun_free_strings(st->layers, st->n_layers);
+    free(st->pairs);
+}
+
+static int srun_cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Variant order: finetune, joint, then the others alphabetically, so differences read finetune - joint. */
+static int srun_variant_rank(const char *v)
+{
+    return strcmp(v, "finetune") == 0 ? 0 : strcmp(v, "joint") == 0 ? 1 : 2;
+}
+
+static int srun_cmp_variant(const void *a, const void *b)
+{
+    const char *x = *(char *const *)a, *y = *(char *const *)b;
+    int rx = srun_variant_rank(x), ry = srun_variant_rank(y);
+    return rx != ry ? rx - ry : strcmp(x, y);
+}
+
+/* Lists the .h5 files of RUN/models (sorted by name, so results never depend on directory order) that are complete
+ * splinter-model files with an /activations group. */
+static sp_status srun_find_models(srun_state *st, const char *run_dir)
+{
+    char dir_path[3800];
+    if ((size_t)snprintf(dir_path, sizeof dir_path, "%s/models", run_dir) >= sizeof dir_path)
+        return sp_fail(SP_ERR_USAGE, "run directory path too long: %s", run_dir);
+    DIR *dir = opendir(dir_path);
+    if (!dir) return sp_fail(SP_ERR_INPUT, "cannot open %s; is %s a run directory?", dir_path, run_dir);
+    char **names = NULL;
+    size_t n = 0;
+    sp_status status = SP_OK;
+    struct dirent *e;
+    while ((e = readdir(dir))) {
+        size_t len = strlen(e->d_name);
+        if (len < 4 || strcmp(e->d_name + len - 3, ".h5") != 0) continue; /* skips *.h5.tmp too */
+        char **grown = realloc(names, (n + 1) * sizeof *names);
+        if (!grown || !(grown[n] = strdup(e->d_name))) {
+            names = grown ? grown : names;
+            status = sp_fail(SP_ERR_NOMEM, "out of memory listing %s", dir_path);
+            break;
+        }
+        names = grown;
+        n++;
+    }
+    closedir(dir);
+    if (status != SP_OK) {
+        srun_free_strings(names, n);
+        return status;
+    }
+    if (n) qsort(names, n, sizeof *names, srun_cmp_str);
+    st->models = calloc(n ? n : 1, sizeof *st->models);
+    if (!st->models) {
+        srun_free_strings(names, n);
+        return sp_fail(SP_ERR_NOMEM, "out of memory listing %s", dir_path);
+    }
+    for (size_t i = 0; i < n && status == SP_OK; i++) {
+        srun_model *m = &st->models[st->n_models];
+        snprintf(m->path, sizeof m->path, "%s/%s", dir_path, names[i]);
+        hid_t f;
+        if (!sp_store_is_complete(m->path, "splinter-model")) continue; /* pretrained encoders, partial files */
+        if ((status = sp_store_open(m->path, "splinter-model", &f)) != SP_OK) break;
+        if (!sp_store_exists(f, "/activations")) {
+            H5Fclose(f);
+            continue;
+        }
+        char *variant = NULL, *name = NULL;
+        uint64_t pretrain = 0;
+        status = sp_store_read_attr_str(f, "/", "variant", &variant);
+        if (status == SP_OK) status = sp_store_read_attr_str(f, "/", "name", &name);
+        if (status == SP_OK) {
+            snprintf(m->variant, sizeof m->variant, "%s", variant);
+            snprintf(m->name, sizeof m->name, "%s", name);
+            /* Fine-tuned and probed models nest in their pretrained encoder; every other model is its own
+             * group (its index, offset so it cannot collide with a pretraining seed). */
+            int nested = strcmp(variant, "finetune") == 0 || strcmp(variant, "probe") == 0;
+            if (nested && sp_store_read_attr_u64(f, "/", "seed_pretrain", &pretrain) != SP_OK)
+                status = sp_fail(SP_ERR_INPUT, "%s: a %s model without the seed_pretrain attribute", m->path, variant);
+            m->group_key = nested ? pretrain : (UINT64_C(1) << 63) + st->n_models;
+            st->n_models++;
+        }
+        free(variant);
+        free(name);
+        H5Fclose(f);
+    }
+    srun_free_strings(names, n);
+    return status;
+}
+
+/* Distinct variants in display order and each model's variant index. */
+static sp_status srun_group_variants(srun_state *st)
+{
+    st->variants = calloc(st->n_models, sizeof *st->variants);
+    st->variant_of = calloc(st->n_models, sizeof *st->variant_of);
+    if (!st->variants || !st->variant_of) return sp_fail(SP_ERR_NOMEM, "out of memory grouping variants");
+    for (size_t i = 0; i < st->n_models; i++) {
+        size_t v = 0;
+        while (v < st->n_variants && strcmp(st->variants[v], st->models[i].variant) != 0) v++;
+        if (v == st->n_variants && !(st->variants[st->n_variants++] = strdup(st->models[i].variant)))
+            return sp_fail(SP_ERR_NOMEM, "out of memory grouping variants");
+    }
+    qsort(st->variants, st->n_variants, sizeof *st->variants, srun_cmp_variant);
+    for (size_t i = 0; i < st->n_models; i++)
+        for (size_t v = 0; v < st->n_variants; v++)
+            if (strcmp(st->variants[v], st->models[i].variant) == 0) st->variant_of[i] = v;
+    return SP_OK;
+}
+
+/* OOD splits, layers and poolings, read from the first model (the loader checks the others have them). */
+static sp_status srun_discover_layout(srun_state *st)
+{
+    hid_t f;
+    sp_status status = sp_store_open(st->models[0].path, "splinter-model", &f);
+    if (status != SP_OK) return status;
+    char **splits = NULL;
+    size_t n_splits = 0;
+    status = sp_activations_list_splits(&splits, &n_splits, f);
+    int has_test = 0;
+    for (size_t i = 0; status == SP_OK && i < n_splits; i++) {
+        if (strcmp(splits[i], "test") == 0) has_test = 1;
+        if (strncmp(splits[i], "ood-", 4) != 0) continue;
+        char **grown = realloc(st->ood_splits, (st->n_ood + 1) * sizeof *grown);
+        if (!grown || !(grown[st->n_ood] = strdup(splits[i]))) {
+            if (grown) st->ood_splits = grown;
+            status = sp_fail(SP_ERR_NOMEM, "out of memory");
+            break;
+        }
+        st->ood_splits = grown;
+        st->n_ood++;
+    }
+    srun_free_strings(splits, n_splits);
+    if (status == SP_OK && !has_test)
+        status = sp_fail(SP_ERR_INPUT, "%s has no /activations/test: the in-domain reference is missing; retrain it "
+                                       "with test activations", st->models[0].path);
+    if (status == SP_OK && st->n_ood == 0)
+        status = sp_fail(SP_ERR_INPUT, "%s has no /activations/ood-* split: nothing to compare out of domain",
+                         st->models[0].path);
+    static const char *const poolings[2] = {"cls", "mean"};
+    for (int p = 0; status == SP_OK && p < 2; p++) {
+        char **layers = NULL;
+        size_t n_layers = 0;
+        status = sp_activations_list_layers(&layers, &n_layers, f, "test", poolings[p]);
+        if (status != SP_OK) break;
+        if (n_layers > 0) {
+            st->poolings[st->n_poolings++] = poolings[p];
+            if (!st->layers) {
+                st->layers = layers;
+                st->n_layers = n_layers;
+                continue;
+            }
+            if (n_layers != st->n_layers)
+                status = sp_fail(SP_ERR_INPUT, "%s: pooling %s has %zu layers, %s has %zu", st->models[0].path,
+                                 poolings[p], n_layers, st->poolings[0], st->n_layers);
+        }
+        srun_free_strings(layers, n_layers);
+    }
+    H5Fclose(f);
+    return status;
+}
+
+/* Hard predictions (argmax) of every model on `split`, keeping only the rows in `keep` (NULL: all).
+ * pred: [n_models][n_keep]. rows: the split's dataset rows, checked against the activations' rows. */
+static sp_status srun_load_predictions(int32_t *pred, const srun_state *st, const char *split, const size_t *keep,
+                                       size_t n_keep, size_t n_all, const int64_t *act_rows)
+{
+    for (size_t m = 0; m < st->n_models; m++) {
+        hid_t f;
+        sp_status status = sp_store_open(st->models[m].path, "splinter-model", &f);
+        if (status != SP_OK) return status;
+        char path[256];
+        snprintf(path, sizeof path, "/predictions/%s", split);
+        float *p = NULL;
+        int64_t *rows = NULL;
+        int rank;
+        hsize_t dims[4];
+        status = sp_store_read_f32(f, path, &rank, dims, &p);
+        if (status == SP_OK && (rank != 2 || dims[0] != n_all))
+            status = sp_fail(SP_ERR_INPUT, "%s: %s has %llu rows but its activations have %zu", st->models[m].path, path,
+                             (unsigned long long)dims[0], n_all);
+        snprintf(path, sizeof path, "/rows/%s", split);
+        hsize_t rdims[4];
+        if (status == SP_OK && act_rows && (status = sp_store_read_i64(f, path, &rank, rdims, &rows)) == SP_OK &&
+            memcmp(rows, act_rows, n_all * sizeof *rows) != 0)
+            status = sp_fail(SP_ERR_INPUT, "%s: predictions and activations of %s are on different rows",
+                             st->models[m].path, split);
+        for (size_t k = 0; status == SP_OK && k < n_keep; k++) {
+            size_t i = keep ? keep[k] : k, C = (size_t)dims[1], best = 0;
+            for (size_t c = 1; c < C; c++)
+                if (p[i * C + c] > p[i * C + best]) best = c;
+            pred[m * n_keep + k] = (int32_t)best;
+        }
+        free(p);
+        free(rows);
+        H5Fclose(f);
+        if (status != SP_OK) return status;
+    }
+    return SP_OK;
+}
+
+/* A seeded subset of at most max rows out of n (sorted ascending); *keep NULL when all rows are kept. */
+static sp_status srun_subsample(size_t **keep, size_t *n_keep, size_t n, size_t max, uint64_t seed, const char *split)
+{
+    *keep = NULL;
+    *n_keep = n;
+    if (max == 0 || n <= max) return SP_OK;
+    size_t *idx = malloc(n * sizeof *idx);
+    gsl_rng *r = sp_rng_alloc(sp_seed_for(seed, split, 0));
+    if (!idx || !r) {
+        free(idx);
+        if (r) gsl_rng_free(r);
+        return sp_fail(SP_ERR_NOMEM, "out of memory subsampling %s", split);
+    }
+    for (size_t i = 0; i < n; i++) idx[i] = i;
+    /* Partial Fisher-Yates: the first `max` entries are a uniform subset. */
+    for (size_t i = 0; i < max; i++) {
+        size_t j = i + (size_t)gsl_rng_uniform_int(r, (unsigned long)(n - i));
+        size_t t = idx[i];
+        idx[i] = idx[j];
+        idx[j] = t;
+    }
+    gsl_rng_free(r);
+    for (size_t i = 1; i < max; i++) /* insertion sort keeps dataset order, cheap for these sizes */
+        for (size_t j = i; j > 0 && idx[j - 1] > idx[j]; j--) {
+            size_t t = idx[j];
+            idx[j] = idx[j - 1];
+            idx[j - 1] = t;
+        }
+    *keep = idx;
+    *n_keep = max;
+    return SP_OK;
+}
+
+/* Keeps rows `keep` of every activation matrix of the set, in place. */
+static void srun_compact(sp_activation_set *s, const size_t *keep, size_t n_keep)
+{
+    if (!keep) return;
+    for (size_t k = 0; k < s->n_layers * s->n_models; k++) {
+        size_t d = s->dims[k];
+        for (size_t i = 0; i < n_keep; i++) memmove(s->acts[k] + i * d, s->acts[k] + keep[i] * d, d * sizeof(float));
+    }
+    if (s->rows)
+        for (size_t i = 0; i < n_keep; i++) s->rows[i] = s->rows[keep[i]];
+    s->n = n_keep;
+}
+
+/* Loads one split and pooling for all models, subsampled. pred gets the matching hard predictions. */
+static sp_status srun_load_split(sp_activation_set **set, int32_t **pred, const srun_state *st, const char *split,
+                                 const char *pooling, const sp_splinter_run_options *opt)
+{
+    const char **paths = malloc(st->n_models * sizeof *paths);
+    if (!paths) return sp_fail(SP_ERR_NOMEM, "out of memory");
+    for (size_t m = 0; m < st->n_models; m++) paths[m] = st->models[m].path;
+    sp_status status = sp_activations_load(set, paths, st->n_models, split, pooling,
+                                           (const char *const *)st->layers, st->n_layers);
+    free(paths);
+    if (status != SP_OK) return status;
+    size_t *keep = NULL, n_keep = 0, n_all = (*set)->n;
+    int64_t *rows_all = NULL;
+    if ((*set)->rows && !(rows_all = malloc(n_all * sizeof *rows_all))) status = sp_fail(SP_ERR_NOMEM, "out of memory");
+    if (status == SP_OK && rows_all) memcpy(rows_all, (*set)->rows, n_all * sizeof *rows_all);
+    if (status == SP_OK) status = srun_subsample(&keep, &n_keep, n_all, opt->max_examples, opt->seed, split);
+    if (status == SP_OK && !(*pred = malloc(st->n_models * (n_keep ? n_keep : 1) * sizeof **pred)))
+        status = sp_fail(SP_ERR_NOMEM, "out of memory");
+    if (status == SP_OK) status = srun_load_predictions(*pred, st, split, keep, n_keep, n_all, rows_all);
+    if (status == SP_OK) srun_compact(*set, keep, n_keep);
+    free(keep);
+    free(rows_all);
+    if (status != SP_OK) {
+        sp_activations_free(*set);
+        *set = NULL;
+        free(*pred);
+        *pred = NULL;
+    }
+    return status;
+}
+
+/* Appends all-pairs linear CKA, debiased CKA and Procrustes similarity of every layer of `set` to
+ * similarity.csv (rows: split, layer, pooling, measure, model_a, model_b, value). */
+static sp_status srun_similarity_rows(sp_csv *csv, const srun_state *st, const sp_activation_set *set,
+                                      const char *split, const char *pooling)
+{
+    size_t M = st->n_models;
+    double *cka = malloc(3 * M * M * sizeof *cka);
+    if (!cka) return sp_fail(SP_ERR_NOMEM, "out of memory");
+    double *dcka = cka + M * M, *proc = dcka + M * M;
+    sp_status status = SP_OK;
+    for (size_t l = 0; l < st->n_layers && status == SP_OK; l++) {
+        status = sp_similarity_all_pairs(cka, dcka, proc, (const float *const *)set->acts + l * M, set->dims + l * M,
+                                         M, set->n);
+        const double *vals[3] = {cka, dcka, proc};
+        static const char *const names[3] = {"cka", "dcka", "procrustes"};
+        for (int k = 0; k < 3 && status == SP_OK; k++)
+            for (size_t a = 0; a < M && status == SP_OK; a++)
+                for (size_t b = 0; b < M && status == SP_OK; b++) {
+                    /* Procrustes is stored as a similarity, 1 - d^2/2, like every other measure here. */
+                    double v = k == 2 ? 1.0 - vals[k][a * M + b] / 2.0 : vals[k][a * M + b];
+                    if ((status = sp_csv_str(csv, split)) != SP_OK || (status = sp_csv_str(csv, st->layers[l])) != SP_OK ||
+                        (status = sp_csv_str(csv, pooling)) != SP_OK || (status = sp_csv_str(csv, names[k])) != SP_OK ||
+                        (status = sp_csv_str(csv, st->models[a].name)) != SP_OK ||
+                        (status = sp_csv_str(csv, st->models[b].name)) != SP_OK || (status = sp_csv_f64(csv, v)) != SP_OK)
+                        break;
+                    status = sp_csv_end_row(csv);
+                }
+    }
+    free(cka);
+    return status;
+}
+
+/* Cross-layer linear CKA of each same-variant pair on `split` (rows: split, pooling, model_a, model_b,
+ * layer_a, layer_b, cka). */
+static sp_status srun_crosslayer_rows(sp_csv *csv, const srun_state *st, const sp_activation_set *set,
+                                      const char *split, const char *pooling)
+{
+    size_t M = st->n_models, L = st->n_layers;
+    double *cka = malloc(L * L * sizeof *cka);
+    const float **A = malloc(2 * L * sizeof *A);
+    size_t *dims = malloc(2 * L * sizeof *dims);
+    sp_status status = cka && A && dims ? SP_OK : sp_fail(SP_ERR_NOMEM, "out of memory");
+    for (size_t a = 0; a < M && status == SP_OK; a++)
+        for (size_t b = a + 1; b < M && status == SP_OK; b++) {
+            if (st->variant_of[a] != st->variant_of[b]) continue;
+            for (size_t l = 0; l < L; l++) {
+                A[l] = set->acts[l * M + a], dims[l] = set->dims[l * M + a];
+                A[L + l] = set->acts[l * M + b], dims[L + l] = set->dims[l * M + b];
+            }
+            status = sp_similarity_cross(cka, NULL, NULL, A, dims, L, A + L, dims + L, L, set->n);
+            for (size_t i = 0; i < L && status == SP_OK; i++)
+                for (size_t j = 0; j < L && status == SP_OK; j++) {
+                    if ((status = sp_csv_str(csv, split)) != SP_OK || (status = sp_csv_str(csv, pooling)) != SP_OK ||
+                        (status = sp_csv_str(csv, st->models[a].name)) != SP_OK ||
+                        (status = sp_csv_str(csv, st->models[b].name)) != SP_OK ||
+                        (status = sp_csv_str(csv, st->layers[i])) != SP_OK ||
+                        (status = sp_csv_str(csv, st->layers[j])) != SP_OK ||
+                        (status = sp_csv_f64(csv, cka[i * L + j])) != SP_OK)
+                        break;
+                    status = sp_csv_end_row(csv);
+                }
+        }
+    free(cka);
+    free(A);
+    free(dims);
+    return status;
+}
+
+/* Per-pair measures of every same-variant pair on one OOD split and pooling, all layers. Pairs run in
+ * parallel; each writes only its own records, so the result is independent of the thread count. */
+static sp_status srun_pairs_for_split(srun_state *st, const sp_activation_set *id, const int32_t *pred_id,
+                                      const sp_activation_set *ood, const int32_t *pred_ood, const int32_t *labels_id,
+                                      size_t n_classes, size_t ood_index, size_t pooling_index,
+                                      const sp_splinter_run_options *opt)
+{
+    size_t M = st->n_models, L = st->n_layers;
+    size_t first = st->n_pairs, count = 0;
+    for (size_t a = 0; a < M; a++)
+        for (size_t b = a + 1; b < M; b++)
+            if (st->variant_of[a] == st->variant_of[b]) count += L;
+    if (st->n_pairs + count > st->cap_pairs) {
+        size_t cap = (st->n_pairs + count) * 2;
+        srun_pair *grown = realloc(st->pairs, cap * sizeof *grown);
+        if (!grown) return sp_fail(SP_ERR_NOMEM, "out of memory for %zu pair records", cap);
+        st->pairs = grown;
+        st->cap_pairs = cap;
+    }
+    size_t k = first;
+    for (size_t a = 0; a < M; a++)
+        for (size_t b = a + 1; b < M; b++) {
+            if (st->variant_of[a] != st->variant_of[b]) continue;
+            for (size_t l = 0; l < L; l++, k++) {
+                srun_pair *p = &st->pairs[k];
+                memset(p, 0, sizeof *p);
+                p->a = a, p->b = b, p->variant = st->variant_of[a], p->ood = ood_index, p->layer = l;
+                p->pooling = pooling_index;
+            }
+        }
+    st->n_pairs += count;
+
+    sp_status failure = SP_OK;
+    char message[1024] = "";
+#pragma omp parallel for schedule(dynamic, 1)
+    for (size_t r = first; r < first + count; r++) {
+        srun_pair *p = &st->pairs[r];
+        size_t a = p->a, b = p->b, l = p->layer;
+        sp_status s = sp_splinter_behaviour(&p->s_beh, &p->d_id, &p->d_ood, pred_id + a * id->n, pred_id + b * id->n,
+                                            id->n, pred_ood + a * ood->n, pred_ood + b * ood->n, ood->n);
+        p->agree_id = p->d_id <= opt->agree_eps;
+        size_t da = id->dims[l * M + a], db = id->dims[l * M + b];
+        if (s == SP_OK)
+            s = sp_splinter_pair(&p->m, id->acts[l * M + a], id->acts[l * M + b], id->n, ood->acts[l * M + a],
+                                 ood->acts[l * M + b], ood->n, da, db, labels_id, n_classes, &opt->pair);
+        p->svcca_id = p->svcca_ood = p->pwcca_id = p->pwcca_ood = NAN;
+        if (s == SP_OK && opt->cca) {
+            sp_cca_result cid, cood;
+            s = sp_cca(&cid, NULL, id->acts[l * M + a], id->acts[l * M + b], id->n, da, db, 0.99);
+            if (s == SP_OK) s = sp_cca(&cood, NULL, ood->acts[l * M + a], ood->acts[l * M + b], ood->n, da, db, 0.99);
+            if (s == SP_OK) {
+                /* With width >= n every CCA statistic is 1 by dimension alone: leave them undefined. */
+                if (!cid.warning) p->svcca_id = cid.mean_rho, p->pwcca_id = cid.pwcca;
+                if (!cood.warning) p->svcca_ood = cood.mean_rho, p->pwcca_ood = cood.pwcca;
+            }
+        }
+        if (s != SP_OK) {
+#pragma omp critical(srun_failure)
+            if (failure == SP_OK) {
+                failure = s;
+                snprintf(message, sizeof message, "pair %s / %s, %s, layer %s: %s", st->models[a].name,
+                         st->models[b].name, st->ood_splits[p->ood], st->layers[l], sp_error_message());
+            }
+        }
+    }
+    if (failure != SP_OK) return sp_fail(failure, "%s", message);
+    return SP_OK;
+}
+
+/* Dataset labels of the rows of `set` (for the label probes); *n_classes from the model files. */
+static sp_status srun_labels(int32_t **labels, size_t *n_classes, const char *run_dir, const srun_state *st,
+                             const sp_activation_set *set)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/dataset.h5", run_dir);
+    hid_t f;
+    sp_status status = sp_store_open(path, "splinter-dataset", &f);
+    if (status != SP_OK) return status;
+    int32_t *all = NULL;
+    int rank;
+    hsize_t dims[4];
+    status = sp_store_read_i32(f, "/label", &rank, dims, &all);
+    H5Fclose(f);
+    if (status != SP_OK) return status;
+    int64_t classes = 0;
+    hid_t mf;
+    if ((status = sp_store_open(st->models[0].path, "splinter-model", &mf)) == SP_OK) {
+        status = sp_store_read_attr_i64(mf, "/", "n_classes", &classes);
+        H5Fclose(mf);
+    }
+    *labels = malloc((set->n ? set->n : 1) * sizeof **labels);
+    if (status == SP_OK && !*labels) status = sp_fail(SP_ERR_NOMEM, "out of memory");
+    if (status == SP_OK && !set->rows)
+        status = sp_fail(SP_ERR_INPUT, "%s has no /rows/test: cannot match activations to labels", st->models[0].path);
+    for (size_t i = 0; status == SP_OK && i < set->n; i++) {
+        if (set->rows[i] < 0 || (hsize_t)set->rows[i] >= dims[0] || all[set->rows[i]] < 0 ||
+            all[set->rows[i]] >= classes) {
+            status = sp_fail(SP_ERR_INPUT, "%s: row %lld of the test activations has no valid label in %s",
+                             st->models[0].path, (long long)set->rows[i], path);
+            break;
+        }
+        (*labels)[i] = all[set->rows[i]];
+    }
+    free(all);
+    *n_classes = (size_t)classes;
+    if (status != SP_OK) {
+        free(*labels);
+        *labels = NULL;
+    }
+    return status;
+}
+
+static const char *const similarity_columns[] = {"split", "layer", "pooling", "measure", "model_a", "model_b", "value"};
+static const char *const crosslayer_columns[] = {"split", "pooling", "model_a", "model_b", "layer_a", "layer_b", "cka"};
+
+sp_status sp_splinter_run(const char *run_dir, const sp_splinter_run_options *opt, sp_splinter_run_result **out)
+{
+    *out = NULL;
+    srun_state st = {0};
+    st.result = calloc(1, sizeof *st.result);
+    if (!st.result) return sp_fail(SP_ERR_NOMEM, "out of memory");
+    sp_csv *sim = NULL, *cross = NULL;
+    sp_activation_set *id = NULL, *ood = NULL;
+    int32_t *pred_id = NULL, *pred_ood = NULL, *labels = NULL;
+    char dir[4096], path[4200];
+    snprintf(dir, sizeof dir, "%s/analysis", run_dir);
+
+    sp_status status = srun_find_models(&st, run_dir);
+    if (status != SP_OK) goto done;
+    if (st.n_models == 0) {
+        status = srun_warn(&st, "no model in %s/models stores activations (the linear family does not): "
+                                "feature splintering skipped", run_dir);
+        goto done;
+    }
+    if ((status = srun_group_variants(&st)) != SP_OK || (status = srun_discover_layout(&st)) != SP_OK) goto done;
+    int any_pair = 0;
+    for (size_t v = 0; v < st.n_variants; v++) {
+        size_t count = 0;
+        for (size_t m = 0; m < st.n_models; m++) count += st.variant_of[m] == v;
+        if (count >= 2) any_pair = 1;
+        else if ((status = srun_warn(&st, "variant %s has one model with activations: no pairs", st.variants[v])) != SP_OK)
+            goto done;
+    }
+    if (!any_pair) {
+        status = sp_fail(SP_ERR_INPUT, "%s: no variant has two models with activations; train more seeds", run_dir);
+        goto done;
+    }
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        status = sp_fail(SP_ERR_IO, "cannot create %s: %s", dir, strerror(errno));
+        goto done;
+    }
+    if ((status = sp_csv_open(&sim, (snprintf(path, sizeof path, "%s/similarity.csv", dir), path), similarity_columns,
+                              7)) != SP_OK ||
+        (status = sp_csv_open(&cross, (snprintf(path, sizeof path, "%s/crosslayer.csv", dir), path),
+                              crosslayer_columns, 7)) != SP_OK)
+        goto done;
+
+    for (size_t p = 0; p < st.n_poolings; p++) {
+        const char *pooling = st.poolings[p];
+        size_t n_classes = 0;
+        if ((status = srun_load_split(&id, &pred_id, &st, "test", pooling, opt)) != SP_OK ||
+            (status = srun_labels(&labels, &n_classes, run_dir, &st, id)) != SP_OK ||
+            (status = srun_similarity_rows(sim, &st, id, "test", pooling)) != SP_OK ||
+            (status = srun_crosslayer_rows(cross, &st, id, "test", pooling)) != SP_OK)
+            goto done;
+        for (size_t o = 0; o < st.n_ood; o++) {
+            if ((status = srun_load_split(&ood, &pred_ood, &st, st.ood_splits[o], pooling, opt)) != SP_OK ||
+                (status = srun_similarity_rows(sim, &st, ood, st.ood_splits[o], pooling)) != SP_OK ||
+                (status = srun_crosslayer_rows(cross, &st, ood, st.ood_splits[o], pooling)) != SP_OK ||
+                (status = srun_pairs_for_split(&st, id, pred_id, ood, pred_ood, labels, n_classes, o, p, opt)) != SP_OK)
+                goto done;
+            sp_activations_free(ood);
+            ood = NULL;
+            free(pred_ood);
+            pred_ood = NULL;
+        }
+        sp_activations_free(id);
+        id = NULL;
+        free(pred_id);
+        pred_id = NULL;
+        free(labels);
+        labels = NULL;
+    }
+    if ((status = sp_csv_commit(sim)) != SP_OK) {
+        sim = NULL;
+        goto done;
+    }
+    sim = NULL;
+    if ((status = sp_csv_commit(cross)) != SP_OK) {
+        cross = NULL;
+        goto done;
+    }
+    cross = NULL;
+    for (size_t i = 0; i < st.n_pairs; i++) st.result->n_agreeing += st.pairs[i].agree_id;
+    st.result->n_models = st.n_models;
+    st.result->n_variants = st.n_variants;
+    st.result->n_pairs = st.n_pairs;
+    status = srun_write_summaries(&st, opt, dir);
+done:
+    sp_csv_abort(sim);
+    sp_csv_abort(cross);
+    sp_activations_free(id);
+    sp_activations_free(ood);
+    free(pred_id);
+    free(pred_ood);
+    free(labels);
+    srun_state_free(&st);
+    if (status != SP_OK) {
+        sp_splinter_run_result_free(st.result);
+        return status;
+    }
+    *out = st.result;
+    return SP_OK;
+}

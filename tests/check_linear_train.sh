@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# check_linear_train.sh: `splinter train --family linear` end to end on a small synthetic table.
+#  - seeds trained on 1 and on 2 threads give bit-identical model files (every dataset and attribute but the
+#    file name), and a different seed gives different weights;
+#  - every model file matches an independent Python re-implementation of the feature hashing and of
+#    softmax(X W + b), with the documented layout (tests/ref/linear_check_model.py); the exact optimum has a
+#    gradient norm below 1e-6;
+#  - bad options and a missing data set fail with exit code 2 / 1, a message naming the problem, and no file
+#    (not even a .tmp) left in the models directory.
+# Environment (set by CTest): SPLINTER, SPLINTER_SRC, SPLINTER_TEST_TMP.
+set -euo pipefail
+: "${SPLINTER:?}" "${SPLINTER_SRC:?}" "${SPLINTER_TEST_TMP:?}"
+PY=/usr/bin/python3
+T="$SPLINTER_TEST_TMP"
+rm -rf "$T"
+mkdir -p "$T/run1" "$T/run2"
+failures=0
+bad() {
+  echo "FAIL: $*" >&2
+  failures=$((failures + 1))
+}
+
+# A two-class table: ID domain "news" (train/val/test), OOD domain "forum" whose cue words shift.
+"$PY" - "$T/table.jsonl" <<'PYEOF'
+import json, random, sys
+rng = random.Random(1234)
+common = "the a of and to in is it that was for on with as this".split()
+pos = "great excellent wonderful superb loved brilliant enjoyable".split()
+neg = "awful terrible boring dreadful hated poor weak".split()
+with open(sys.argv[1], "w") as f:
+    for i in range(360):
+        label = i % 2
+        domain = "news" if i < 280 else "forum"
+        cue = pos if label else neg
+        words = [rng.choice(common) for _ in range(rng.randint(8, 30))]
+        for _ in range(rng.randint(1, 3)):
+            words.insert(rng.randrange(len(words) + 1), rng.choice(cue if domain == "news" or rng.random() < 0.6 else pos + neg))
+        if rng.random() < 0.1:
+            words.append("Caf\u00e9!")  # non-ASCII word bytes and punctuation
+        f.write(json.dumps({"text": " ".join(words).capitalize(), "label": label, "domain": domain}) + "\n")
+PYEOF
+for r in run1 run2; do
+  "$SPLINTER" data import --dataset table --input "$T/table.jsonl" --format jsonl --domain-column domain \
+    --ood-domains forum -o "$T/$r/dataset.h5" 2>/dev/null
+done
+
+# --- determinism across thread counts
+"$SPLINTER" train --family linear "$T/run1" --seeds 0-3 --threads 1 --topk 8 >"$T/run1.out" 2>"$T/run1.err" ||
+  bad "train run1: $(cat "$T/run1.err")"
+"$SPLINTER" train --family linear "$T/run2" --seeds 0-3 --threads 2 --topk 8 >"$T/run2.out" 2>"$T/run2.err" ||
+  bad "train run2: $(cat "$T/run2.err")"
+"$PY" - "$T/run1/models" "$T/run2/models" <<'PYEOF' || bad "1-thread and 2-thread models differ"
+import h5py, numpy as np, sys
+def items(path):
+    out = {}
+    with h5py.File(path) as f:
+        f.visititems(lambda n, o: out.__setitem__(n, o[...].tobytes()) if isinstance(o, h5py.Dataset) else None)
+        for n in [""] + [k for k in out]:
+            for k, v in f[n or "/"].attrs.items():
+                out[f"{n}@{k}"] = str(v)
+    return out
+for s in range(4):
+    a, b = items(f"{sys.argv[1]}/linear-s{s}.h5"), items(f"{sys.argv[2]}/linear-s{s}.h5")
+    if a != b:
+        print("differ:", [k for k in a if a.get(k) != b.get(k)][:5], file=sys.stderr)
+        sys.exit(1)
+with h5py.File(f"{sys.argv[1]}/linear-s0.h5") as f0, h5py.File(f"{sys.argv[1]}/linear-s1.h5") as f1:
+    if np.array_equal(f0["weights/W"][...], f1["weights/W"][...]):
+        print("seeds 0 and 1 gave the same weights", file=sys.stderr)
+        sys.exit(1)
+print("4 seeds bit-identical on 1 and 2 threads; seeds differ")
+PYEOF
+grep -q "^linear-s3 " "$T/run1.out" || bad "accuracy table lacks linear-s3: $(cat "$T/run1.out")"
+
+# --- the exact optimum and the SGD variant, checked against Python
+"$SPLINTER" train --family linear "$T/run1" --exact --l2 1e-3 --topk 8 >/dev/null 2>"$T/exact.err" ||
+  bad "exact: $(cat "$T/exact.err")"
+"$SPLINTER" train --family linear "$T/run1" --seed 7 --optimizer sgd --lr 2 --epochs 3 --weighting tf \
+  --no-l2-normalize --bits 12 --topk 4 >/dev/null 2>"$T/sgd.err" || bad "sgd: $(cat "$T/sgd.err")"
+"$PY" "$SPLINTER_SRC/tests/ref/linear_check_model.py" "$T/run1/dataset.h5" "$T/run1/models/linear-s0.h5" \
+  "$T/run1/models/linear-s3.h5" "$T/run1/models/linear-exact.h5" "$T/run1/models/linear-s7.h5" ||
+  bad "model files do not match the Python re-implementation"
+
+# --- bad input: exit code, message, nothing left behind
+expect_fail() { # expect_fail CODE MESSAGE -- command...
+  local code=$1 msg=$2 rc=0
+  shift 3
+  "$@" >/dev/null 2>"$T/err.txt" || rc=$?
+  [ "$rc" -eq "$code" ] || { bad "exit $rc (expected $code): $* :: $(cat "$T/err.txt")"; return; }
+  grep -qF -- "$msg" "$T/err.txt" || bad "message '$(cat "$T/err.txt")' lacks '$msg'"
+}
+mkdir -p "$T/empty"
+expect_fail 1 "$T/empty/dataset.h5" -- "$SPLINTER" train --family linear "$T/empty"
+expect_fail 2 "--optimizer must be sgd or adamw" -- "$SPLINTER" train --family linear "$T/run2" --optimizer adam
+expect_fail 2 "--seeds expects" -- "$SPLINTER" train --family linear "$T/run2" --seeds 5-3
+expect_fail 2 "--epochs expects an integer" -- "$SPLINTER" train --family linear "$T/run2" --epochs 0
+expect_fail 2 "unknown family 'forest'" -- "$SPLINTER" train --family forest "$T/run2"
+expect_fail 2 "missing --family" -- "$SPLINTER" train "$T/run2"
+expect_fail 2 "--exact needs --l2 > 0" -- "$SPLINTER" train --family linear "$T/run2" --exact --l2 0
+expect_fail 2 "missing the run directory" -- "$SPLINTER" train --family linear
+[ -z "$(ls "$T/empty")" ] || bad "files left in $T/empty: $(ls "$T/empty")"
+ls "$T/run1/models" "$T/run2/models" | grep -q '\.tmp$' && bad ".tmp files left behind"
+
+if [ "$failures" -ne 0 ]; then
+  echo "check_linear_train: $failures failure(s)" >&2
+  exit 1
+fi
+rm -rf "$T"
+echo "check_linear_train: all checks passed"

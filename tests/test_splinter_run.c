@@ -1,0 +1,267 @@
+/* test_splinter_run.c: the run-level splintering driver on a planted run. Two variants of three models:
+ * "joint" models are rotations of one representation on ID and OOD inputs alike (no splintering);
+ * "finetune" models are rotations of it on ID inputs but independent on OOD inputs (planted splintering).
+ * The summaries must find splintering in finetune only, the difference finetune - joint with an interval
+ * above zero, and 2x2 tables that count every agreeing pair once. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gsl/gsl_randist.h>
+
+#include "seeds.h"
+#include "splinter_run.h"
+#include "store.h"
+
+#define RUN "splinter-run-test"
+#define N_ID 120
+#define N_OOD 80
+#define D 8
+
+/* A random orthogonal D x D matrix (Gram-Schmidt on Gaussian columns). */
+static void random_rotation(double *Q, gsl_rng *r)
+{
+    for (int i = 0; i < D * D; i++) Q[i] = gsl_ran_gaussian(r, 1.0);
+    for (int j = 0; j < D; j++) {
+        for (int k = 0; k < j; k++) {
+            double dot = 0;
+            for (int i = 0; i < D; i++) dot += Q[i * D + j] * Q[i * D + k];
+            for (int i = 0; i < D; i++) Q[i * D + j] -= dot * Q[i * D + k];
+        }
+        double norm = 0;
+        for (int i = 0; i < D; i++) norm += Q[i * D + j] * Q[i * D + j];
+        for (int i = 0; i < D; i++) Q[i * D + j] /= sqrt(norm);
+    }
+}
+
+static void rotate(float *out, const double *X, const double *Q, int n)
+{
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < D; j++) {
+            double s = 0;
+            for (int k = 0; k < D; k++) s += X[i * D + k] * Q[k * D + j];
+            out[i * D + j] = (float)s;
+        }
+}
+
+static void write_model(const char *name, const char *variant, uint64_t pretrain, const float *id_acts[2],
+                        const float *ood_acts[2], const int32_t *labels_id)
+{
+    char path[256];
+    snprintf(path, sizeof path, RUN "/models/%s.h5", name);
+    sp_store_writer *w;
+    assert_int_equal(sp_store_create(path, "splinter-model", &w), SP_OK);
+    assert_int_equal(sp_store_attr_str(w, "/", "variant", variant), SP_OK);
+    assert_int_equal(sp_store_attr_str(w, "/", "name", name), SP_OK);
+    assert_int_equal(sp_store_attr_i64(w, "/", "n_classes", 2), SP_OK);
+    assert_int_equal(sp_store_attr_u64(w, "/", "seed_pretrain", pretrain), SP_OK);
+    const char *layers[2] = {"emb", "block0"};
+    float probs_id[N_ID * 2], probs_ood[N_OOD * 2];
+    int64_t rows_id[N_ID], rows_ood[N_OOD];
+    for (int i = 0; i < N_ID; i++) {
+        /* Every model predicts the label in domain: they agree there (d_id = 0). */
+        probs_id[2 * i + 1] = labels_id[i] ? 0.9f : 0.1f;
+        probs_id[2 * i] = 1 - probs_id[2 * i + 1];
+        rows_id[i] = i;
+    }
+    for (int i = 0; i < N_OOD; i++) {
+        probs_ood[2 * i + 1] = 0.8f;
+        probs_ood[2 * i] = 0.2f;
+        rows_ood[i] = N_ID + i;
+    }
+    hsize_t did[2] = {N_ID, 2}, dood[2] = {N_OOD, 2}, rid[1] = {N_ID}, rood[1] = {N_OOD};
+    assert_int_equal(sp_store_write_f32(w, "/predictions/test", 2, did, probs_id, 0), SP_OK);
+    assert_int_equal(sp_store_write_f32(w, "/predictions/ood-x", 2, dood, probs_ood, 0), SP_OK);
+    assert_int_equal(sp_store_write_i64(w, "/rows/test", 1, rid, rows_id, 0), SP_OK);
+    assert_int_equal(sp_store_write_i64(w, "/rows/ood-x", 1, rood, rows_ood, 0), SP_OK);
+    for (int l = 0; l < 2; l++) {
+        char p[128];
+        hsize_t a[2] = {N_ID, D}, b[2] = {N_OOD, D};
+        snprintf(p, sizeof p, "/activations/test/%s_cls", layers[l]);
+        assert_int_equal(sp_store_write_f32(w, p, 2, a, id_acts[l], 1), SP_OK);
+        snprintf(p, sizeof p, "/activations/ood-x/%s_cls", layers[l]);
+        assert_int_equal(sp_store_write_f32(w, p, 2, b, ood_acts[l], 1), SP_OK);
+    }
+    assert_int_equal(sp_store_commit(w), SP_OK);
+}
+
+static int32_t labels_all[N_ID + N_OOD];
+
+static void make_run(void)
+{
+    (void)system("rm -rf " RUN);
+    assert_int_equal(mkdir(RUN, 0755), 0);
+    assert_int_equal(mkdir(RUN "/models", 0755), 0);
+    gsl_rng *r = sp_rng_alloc(2024);
+    /* ID and OOD base representations with label-dependent means so the probes have something to find. */
+    double *id = malloc(sizeof(double) * N_ID * D), *ood = malloc(sizeof(double) * N_OOD * D);
+    for (int i = 0; i < N_ID + N_OOD; i++) labels_all[i] = i % 2;
+    for (int i = 0; i < N_ID * D; i++) id[i] = gsl_ran_gaussian(r, 1.0) + ((i % D) == 0 ? 2.0 * labels_all[i / D] : 0);
+    for (int i = 0; i < N_OOD * D; i++) ood[i] = gsl_ran_gaussian(r, 1.0);
+    double Q[D * D];
+    float *buf[4];
+    for (int k = 0; k < 4; k++) buf[k] = malloc(sizeof(float) * N_ID * D);
+    for (int m = 0; m < 6; m++) {
+        int splinters = m < 3; /* finetune models */
+        random_rotation(Q, r);
+        rotate(buf[0], id, Q, N_ID);
+        rotate(buf[1], id, Q, N_ID);
+        if (splinters) {
+            /* OOD features unrelated to the other models' (fresh Gaussian inputs per model). */
+            double *own = malloc(sizeof(double) * N_OOD * D);
+            for (int i = 0; i < N_OOD * D; i++) own[i] = gsl_ran_gaussian(r, 1.0);
+            rotate(buf[2], own, Q, N_OOD);
+            rotate(buf[3], own, Q, N_OOD);
+            free(own);
+        } else {
+            rotate(buf[2], ood, Q, N_OOD);
+            rotate(buf[3], ood, Q, N_OOD);
+        }
+        const float *ida[2] = {buf[0], buf[1]}, *oa[2] = {buf[2], buf[3]};
+        char name[32];
+        snprintf(name, sizeof name, "%s-s%d", splinters ? "finetune-p0" : "joint", m % 3);
+        write_model(name, splinters ? "finetune" : "joint", 0, ida, oa, labels_all);
+    }
+    for (int k = 0; k < 4; k++) free(buf[k]);
+    free(id);
+    free(ood);
+    gsl_rng_free(r);
+    /* A minimal dataset.h5 with the labels (the probes read them through /rows). */
+    sp_store_writer *w;
+    assert_int_equal(sp_store_create(RUN "/dataset.h5", "splinter-dataset", &w), SP_OK);
+    hsize_t n[1] = {N_ID + N_OOD};
+    assert_int_equal(sp_store_write_i32(w, "/label", 1, n, labels_all, 0), SP_OK);
+    assert_int_equal(sp_store_commit(w), SP_OK);
+}
+
+/* Value of column `col` in the first CSV row whose leading fields equal key[0..nk). */
+static double csv_lookup(const char *file, const char *const *key, int nk, const char *col)
+{
+    FILE *f = fopen(file, "r");
+    assert_non_null(f);
+    char line[4096], header[4096];
+    assert_non_null(fgets(header, sizeof header, f));
+    int target = -1, idx = 0;
+    for (char *t = strtok(header, ",\n"); t; t = strtok(NULL, ",\n"), idx++)
+        if (strcmp(t, col) == 0) target = idx;
+    assert_true(target >= 0);
+    double value = NAN;
+    while (fgets(line, sizeof line, f)) {
+        char *fields[64];
+        int nf = 0;
+        for (char *t = strtok(line, ",\n"); t && nf < 64; t = strtok(NULL, ",\n")) fields[nf++] = t;
+        int match = 1;
+        for (int k = 0; k < nk; k++)
+            if (strcmp(fields[k], key[k]) != 0) match = 0;
+        if (match) {
+            value = strtod(fields[target], NULL);
+            break;
+        }
+    }
+    fclose(f);
+    return value;
+}
+
+static void test_planted_splintering_is_found_in_finetune_only(void **state)
+{
+    (void)state;
+    make_run();
+    sp_splinter_run_options opt;
+    sp_splinter_run_options_default(&opt);
+    opt.bootstrap = 200;
+    sp_splinter_run_result *res = NULL;
+    assert_int_equal(sp_splinter_run(RUN, &opt, &res), SP_OK);
+    assert_int_equal(res->n_models, 6);
+    assert_int_equal(res->n_variants, 2);
+    /* 3 pairs per variant x 2 layers x 1 OOD split x 1 pooling. */
+    assert_int_equal(res->n_pairs, 12);
+    assert_int_equal(res->n_agreeing, 12);
+    sp_splinter_run_result_free(res);
+
+    const char *ft[5] = {"finetune", "ood-x", "block0", "cls", "s_rep_cka"};
+    const char *jt[5] = {"joint", "ood-x", "block0", "cls", "s_rep_cka"};
+    double ft_mean = csv_lookup(RUN "/analysis/splinter_variants.csv", ft, 5, "mean");
+    double jt_mean = csv_lookup(RUN "/analysis/splinter_variants.csv", jt, 5, "mean");
+    double jt_lo = csv_lookup(RUN "/analysis/splinter_variants.csv", jt, 5, "lo");
+    double jt_hi = csv_lookup(RUN "/analysis/splinter_variants.csv", jt, 5, "hi");
+    assert_true(ft_mean > 0.5);           /* rotations agree fully in domain, independent out of domain */
+    assert_true(fabs(jt_mean) < 1e-6);    /* rotations on both: CKA is exactly invariant */
+    assert_true(jt_lo <= 1e-6 && jt_hi >= -1e-6);
+    const char *al[5] = {"finetune", "ood-x", "block0", "cls", "s_align"};
+    assert_true(csv_lookup(RUN "/analysis/splinter_variants.csv", al, 5, "mean") > 0.5);
+    const char *al_j[5] = {"joint", "ood-x", "block0", "cls", "s_align"};
+    assert_true(fabs(csv_lookup(RUN "/analysis/splinter_variants.csv", al_j, 5, "mean")) < 0.2);
+
+    const char *cmp[6] = {"ood-x", "block0", "cls", "s_rep_cka", "finetune", "joint"};
+    double diff = csv_lookup(RUN "/analysis/splinter_compare.csv", cmp, 6, "diff");
+    double lo = csv_lookup(RUN "/analysis/splinter_compare.csv", cmp, 6, "lo");
+    assert_float_equal(diff, ft_mean - jt_mean, 1e-9);
+    assert_true(lo > 0);
+
+    /* 2x2: predictions agree OOD for every pair (identical OOD predictions, s_beh = 0); features split in
+     * finetune, agree in joint. */
+    const char *t_ft[4] = {"finetune", "ood-x", "block0", "cls"}, *t_jt[4] = {"joint", "ood-x", "block0", "cls"};
+    assert_int_equal((int)csv_lookup(RUN "/analysis/splinter_2x2.csv", t_ft, 4, "pred_agree_feat_split"), 3);
+    assert_int_equal((int)csv_lookup(RUN "/analysis/splinter_2x2.csv", t_ft, 4, "pred_agree_feat_agree"), 0);
+    assert_int_equal((int)csv_lookup(RUN "/analysis/splinter_2x2.csv", t_jt, 4, "pred_agree_feat_agree"), 3);
+    assert_int_equal((int)csv_lookup(RUN "/analysis/splinter_2x2.csv", t_jt, 4, "n_pairs"), 3);
+
+    /* similarity.csv: a model with itself has CKA 1; joint models are exact rotations of each other. */
+    const char *self[6] = {"ood-x", "block0", "cls", "cka", "joint-s0", "joint-s0"};
+    assert_float_equal(csv_lookup(RUN "/analysis/similarity.csv", self, 6, "value"), 1.0, 1e-6);
+    const char *rot[6] = {"ood-x", "block0", "cls", "procrustes", "joint-s0", "joint-s2"};
+    assert_float_equal(csv_lookup(RUN "/analysis/similarity.csv", rot, 6, "value"), 1.0, 1e-5);
+    assert_int_equal(access(RUN "/analysis/splinter.h5", F_OK), 0);
+    assert_int_equal(access(RUN "/analysis/crosslayer.csv", F_OK), 0);
+}
+
+static void test_deterministic_outputs(void **state)
+{
+    (void)state;
+    sp_splinter_run_options opt;
+    sp_splinter_run_options_default(&opt);
+    opt.bootstrap = 50;
+    sp_splinter_run_result *res = NULL;
+    assert_int_equal(sp_splinter_run(RUN, &opt, &res), SP_OK);
+    sp_splinter_run_result_free(res);
+    assert_int_equal(system("cp " RUN "/analysis/splinter_variants.csv splinter-run-first.csv"), 0);
+    assert_int_equal(sp_splinter_run(RUN, &opt, &res), SP_OK);
+    sp_splinter_run_result_free(res);
+    assert_int_equal(system("cmp -s " RUN "/analysis/splinter_variants.csv splinter-run-first.csv"), 0);
+}
+
+static void test_linear_only_run_is_a_documented_skip(void **state)
+{
+    (void)state;
+    (void)system("rm -rf splinter-run-empty && mkdir -p splinter-run-empty/models");
+    sp_splinter_run_options opt;
+    sp_splinter_run_options_default(&opt);
+    sp_splinter_run_result *res = NULL;
+    assert_int_equal(sp_splinter_run("splinter-run-empty", &opt, &res), SP_OK);
+    assert_int_equal(res->n_models, 0);
+    assert_int_equal(res->n_warnings, 1);
+    assert_non_null(strstr(res->warnings[0], "feature splintering skipped"));
+    sp_splinter_run_result_free(res);
+    assert_int_equal(access("splinter-run-empty/analysis/splinter_pairs.csv", F_OK), -1);
+    assert_int_equal(sp_splinter_run("no-such-run", &opt, &res), SP_ERR_INPUT);
+    assert_non_null(strstr(sp_error_message(), "no-such-run/models"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_planted_splintering_is_found_in_finetune_only),
+        cmocka_unit_test(test_deterministic_outputs),
+        cmocka_unit_test(test_linear_only_run_is_a_documented_skip),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
