@@ -33,6 +33,7 @@ void cli_train_encoder_usage(FILE *out)
             "  --lr X --pretrain-lr X --probe-lr X --weight-decay X --warmup X --clip X --mlm-lambda X\n"
             "  --poolings cls,mean   activation poolings to store (default both)\n"
             "  --max-layer N      store activations of layers 0..N only (0 = emb; default all)\n"
+            "  --act-splits LIST  evaluation splits to store activations of (default: val, test, every ood-*)\n"
             "  --no-activations   store no activations\n"
             "Defaults and their reasons: docs/encoder.md.\n");
 }
@@ -93,7 +94,7 @@ int cli_train_encoder(int argc, char **argv)
 {
     enum { O_VARIANT = 256, O_SEED, O_PSEED, O_DATA, O_THREADS, O_QUIET, O_VOCAB, O_DMODEL, O_LAYERS, O_HEADS,
            O_FFN, O_MAXLEN, O_DROPOUT, O_BATCH, O_EPOCHS, O_PEPOCHS, O_PATIENCE, O_EVALS, O_MAXSTEPS, O_LR, O_PLR,
-           O_PROBELR, O_WD, O_WARMUP, O_CLIP, O_LAMBDA, O_POOL, O_MAXLAYER, O_NOACT, O_FAMILY };
+           O_PROBELR, O_WD, O_WARMUP, O_CLIP, O_LAMBDA, O_POOL, O_MAXLAYER, O_NOACT, O_FAMILY, O_ACTSPLITS };
     static const struct option opts[] = {
         {"family", required_argument, 0, O_FAMILY},          {"variant", required_argument, 0, O_VARIANT},
         {"seed", required_argument, 0, O_SEED},        {"pretrain-seed", required_argument, 0, O_PSEED},
@@ -110,7 +111,8 @@ int cli_train_encoder(int argc, char **argv)
         {"weight-decay", required_argument, 0, O_WD},  {"warmup", required_argument, 0, O_WARMUP},
         {"clip", required_argument, 0, O_CLIP},        {"mlm-lambda", required_argument, 0, O_LAMBDA},
         {"poolings", required_argument, 0, O_POOL},    {"max-layer", required_argument, 0, O_MAXLAYER},
-        {"no-activations", no_argument, 0, O_NOACT},   {"help", no_argument, 0, 'h'},
+        {"no-activations", no_argument, 0, O_NOACT},   {"act-splits", required_argument, 0, O_ACTSPLITS},
+        {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     sp_encoder_train_spec spec = sp_encoder_train_spec_defaults();
     const char *run = NULL, *variant = NULL, *data = NULL, *output = NULL;
@@ -157,6 +159,7 @@ int cli_train_encoder(int argc, char **argv)
         case O_LAMBDA: ok = cli_parse_double(CMD, "--mlm-lambda", optarg, 0.0, 1e6, &x); spec.mlm_lambda = (float)x; break;
         case O_POOL: ok = parse_poolings(optarg, &spec); break;
         case O_NOACT: spec.activations = 0; break;
+        case O_ACTSPLITS: spec.act_splits = optarg; break;
         case 'h': cli_train_encoder_usage(stdout); return CLI_EXIT_OK;
         default: return cli_usage_error(CMD, "unknown option");
         }

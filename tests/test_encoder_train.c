@@ -437,6 +437,40 @@ static void test_bad_configs(void **state)
     sp_dataset_free(nov);
 }
 
+/* Activations restricted to one split, one layer and one pooling; predictions still cover every split. */
+static void test_output_restrictions(void **state)
+{
+    (void)state;
+    const char *run = TEST_DIR "/restrict";
+    rm_rf(run);
+    assert_int_equal(mkdir(run, 0777), 0);
+    sp_dataset *ds = toy_dataset(80, 0.2);
+    sp_encoder_train_spec spec = tiny_spec();
+    spec.max_steps = 2;
+    spec.act_splits = "test,ood-b";
+    spec.pool_mean = 0;
+    spec.act_max_layer = 0;
+    assert_int_equal(sp_encoder_train_job(ds, run, &spec, "scratch", 0, 0, TEST_DIR "/restrict/m.h5", 1), SP_OK);
+    hid_t f;
+    assert_int_equal(sp_store_open(TEST_DIR "/restrict/m.h5", "splinter-model", &f), SP_OK);
+    assert_true(sp_store_exists(f, "/activations/test/emb_cls"));
+    assert_true(sp_store_exists(f, "/activations/ood-b/emb_cls"));
+    assert_false(sp_store_exists(f, "/activations/test/emb_mean"));
+    assert_false(sp_store_exists(f, "/activations/test/block0_cls"));
+    assert_false(sp_store_exists(f, "/activations/val"));
+    assert_true(sp_store_exists(f, "/predictions/val") && sp_store_exists(f, "/predictions/train"));
+    int64_t n_steps = 0;
+    int rank;
+    hsize_t dims[4];
+    float *c = NULL;
+    assert_int_equal(sp_store_read_f32(f, "/curves/train_cls_loss", &rank, dims, &c), SP_OK);
+    n_steps = (int64_t)dims[0];
+    assert_int_equal(n_steps, 2); /* max_steps */
+    free(c);
+    H5Fclose(f);
+    sp_dataset_free(ds);
+}
+
 /* ---------------------------------------------------------------- SpamAssassin fixture, every variant */
 
 static void test_fixture_every_variant(void **state)
@@ -517,6 +551,7 @@ int main(void)
         cmocka_unit_test(test_early_stopping_keeps_best),
         cmocka_unit_test(test_divergence_leaves_no_file),
         cmocka_unit_test(test_bad_configs),
+        cmocka_unit_test(test_output_restrictions),
         cmocka_unit_test(test_fixture_every_variant),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
