@@ -8,6 +8,7 @@
 #define SPLINTER_CLI_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "status.h"
 
@@ -33,6 +34,9 @@ int cmd_export_notebook(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
-int cmd_train_encoder(int argc, char **argv);
+
+/* The encoder family of `splinter train` (cli/cmd_train_encoder.c): argv as cmd_train received it. */
+int cli_train_encoder(int argc, char **argv);
+void cli_train_encoder_usage(FILE *out);
 
 #endif

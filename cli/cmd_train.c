@@ -243,6 +243,7 @@ typedef struct {
 
 static const train_family train_families[] = {
     {"linear", train_linear_run, train_linear_usage},
+    {"encoder", cli_train_encoder, cli_train_encoder_usage},
 };
 
 static void train_usage(FILE *out)

@@ -1,5 +1,5 @@
-/* cmd_train_encoder.c: `splinter train-encoder`: train one encoder model (or one MLM-pretrained encoder) of a
- * run directory, with progress on stderr (docs/encoder.md). */
+/* cmd_train_encoder.c: `splinter train --family encoder RUN`: train one encoder model (or one MLM-pretrained
+ * encoder) of a run directory, with progress on stderr (docs/encoder.md). cmd_train.c dispatches here. */
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,12 +12,12 @@
 #include "dataset.h"
 #include "encoder_train.h"
 
-static const char *CMD = "train-encoder";
+static const char *CMD = "train";
 
-static void train_encoder_usage(FILE *out)
+void cli_train_encoder_usage(FILE *out)
 {
     fprintf(out,
-            "usage: splinter train-encoder --run RUN --variant V [--seed S] [--pretrain-seed P] [options]\n\n"
+            "usage: splinter train --family encoder RUN --variant V [--seed S] [--pretrain-seed P] [options]\n\n"
             "Trains one encoder on RUN/dataset.h5 and writes RUN/models/<name>.h5 (finetune/probe: <v>-p<P>-s<S>,\n"
             "others: <v>-s<S>; pretrain: pretrain-p<P>). finetune and probe start from RUN/models/pretrain-p<P>.h5\n"
             "and train it first if missing. The tokenizer is trained once per run (RUN/tokenizer.h5).\n\n"
@@ -33,6 +33,7 @@ static void train_encoder_usage(FILE *out)
             "  --lr X --pretrain-lr X --probe-lr X --weight-decay X --warmup X --clip X --mlm-lambda X\n"
             "  --poolings cls,mean   activation poolings to store (default both)\n"
             "  --max-layer N      store activations of layers 0..N only (0 = emb; default all)\n"
+            "  --act-splits LIST  evaluation splits to store activations of (default: val, test, every ood-*)\n"
             "  --no-activations   store no activations\n"
             "Defaults and their reasons: docs/encoder.md.\n");
 }
@@ -89,13 +90,13 @@ static int parse_poolings(const char *text, sp_encoder_train_spec *s)
     return 1;
 }
 
-int cmd_train_encoder(int argc, char **argv)
+int cli_train_encoder(int argc, char **argv)
 {
     enum { O_VARIANT = 256, O_SEED, O_PSEED, O_DATA, O_THREADS, O_QUIET, O_VOCAB, O_DMODEL, O_LAYERS, O_HEADS,
            O_FFN, O_MAXLEN, O_DROPOUT, O_BATCH, O_EPOCHS, O_PEPOCHS, O_PATIENCE, O_EVALS, O_MAXSTEPS, O_LR, O_PLR,
-           O_PROBELR, O_WD, O_WARMUP, O_CLIP, O_LAMBDA, O_POOL, O_MAXLAYER, O_NOACT, O_RUN };
+           O_PROBELR, O_WD, O_WARMUP, O_CLIP, O_LAMBDA, O_POOL, O_MAXLAYER, O_NOACT, O_FAMILY, O_ACTSPLITS };
     static const struct option opts[] = {
-        {"run", required_argument, 0, O_RUN},          {"variant", required_argument, 0, O_VARIANT},
+        {"family", required_argument, 0, O_FAMILY},          {"variant", required_argument, 0, O_VARIANT},
         {"seed", required_argument, 0, O_SEED},        {"pretrain-seed", required_argument, 0, O_PSEED},
         {"data", required_argument, 0, O_DATA},        {"output", required_argument, 0, 'o'},
         {"threads", required_argument, 0, O_THREADS},  {"quiet", no_argument, 0, O_QUIET},
@@ -110,7 +111,8 @@ int cmd_train_encoder(int argc, char **argv)
         {"weight-decay", required_argument, 0, O_WD},  {"warmup", required_argument, 0, O_WARMUP},
         {"clip", required_argument, 0, O_CLIP},        {"mlm-lambda", required_argument, 0, O_LAMBDA},
         {"poolings", required_argument, 0, O_POOL},    {"max-layer", required_argument, 0, O_MAXLAYER},
-        {"no-activations", no_argument, 0, O_NOACT},   {"help", no_argument, 0, 'h'},
+        {"no-activations", no_argument, 0, O_NOACT},   {"act-splits", required_argument, 0, O_ACTSPLITS},
+        {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     sp_encoder_train_spec spec = sp_encoder_train_spec_defaults();
     const char *run = NULL, *variant = NULL, *data = NULL, *output = NULL;
@@ -121,7 +123,7 @@ int cmd_train_encoder(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
         int ok = 1;
         switch (c) {
-        case O_RUN: run = optarg; break;
+        case O_FAMILY: break; /* dispatched on already */
         case O_VARIANT: variant = optarg; break;
         case O_SEED: ok = cli_parse_u64(CMD, "--seed", optarg, &seed); break;
         case O_PSEED: ok = cli_parse_u64(CMD, "--pretrain-seed", optarg, &pseed); break;
@@ -157,13 +159,16 @@ int cmd_train_encoder(int argc, char **argv)
         case O_LAMBDA: ok = cli_parse_double(CMD, "--mlm-lambda", optarg, 0.0, 1e6, &x); spec.mlm_lambda = (float)x; break;
         case O_POOL: ok = parse_poolings(optarg, &spec); break;
         case O_NOACT: spec.activations = 0; break;
-        case 'h': train_encoder_usage(stdout); return CLI_EXIT_OK;
+        case O_ACTSPLITS: spec.act_splits = optarg; break;
+        case 'h': cli_train_encoder_usage(stdout); return CLI_EXIT_OK;
         default: return cli_usage_error(CMD, "unknown option");
         }
         if (!ok) return CLI_EXIT_USAGE;
     }
-    if (optind < argc) return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
-    if (!run) return cli_usage_error(CMD, "--run RUN is required");
+    if (optind != argc - 1)
+        return cli_usage_error(CMD, optind >= argc ? "missing the run directory RUN" : "unexpected argument '%s'",
+                               argv[optind + (optind < argc)]);
+    run = argv[optind];
     if (!variant) return cli_usage_error(CMD, "--variant is required");
     int pretrain = strcmp(variant, "pretrain") == 0;
     if (!pretrain && !sp_encoder_variant_known(variant))
@@ -202,6 +207,6 @@ int cmd_train_encoder(int argc, char **argv)
         st = sp_encoder_train_job(ds, run, &spec, variant, seed, pseed, output, threads);
     sp_dataset_free(ds);
     if (st != SP_OK) return cli_report(st);
-    if (!quiet) fprintf(stderr, "splinter %s: wrote %s\n", CMD, output);
+    if (!quiet) fprintf(stderr, "splinter train: wrote %s\n", output);
     return CLI_EXIT_OK;
 }

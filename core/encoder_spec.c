@@ -165,6 +165,7 @@ sp_status sp_encoder_spec_json(const sp_encoder_train_spec *s, const char *varia
         }
         bad |= json_object_set_new(o, reals[i].k, json_real(strtod(buf, NULL)));
     }
+    bad |= json_object_set_new(o, "activation_splits", s->act_splits ? json_string(s->act_splits) : json_null());
     bad |= json_object_set_new(o, "schedule", json_string("linear"));
     bad |= json_object_set_new(o, "optimizer", json_string("adamw"));
     char *text = bad ? NULL : json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(10));

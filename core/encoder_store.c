@@ -136,6 +136,21 @@ done:
     return st;
 }
 
+/* 1 if `name` is an element of the comma-separated `list` (NULL = every name). */
+static int enc_in_list(const char *list, const char *name)
+{
+    if (!list) return 1;
+    size_t n = strlen(name);
+    for (const char *p = list; *p;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len == n && strncmp(p, name, n) == 0) return 1;
+        if (!e) break;
+        p = e + 1;
+    }
+    return 0;
+}
+
 /* Writes predictions, rows and activations of one split. */
 static sp_status enc_store_split(sp_store_writer *w, sp_encoder *m, sp_encoder_acts *a, const sp_dataset *ds,
                                  const int32_t *tokens, int T, int cap_B, const sp_split_view *v,
@@ -144,7 +159,8 @@ static sp_status enc_store_split(sp_store_writer *w, sp_encoder *m, sp_encoder_a
     const sp_encoder_config *c = &m->cfg;
     int K = c->n_classes, C = c->d_model, L = c->n_layers;
     int n_layers_out = spec->act_max_layer < 0 || spec->act_max_layer > L ? L + 1 : spec->act_max_layer + 1;
-    int with_acts = spec->activations && strcmp(v->name, "train") != 0 && (spec->pool_cls || spec->pool_mean);
+    int with_acts = spec->activations && strcmp(v->name, "train") != 0 && (spec->pool_cls || spec->pool_mean) &&
+                    enc_in_list(spec->act_splits, v->name);
     size_t n = v->n;
     float *probs = malloc(n * K * sizeof(float));
     int64_t *rows = malloc(n * sizeof(int64_t));

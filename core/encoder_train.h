@@ -57,6 +57,7 @@ typedef struct {
     int pool_cls, pool_mean;   /* which poolings of the activations to store */
     int act_max_layer;         /* store activations of layers 0 .. act_max_layer (-1 = all; 0 = "emb") */
     int activations;           /* 0: store no activations */
+    const char *act_splits;    /* comma-separated evaluation splits to store activations of (NULL = all) */
     /* progress (optional): called from the training thread after every step and evaluation */
     void (*progress)(void *ctx, const sp_encoder_progress *p);
     void *progress_ctx;

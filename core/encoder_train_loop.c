@@ -208,7 +208,8 @@ static sp_status enc_work_alloc(enc_work *w, sp_encoder *m, const enc_phase *ph,
     w->T = ph->T;
     int two_pools = ph->n_cls > 0 && ph->n_mlm > 0;
     w->cap_B = two_pools ? 2 * spec->batch : spec->batch;
-    w->max_masked = enc_max_masked(w->cap_B, w->T);
+    /* the MLM workspace ([max_masked, V] logits and probabilities) only where an MLM loss is computed */
+    w->max_masked = ph->n_mlm > 0 || ph->val_mlm ? enc_max_masked(w->cap_B, w->T) : 0;
     sp_status st = sp_encoder_acts_alloc(m, w->cap_B, w->T, w->max_masked, &w->acts);
     if (st != SP_OK) return st;
     size_t bt = (size_t)w->cap_B * w->T, C = (size_t)m->cfg.d_model, K = (size_t)m->cfg.n_classes;

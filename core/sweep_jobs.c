@@ -11,7 +11,7 @@ struct sweep_jobs_context {
     const sp_dataset *ds;
     sp_linear_data *linear; /* features of every record, shared read-only by all linear jobs */
     sp_linear_spec linear_spec;
-    sp_encoder_train_spec encoder_spec;
+    sp_encoder_train_spec encoder_spec; /* the encoder section's hyperparameters over the defaults */
 };
 
 /* The linear spec of a sweep config (before the per-job l2). */
@@ -35,15 +35,14 @@ sp_status sweep_jobs_context_alloc(sweep_jobs_context **out, const sp_sweep_conf
     if (!c) return sp_fail(SP_ERR_NOMEM, "out of memory preparing sweep %s", cfg->name);
     c->ds = ds;
     sp_status st = SP_OK;
-    if (cfg->linear) {
+    c->encoder_spec = sp_encoder_train_spec_defaults();
+    if (cfg->encoder) {
+        sp_encoder_train_spec_from_cfg(&c->encoder_spec, cfg->encoder);
+        st = sp_encoder_train_spec_check(&c->encoder_spec);
+    }
+    if (st == SP_OK && cfg->linear) {
         st = sweep_linear_spec(&c->linear_spec, cfg->linear);
         if (st == SP_OK) st = sp_linear_data_build(&c->linear, ds, &c->linear_spec.features, threads);
-    }
-    if (st == SP_OK && cfg->encoder) {
-        c->encoder_spec = sp_encoder_train_spec_defaults();
-        sp_encoder_train_spec_from_cfg(&c->encoder_spec, cfg->encoder);
-        /* Bad encoder settings fail here, before any model of the sweep trains. */
-        st = sp_encoder_train_spec_check(&c->encoder_spec);
     }
     if (st != SP_OK) {
         sweep_jobs_context_free(c);
