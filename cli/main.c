@@ -24,6 +24,7 @@ static const command commands[] = {
     {"data", cmd_data, "fetch, import and describe data sets (fetch | import | info)"},
     {"train", cmd_train, "train a model family on RUN/dataset.h5 (--family linear)"},
     {"analyze", cmd_analyze, "Rashomon sets, predictive multiplicity and underspecification of a run"},
+    {"report", cmd_report, "bring the analysis up to date and write RUN/report/ (report.md and figures)"},
     {"export-notebook", cmd_export_notebook, "write a run as a Jupyter notebook (narrative, redrawn figures, data)"},
 };
 
