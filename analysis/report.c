@@ -123,15 +123,16 @@ sp_status rp_skip(rp_ctx *c, const char *fmt, ...)
 
 void rp_fmt(char *out, size_t cap, double v, double lo, double hi)
 {
-    /* Counts (set sizes) read better without decimals. */
-    if (v == floor(v) && (isnan(lo) || lo == floor(lo)) && (isnan(hi) || hi == floor(hi)) && fabs(v) >= 2) {
-        if (isnan(lo) || isnan(hi)) snprintf(out, cap, "%.0f", v);
-        else snprintf(out, cap, "%.0f [%.0f, %.0f]", v, lo, hi);
-        return;
-    }
     if (isnan(v)) snprintf(out, cap, "n/a");
     else if (isnan(lo) || isnan(hi)) snprintf(out, cap, "%.4f", v);
     else snprintf(out, cap, "%.4f [%.4f, %.4f]", v, lo, hi);
+}
+
+void rp_fmt_count(char *out, size_t cap, double v, double lo, double hi)
+{
+    if (isnan(v)) snprintf(out, cap, "n/a");
+    else if (isnan(lo) || isnan(hi)) snprintf(out, cap, "%g", v);
+    else snprintf(out, cap, "%g [%g, %g]", v, lo, hi);
 }
 
 const char *rp_sign_phrase(double lo, double hi)

@@ -48,9 +48,10 @@ sp_status rp_figure(rp_ctx *c, const char *stem, const char *caption);
 /* Records a figure left out and says why in report.md (one italic line). */
 sp_status rp_skip(rp_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* "0.8123 [0.8011, 0.8240]", or without the interval when a bound is NaN, or "n/a" when v is NaN; whole
- * numbers >= 2 (counts such as set sizes) as "10 [9, 10]". */
+/* "0.8123 [0.8011, 0.8240]", or without the interval when a bound is NaN, or "n/a" when v is NaN. */
 void rp_fmt(char *out, size_t cap, double v, double lo, double hi);
+/* The same for counts (set sizes): shortest form, "10 [9, 10]" or "3 [1, 3.275]". */
+void rp_fmt_count(char *out, size_t cap, double v, double lo, double hi);
 
 /* The interval's verdict on a difference: "above 0", "below 0", "contains 0", or "no interval". */
 const char *rp_sign_phrase(double lo, double hi);

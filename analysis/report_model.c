@@ -187,7 +187,7 @@ sp_status rp_model_summary(rp_ctx *c)
             char a[96], b[96], d[96], e[96], f[96], g[96];
             rp_fmt(a, sizeof a, acc[0], acc[1], acc[2]);
             rp_fmt(b, sizeof b, sd[0], sd[1], sd[2]);
-            rp_fmt(d, sizeof d, size[0], size[1], size[2]);
+            rp_fmt_count(d, sizeof d, size[0], size[1], size[2]);
             rp_fmt(e, sizeof e, amb[0], amb[1], amb[2]);
             rp_fmt(f, sizeof f, cap[0], cap[1], cap[2]);
             rp_fmt(g, sizeof g, pw[0], pw[1], pw[2]);
@@ -609,8 +609,15 @@ static sp_status fig_variance(rp_ctx *c, const model_tables *m, const rp_names *
                  "pretraining seeds and the part between fine-tuning seeds within one pretraining seed.\n\n"
                  "| variant | split | variance (pretraining seed) | variance (fine-tuning seed) | share of pretraining |\n"
                  "|---|---|---|---|---|\n");
+    /* Variants with a decomposition are drawn side by side around each split's tic. */
+    size_t n_with = 0;
+    rp_names with = {0};
+    if (st == SP_OK) st = distinct(m->vars, "variant", "metric", "accuracy_share_pretrain", &with);
+    n_with = with.n;
     for (size_t j = 0; st == SP_OK && j < variants->n; j++) {
         sp_plot_series *s = NULL;
+        long slot = rp_names_find(&with, variants->v[j]);
+        if (slot < 0) continue;
         for (size_t k = 0; st == SP_OK && k < splits.n; k++) {
             double pre[3], fin[3], share[3];
             if ((st = variant_metric(m->vars, variants->v[j], splits.v[k], "accuracy_var_pretrain", pre)) != SP_OK ||
@@ -624,8 +631,7 @@ static sp_status fig_variance(rp_ctx *c, const model_tables *m, const rp_names *
             rp_fmt(d, sizeof d, share[0], share[1], share[2]);
             rp_md(c, "| %s | %s | %s | %s | %s |\n", variants->v[j], splits.v[k], a, b, d);
             if (!s) s = series_next(&ss, variants->v[j], 1);
-            /* Variants side by side around each split's tic. */
-            double off = variants->n > 1 ? 0.15 * ((double)j - 0.5 * (double)(variants->n - 1)) : 0.0;
+            double off = n_with > 1 ? 0.15 * ((double)slot - 0.5 * (double)(n_with - 1)) : 0.0;
             series_push(s, (double)k + off, share[0], isnan(share[1]) ? share[0] : share[1],
                         isnan(share[2]) ? share[0] : share[2]);
         }
@@ -638,13 +644,14 @@ static sp_status fig_variance(rp_ctx *c, const model_tables *m, const rp_names *
                                                "share of variance (pretraining seed)");
         ax.x_labels = (const char *const *)splits.v;
         ax.n_x_labels = splits.n;
-        ax.y_min = 0, ax.y_max = 1;
+        ax.y_min = -0.05, ax.y_max = 1.05; /* a share in [0, 1], its ends visible */
         st = sp_plot_xy(stem, &ax, SP_PLOT_ERRORBARS, ss.n, ss.s);
         if (st == SP_OK)
             st = rp_figure(c, "variance_share_pretrain",
                            "Share of accuracy variance due to the pretraining seed per split, bars: bootstrap interval");
     }
     series_free(&ss);
+    rp_names_free(&with);
     rp_names_free(&splits);
     return st;
 }
