@@ -414,6 +414,13 @@ static sp_status fig_rashomon(rp_ctx *c, const model_tables *m, const rp_names *
             sp_plot_axes ax = sp_plot_axes_default(
                 title, xlabel, fig == 0 ? "models in the Rashomon set" : "ambiguity (share of examples)");
             ax.y_min = 0;
+            if (fig == 0) {
+                /* Room above the full pool, so its line does not sit on the frame. */
+                double top = 1;
+                for (size_t q = 0; q < ss.n; q++)
+                    for (size_t i = 0; i < ss.s[q].n; i++) top = fmax(top, fmax(ss.s[q].y[i], ss.s[q].y_hi[i]));
+                ax.y_max = top + 0.5;
+            }
             ax.key = fig == 0 ? "bottom right" : "outside right top";
             st = sp_plot_xy(stem, &ax, SP_PLOT_LINES, ss.n, ss.s);
             if (st == SP_OK)
