@@ -108,7 +108,7 @@ sp_status sp_activations_list_layers(char ***layers, size_t *n_layers, hid_t fil
         free_names(l.names, l.n);
         return st;
     }
-    qsort(l.names, l.n, sizeof *l.names, layer_cmp);
+    if (l.n > 1) qsort(l.names, l.n, sizeof *l.names, layer_cmp); /* qsort(NULL, 0, ...) is undefined */
     *layers = l.names;
     *n_layers = l.n;
     return SP_OK;
@@ -122,7 +122,7 @@ sp_status sp_activations_list_splits(char ***splits, size_t *n_splits, hid_t fil
         free_names(l.names, l.n);
         return st;
     }
-    qsort(l.names, l.n, sizeof *l.names, name_cmp);
+    if (l.n > 1) qsort(l.names, l.n, sizeof *l.names, name_cmp);
     *splits = l.names;
     *n_splits = l.n;
     return SP_OK;
