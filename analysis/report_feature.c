@@ -308,7 +308,7 @@ sp_status rp_feature_figures(rp_ctx *c)
         st = fig_layers(c, t, "s_rep_cka", "CKA drop ID - OOD (s_rep_cka)", "Representational splintering",
                         "splinter_cka_layers");
         if (st == SP_OK)
-            st = fig_layers(c, t, "s_align", "alignment residual OOD - held-out ID (s_align)", "Alignment transfer (ID-fitted map applied OOD)",
+            st = fig_layers(c, t, "s_align", "alignment residual OOD - held-out ID (s_align)", "Alignment transfer: ID-fitted map applied OOD",
                             "splinter_align_layers");
     }
     sp_csv_table_free(t);
