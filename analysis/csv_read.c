@@ -152,7 +152,8 @@ sp_status sp_csv_table_read(sp_csv_table **out, const char *path)
     fclose(f);
     if (oom || err) {
         free(buf);
-        return oom ? sp_fail(SP_ERR_NOMEM, "out of memory reading %s", path) : sp_fail(SP_ERR_IO, "cannot read %s", path);
+        return oom ? sp_fail(SP_ERR_NOMEM, "out of memory reading %s", path)
+                   : sp_fail(SP_ERR_IO, "cannot read %s", path);
     }
     sp_status st = sp_csv_table_parse(out, path, buf ? buf : "", len);
     free(buf);

@@ -88,7 +88,8 @@ sp_status rp_feature_verdict(rp_ctx *c)
                                : strcmp(ph, "below 0") == 0 ? "jointly trained models splinter more out of domain"
                                : strcmp(ph, "contains 0") == 0 ? "no difference in feature splintering is detected"
                                                                : "without bootstrap intervals it cannot be judged";
-            rp_md(c, "**Verdict (%s, feature level, layer %s):** CKA drop finetune − joint = %s, interval %s: %s.\n\n",
+            rp_md(c,
+                  "**Verdict (%s, feature level, layer %s):** CKA drop finetune − joint = %s, interval %s: %s.\n\n",
                   sp_csv_table_cell(t, r, col[0]), deep, txt, ph, says);
         }
     }
@@ -169,7 +170,8 @@ static sp_status fig_cka(rp_ctx *c)
             rp_safe_name(safe, sizeof safe, variants.v[j]);
             snprintf(file, sizeof file, "cka_%s", safe);
             rp_stem(c, stem, sizeof stem, file);
-            snprintf(title, sizeof title, "Linear CKA between the %s models, layer %s (%s)", variants.v[j], deep, pooling);
+            snprintf(title, sizeof title, "Linear CKA between the %s models, layer %s (%s)", variants.v[j], deep,
+                     pooling);
             st = sp_plot_heatmaps(stem, title, "linear CKA (1 = same representation)", n_panels, titles, panels, M,
                                   zmin < 1 ? zmin : 0.0, 1.0);
             snprintf(caption, sizeof caption, "Linear CKA, %s, layer %s: ID test and OOD side by side", variants.v[j],
@@ -277,7 +279,8 @@ static sp_status table_2x2(rp_ctx *c)
                  "predictions agree OOD when `s_beh` <= tau_beh, features agree OOD when `s_rep_cka` <= tau_rep "
                  "(docs/splintering.md). Counts of pairs, and the Spearman correlation of `s_beh` and `s_rep_cka`.\n\n"
                  "| variant | OOD split | layer | pooling | pairs | pred agree, feat agree | pred agree, feat split | "
-                 "pred split, feat agree | pred split, feat split | Spearman |\n|---|---|---|---|---|---|---|---|---|---|\n");
+                 "pred split, feat agree | pred split, feat split | Spearman |\n"
+                 "|---|---|---|---|---|---|---|---|---|---|\n");
     for (size_t r = 0; st == SP_OK && r < sp_csv_table_rows(t); r++) {
         double v[6];
         for (int k = 0; k < 6 && st == SP_OK; k++) st = sp_csv_table_f64(t, r, col[4 + k], &v[k]);
@@ -308,7 +311,8 @@ sp_status rp_feature_figures(rp_ctx *c)
         st = fig_layers(c, t, "s_rep_cka", "CKA drop ID - OOD (s_rep_cka)", "Representational splintering",
                         "splinter_cka_layers");
         if (st == SP_OK)
-            st = fig_layers(c, t, "s_align", "alignment residual OOD - held-out ID (s_align)", "Alignment transfer: ID-fitted map applied OOD",
+            st = fig_layers(c, t, "s_align", "alignment residual OOD - held-out ID (s_align)",
+                            "Alignment transfer: ID-fitted map applied OOD",
                             "splinter_align_layers");
     }
     sp_csv_table_free(t);

@@ -52,7 +52,8 @@ static sp_status required(rp_ctx *c, const char *file, sp_csv_table **t)
 {
     sp_status st = rp_table(c, file, t);
     if (st == SP_OK && !*t)
-        st = sp_fail(SP_ERR_INPUT, "%s/%s is missing or empty; run `splinter report --force %s` to recompute the analysis",
+        st = sp_fail(SP_ERR_INPUT,
+                     "%s/%s is missing or empty; run `splinter report --force %s` to recompute the analysis",
                      c->analysis, file, c->run);
     return st;
 }
@@ -145,7 +146,10 @@ static sp_status mult_plain(const sp_csv_table *mult, const char *variant, const
 }
 
 /* Variants of the run in models.csv order. */
-static sp_status run_variants(const model_tables *m, rp_names *v) { return distinct(m->models, "variant", NULL, NULL, v); }
+static sp_status run_variants(const model_tables *m, rp_names *v)
+{
+    return distinct(m->models, "variant", NULL, NULL, v);
+}
 
 /* ---------------------------------------------------------------- summary */
 
@@ -242,13 +246,15 @@ sp_status rp_model_verdict(rp_ctx *c)
             char t[96];
             rp_fmt(t, sizeof t, d[0], d[1], d[2]);
             const char *ph = rp_sign_phrase(d[1], d[2]);
-            const char *says = strcmp(ph, "above 0") == 0   ? "fine-tuned models are more underspecified out of domain "
-                                                                "(their OOD accuracy varies more across seeds)"
-                               : strcmp(ph, "below 0") == 0 ? "jointly trained models are more underspecified out "
-                                                                "of domain (their OOD accuracy varies more across seeds)"
-                               : strcmp(ph, "contains 0") == 0
-                                   ? "no difference in OOD underspecification is detected at this number of seeds"
-                                   : "without bootstrap intervals the difference cannot be judged";
+            const char *says = "without bootstrap intervals the difference cannot be judged";
+            if (strcmp(ph, "above 0") == 0)
+                says = "fine-tuned models are more underspecified out of domain (their OOD accuracy varies more "
+                       "across seeds)";
+            else if (strcmp(ph, "below 0") == 0)
+                says = "jointly trained models are more underspecified out of domain (their OOD accuracy varies "
+                       "more across seeds)";
+            else if (strcmp(ph, "contains 0") == 0)
+                says = "no difference in OOD underspecification is detected at this number of seeds";
             rp_md(c, "**Verdict (%s, model level):** accuracy sd finetune − joint = %s, interval %s: %s.\n\n",
                   splits.v[k], t, ph, says);
         }
@@ -352,11 +358,13 @@ static sp_status fig_accuracy(rp_ctx *c, const model_tables *m, const rp_names *
         char stem[4400];
         rp_stem(c, stem, sizeof stem, "accuracy_id_ood");
         sp_plot_axes ax = sp_plot_axes_default("Accuracy of each model: in domain (test) vs out of domain",
-                                               "ID test accuracy (fraction correct)", "OOD accuracy (fraction correct)");
+                                               "ID test accuracy (fraction correct)",
+                                               "OOD accuracy (fraction correct)");
         ax.key = "outside right top";
         st = sp_plot_xy(stem, &ax, SP_PLOT_POINTS, ss.n, ss.s);
         if (st == SP_OK)
-            st = rp_figure(c, "accuracy_id_ood", "ID test accuracy vs OOD accuracy, one point per model, colour = variant");
+            st = rp_figure(c, "accuracy_id_ood",
+                           "ID test accuracy vs OOD accuracy, one point per model, colour = variant");
     }
     series_free(&ss);
     rp_names_free(&splits);
@@ -569,7 +577,8 @@ static sp_status fig_pairwise(rp_ctx *c, const model_tables *m, const rp_names *
         for (size_t k = 0; st == SP_OK && k < splits.n; k++) {
             int found;
             double *mat = mats + n_panels * M * M;
-            if ((st = pairwise_matrix(c, variants->v[j], splits.v[k], &models, mat, &found)) != SP_OK || !found) continue;
+            st = pairwise_matrix(c, variants->v[j], splits.v[k], &models, mat, &found);
+            if (st != SP_OK || !found) continue;
             for (size_t i = 0; i < M * M; i++)
                 if (isfinite(mat[i]) && mat[i] > zmax) zmax = mat[i];
             snprintf(tbuf[n_panels], sizeof tbuf[n_panels], "%s%s", splits.v[k],
@@ -587,7 +596,8 @@ static sp_status fig_pairwise(rp_ctx *c, const model_tables *m, const rp_names *
             snprintf(title, sizeof title, "Pairwise disagreement of the %s models", variants->v[j]);
             st = sp_plot_heatmaps(stem, title, "share of examples predicted differently", n_panels, titles, panels, M,
                                   0.0, zmax > 0 ? zmax : 1.0);
-            snprintf(caption, sizeof caption, "Pairwise disagreement, %s: ID test and OOD side by side", variants->v[j]);
+            snprintf(caption, sizeof caption, "Pairwise disagreement, %s: ID test and OOD side by side",
+                     variants->v[j]);
             if (st == SP_OK) st = rp_figure(c, file, caption);
             if (st == SP_OK) rp_model_index_line(c, &models);
         }
@@ -614,7 +624,8 @@ static sp_status fig_variance(rp_ctx *c, const model_tables *m, const rp_names *
     if (st == SP_OK)
         rp_md(c, "Accuracy variance across models split by a one-way random-effects ANOVA into the part between "
                  "pretraining seeds and the part between fine-tuning seeds within one pretraining seed.\n\n"
-                 "| variant | split | variance (pretraining seed) | variance (fine-tuning seed) | share of pretraining |\n"
+                 "| variant | split | variance (pretraining seed) | variance (fine-tuning seed) | "
+                 "share of pretraining |\n"
                  "|---|---|---|---|---|\n");
     /* Variants with a decomposition are drawn side by side around each split's tic. */
     size_t n_with = 0;
@@ -655,7 +666,8 @@ static sp_status fig_variance(rp_ctx *c, const model_tables *m, const rp_names *
         st = sp_plot_xy(stem, &ax, SP_PLOT_ERRORBARS, ss.n, ss.s);
         if (st == SP_OK)
             st = rp_figure(c, "variance_share_pretrain",
-                           "Share of accuracy variance due to the pretraining seed per split, bars: bootstrap interval");
+                           "Share of accuracy variance due to the pretraining seed per split, bars: bootstrap "
+                           "interval");
     }
     series_free(&ss);
     rp_names_free(&with);

@@ -121,7 +121,8 @@ static void make_run(void)
     for (int i = 0; i < N_ROWS; i++) labels[i] = (int32_t)gsl_rng_uniform_int(r, 2);
     double *id = malloc(sizeof(double) * N_ID * D), *ood = malloc(sizeof(double) * N_OOD * D);
     double *own = malloc(sizeof(double) * N_OOD * D);
-    for (int i = 0; i < N_ID * D; i++) id[i] = gsl_ran_gaussian(r, 1.0) + (i % D == 0 ? 2.0 * labels[N_VAL + i / D] : 0);
+    for (int i = 0; i < N_ID * D; i++)
+        id[i] = gsl_ran_gaussian(r, 1.0) + (i % D == 0 ? 2.0 * labels[N_VAL + i / D] : 0);
     for (int i = 0; i < N_OOD * D; i++) ood[i] = gsl_ran_gaussian(r, 1.0);
     float *acts[4];
     for (int k = 0; k < 4; k++) acts[k] = malloc(sizeof(float) * N_ID * D);
@@ -270,7 +271,8 @@ static void test_full_report(void **state)
              csv_value(RUN "/analysis/variants.csv", 3, vk, acc, "hi"));
     assert_non_null(strstr(md, want));
     const char *mk[4] = {"variant", "eps_kind", "eps", "split"}, *amb[4] = {"joint", "loss-abs", "0.01", "test"};
-    snprintf(want, sizeof want, "%.4f [%.4f, %.4f]", csv_value(RUN "/analysis/multiplicity.csv", 4, mk, amb, "ambiguity"),
+    snprintf(want, sizeof want, "%.4f [%.4f, %.4f]",
+             csv_value(RUN "/analysis/multiplicity.csv", 4, mk, amb, "ambiguity"),
              csv_value(RUN "/analysis/multiplicity.csv", 4, mk, amb, "ambiguity_lo"),
              csv_value(RUN "/analysis/multiplicity.csv", 4, mk, amb, "ambiguity_hi"));
     assert_non_null(strstr(md, want));
@@ -279,7 +281,8 @@ static void test_full_report(void **state)
     double d = csv_value(RUN "/analysis/splinter_compare.csv", 6, ck, cv, "diff");
     double lo = csv_value(RUN "/analysis/splinter_compare.csv", 6, ck, cv, "lo");
     assert_true(d > 0.3 && lo > 0); /* planted: finetune splinters, joint does not */
-    snprintf(want, sizeof want, "**Verdict (ood-x, feature level, layer block0):** CKA drop finetune − joint = %.4f [%.4f, %.4f], "
+    snprintf(want, sizeof want,
+             "**Verdict (ood-x, feature level, layer block0):** CKA drop finetune − joint = %.4f [%.4f, %.4f], "
              "interval above 0: fine-tuned models splinter more out of domain.", d, lo,
              csv_value(RUN "/analysis/splinter_compare.csv", 6, ck, cv, "hi"));
     assert_non_null(strstr(md, want));
