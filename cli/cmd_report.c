@@ -10,7 +10,8 @@
 static void report_usage(FILE *out)
 {
     fprintf(out,
-            "usage: splinter report RUN [--force] [--eps E] [--eps-kind KIND] [--bootstrap B] [--seed N]\n\n"
+            "usage: splinter report RUN [--force] [--eps E] [--eps-kind KIND] [--bootstrap B] [--seed N]\n"
+            "                       [--delta D] [--max-examples N]\n\n"
             "Writes RUN/report/: report.md (summary table with intervals, fine-tuning vs joint training verdict,\n"
             "2x2 tables) and its figures (each as .dat, .gp, .png, .svg). The analyses (splinter analyze and the\n"
             "feature-splintering analysis) are rerun first when RUN/analysis/analysis.h5 is missing or older than\n"
@@ -19,7 +20,9 @@ static void report_usage(FILE *out)
             "  --eps E          epsilon of the summary table: the grid value closest to E (default 0.01)\n"
             "  --eps-kind KIND  Rashomon-set kind shown: loss-abs (default), loss-rel, error-abs, error-rel\n"
             "  --bootstrap B    Multi-Bootstrap replicates when recomputing (default 200; 0: no intervals)\n"
-            "  --seed N         bootstrap seed when recomputing (default 0)\n");
+            "  --seed N         bootstrap seed when recomputing (default 0)\n"
+            "  --delta D        when recomputing: threshold of delta-ambiguity (default 0.1)\n"
+            "  --max-examples N when recomputing: inputs per split for feature splintering (default 2000; 0: all)\n");
 }
 
 int cmd_report(int argc, char **argv)
@@ -29,7 +32,8 @@ int cmd_report(int argc, char **argv)
     static const struct option longopts[] = {
         {"force", no_argument, NULL, 'f'},          {"eps", required_argument, NULL, 'e'},
         {"eps-kind", required_argument, NULL, 'k'}, {"bootstrap", required_argument, NULL, 'b'},
-        {"seed", required_argument, NULL, 's'},     {"help", no_argument, NULL, 'h'},
+        {"seed", required_argument, NULL, 's'},     {"delta", required_argument, NULL, 'd'},
+        {"max-examples", required_argument, NULL, 'm'}, {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     int c, v;
     uint64_t u;
@@ -57,6 +61,13 @@ int cmd_report(int argc, char **argv)
             if (!cli_parse_u64("report", "--seed", optarg, &u)) return CLI_EXIT_USAGE;
             opt.analysis.seed = u;
             opt.splinter.seed = u;
+            break;
+        case 'd':
+            if (!cli_parse_double("report", "--delta", optarg, 0.0, 1.0, &opt.analysis.delta)) return CLI_EXIT_USAGE;
+            break;
+        case 'm':
+            if (!cli_parse_int("report", "--max-examples", optarg, 0, 100000000, &v)) return CLI_EXIT_USAGE;
+            opt.splinter.max_examples = (size_t)v;
             break;
         case 'h':
             report_usage(stdout);

@@ -127,6 +127,7 @@ expect_fail 1 "no model files" "$SPLINTER" report "$T/empty"
 expect_fail 2 "unknown option" "$SPLINTER" report "$T/run" --no-such-option
 expect_fail 2 "expects exactly one run directory" "$SPLINTER" report
 expect_fail 2 "eps-kind" "$SPLINTER" report "$T/run" --eps-kind loss
+expect_fail 2 "option --delta" "$SPLINTER" report "$T/run" --delta 2
 
 if [ "$failures" -ne 0 ]; then
   echo "check_report: $failures failure(s)" >&2
