@@ -90,7 +90,8 @@ static void plot_axes_settings(FILE *f, const sp_plot_axes *a)
     plot_quote(f, a->xlabel);
     fprintf(f, "\n  set ylabel ");
     plot_quote(f, a->ylabel);
-    fprintf(f, "\n  set key %s box opaque\n", a->key ? a->key : "top right");
+    /* width 2: gnuplot underestimates short proportional-font titles and lets them touch the box. */
+    fprintf(f, "\n  set key %s box opaque width 2\n", a->key ? a->key : "top right");
     fprintf(f, "  set grid\n");
     if (a->log_x) fprintf(f, "  set logscale x\n");
     if (a->x_labels && a->n_x_labels) {
