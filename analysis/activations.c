@@ -108,7 +108,7 @@ sp_status sp_activations_list_layers(char ***layers, size_t *n_layers, hid_t fil
         free_names(l.names, l.n);
         return st;
     }
-    if (l.n > 1) qsort(l.names, l.n, sizeof *l.names, layer_cmp); /* qsort(NULL, 0, ...) is undefined */
+    if (l.n > 1) qsort(l.names, l.n, sizeof *l.names, layer_cmp);
     *layers = l.names;
     *n_layers = l.n;
     return SP_OK;
@@ -241,8 +241,9 @@ sp_status sp_activations_load(sp_activation_set **out, const char *const *paths,
             const size_t total = s->n * (size_t)dims[1];
             for (size_t i = 0; i < total; i++)
                 if (!isfinite(x[i])) {
+                    const size_t w = (size_t)dims[1];
                     st = sp_fail(SP_ERR_INPUT, "%s: %s has a non-finite value at row %zu, column %zu; the model "
-                                               "diverged, retrain it", paths[m], dset, i / (size_t)dims[1], i % (size_t)dims[1]);
+                                               "diverged, retrain it", paths[m], dset, i / w, i % w);
                     goto fail;
                 }
         }

@@ -43,9 +43,12 @@ static double kl_term(double x)
 {
     if (x <= -1.0) return 1.0; /* w = 0: the limit of (1 + x) ln(1 + x) is 0 */
     if (fabs(x) >= 0.05) return (1.0 + x) * log1p(x) - x;
-    double s = 0, xk = x * x;
-    for (int k = 2; k <= 16; k++, xk *= -x) s += xk / ((double)k * (double)(k - 1));
-    return s;
+    static const double inv[15] = {1.0 / 2,   1.0 / 6,   1.0 / 12,  1.0 / 20,  1.0 / 30,
+                                   1.0 / 42,  1.0 / 56,  1.0 / 72,  1.0 / 90,  1.0 / 110,
+                                   1.0 / 132, 1.0 / 156, 1.0 / 182, 1.0 / 210, 1.0 / 240}; /* 1/(k(k-1)) */
+    double s = 0;
+    for (int k = 14; k >= 0; k--) s = s * -x + inv[k]; /* Horner in -x */
+    return s * x * x;
 }
 
 /* One evaluation at input distribution p: q = p W, d[m] = KL(W_m || q) (nats); returns I(p) = sum p d and
@@ -79,6 +82,36 @@ static double ba_eval(sp_capacity_ws *ws, size_t M, const double *p, double *d, 
     return mi;
 }
 
+/* Two rows: p = (sigma(t), sigma(-t)) in log-odds t. The Blahut-Arimoto step is t <- t + g(t) with
+ * g = D_0 - D_1, and its fixed point g(t) = 0 is the capacity-achieving input; g decreases in t. We take
+ * secant steps on g, fall back to the BA step (or bisection once a sign change is bracketed) when the secant
+ * leaves the bracket, and stop on Blahut's bounds as in the general case: a handful of evaluations where BA
+ * needs tens to thousands. */
+static double capacity_two_rows(sp_capacity_ws *ws, int *iterations)
+{
+    double *p = ws->p, *d = ws->d, lower, upper;
+    double best_lower = -INFINITY, best_upper = INFINITY;
+    double t = 0, t_prev = 0, g_prev = 0, t_lo = -INFINITY, t_hi = INFINITY;
+    int have_prev = 0, it;
+    for (it = 1; it <= SP_CAPACITY_MAX_ITER; it++) {
+        p[0] = 1.0 / (1.0 + exp(-t));
+        p[1] = 1.0 / (1.0 + exp(t));
+        ba_eval(ws, 2, p, d, &lower, &upper);
+        if (lower > best_lower) best_lower = lower;
+        if (upper < best_upper) best_upper = upper;
+        double g = d[0] - d[1];
+        if (best_upper - best_lower <= SP_CAPACITY_TOL || g == 0) break;
+        if (g > 0) t_lo = t;
+        else t_hi = t;
+        double next = have_prev && g != g_prev ? t - g * (t - t_prev) / (g - g_prev) : t + g;
+        if (!(next > t_lo && next < t_hi)) next = isfinite(t_lo) && isfinite(t_hi) ? 0.5 * (t_lo + t_hi) : t + g;
+        t_prev = t, g_prev = g, have_prev = 1;
+        t = next;
+    }
+    if (iterations) *iterations = it;
+    return (best_lower > 0 ? best_lower : 0.0) / log(2.0);
+}
+
 double sp_capacity_blahut_arimoto(sp_capacity_ws *ws, size_t M, int *iterations)
 {
     const int C = ws->n_classes;
@@ -93,6 +126,7 @@ double sp_capacity_blahut_arimoto(sp_capacity_ws *ws, size_t M, int *iterations)
         }
         p[m] = 1.0 / (double)M;
     }
+    if (M == 2) return capacity_two_rows(ws, iterations);
     double lower, upper;
     double mi = ba_eval(ws, M, p, d, &lower, &upper);
     double best_lower = lower, best_upper = upper, step = 1.0;
@@ -123,6 +157,19 @@ double sp_capacity_blahut_arimoto(sp_capacity_ws *ws, size_t M, int *iterations)
     return (best_lower > 0 ? best_lower : 0.0) / log(2.0);
 }
 
+/* lo[t] / hi[t] = min / max of lo[t] / hi[t] and the renormalised P(class 1) of g[t] = (g0, g1), t < len.
+ * The pairs are split into two contiguous arrays first: the strided form makes the compiler emit gathers. */
+static void extreme_update(double *restrict lo, double *restrict hi, const float *restrict g, size_t len,
+                           float *restrict g0, float *restrict g1)
+{
+    for (size_t t = 0; t < len; t++) g0[t] = g[2 * t], g1[t] = g[2 * t + 1];
+    for (size_t t = 0; t < len; t++) {
+        double b = g1[t], r = b / ((double)g0[t] + b);
+        lo[t] = r < lo[t] ? r : lo[t];
+        hi[t] = r > hi[t] ? r : hi[t];
+    }
+}
+
 sp_status sp_rashomon_capacity(double *rc, size_t *n_capped, const sp_predmatrix *pm, const uint8_t *member)
 {
     const size_t n = pm->n_examples, M = pm->n_models;
@@ -137,38 +184,56 @@ sp_status sp_rashomon_capacity(double *rc, size_t *n_capped, const sp_predmatrix
         if (member == NULL || member[m]) idx[k++] = m;
     size_t rows = C == 2 ? 2 : k, capped = 0;
     int failed = 0;
+    /* Examples go in blocks: for two classes each block streams a contiguous slice of every member's row
+     * to find the extreme rows, instead of gathering one example across M rows at a time. Blocks are
+     * handed out dynamically (each example's value does not depend on which thread computes it). */
+    enum { BLOCK = 4096 };
+    const size_t n_blocks = (n + BLOCK - 1) / BLOCK;
 #pragma omp parallel reduction(+ : capped) reduction(| : failed)
     {
         sp_capacity_ws *ws = NULL;
         if (sp_capacity_ws_alloc(&ws, rows, C) != SP_OK) failed = 1;
-#pragma omp for schedule(static)
-        for (size_t i = 0; i < n; i++) {
+        /* smallest and largest renormalised P(class 1) of each example in the block */
+        double *lo = malloc(BLOCK * sizeof *lo), *hi = malloc(BLOCK * sizeof *hi);
+        float *pair0 = malloc(BLOCK * sizeof *pair0), *pair1 = malloc(BLOCK * sizeof *pair1);
+        if (!lo || !hi || !pair0 || !pair1) {
+            sp_capacity_ws_free(ws);
+            ws = NULL;
+            failed = 1;
+        }
+#pragma omp for schedule(dynamic, 1)
+        for (size_t blk = 0; blk < n_blocks; blk++) {
             if (!ws) continue;
-            size_t used;
+            const size_t i0 = blk * BLOCK, len = i0 + BLOCK < n ? BLOCK : n - i0;
             if (C == 2) {
-                /* the two extreme rows (see capacity.h) */
-                const float *g = sp_predmatrix_row(pm, idx[0]) + 2 * i;
-                double lo1 = g[1], lo0 = g[0], hi1 = g[1], hi0 = g[0];
-                for (size_t j = 1; j < k; j++) {
-                    g = sp_predmatrix_row(pm, idx[j]) + 2 * i;
-                    if (g[1] < lo1) lo1 = g[1], lo0 = g[0];
-                    if (g[1] > hi1) hi1 = g[1], hi0 = g[0];
-                }
-                ws->W[0] = lo0, ws->W[1] = lo1, ws->W[2] = hi0, ws->W[3] = hi1;
-                used = 2;
-            } else {
-                for (size_t j = 0; j < k; j++) {
-                    const float *g = sp_predmatrix_row(pm, idx[j]) + (size_t)C * i;
-                    for (int c = 0; c < C; c++) ws->W[j * (size_t)C + (size_t)c] = g[c];
-                }
-                used = k;
+                /* the two extreme rows (see capacity.h), by P(class 1) after renormalising each row */
+                for (size_t t = 0; t < len; t++) lo[t] = INFINITY, hi[t] = -INFINITY;
+                for (size_t j = 0; j < k; j++)
+                    extreme_update(lo, hi, sp_predmatrix_row(pm, idx[j]) + 2 * i0, len, pair0, pair1);
             }
-            int iters;
-            double bits = sp_capacity_blahut_arimoto(ws, used, &iters);
-            if (iters > SP_CAPACITY_MAX_ITER) capped++;
-            rc[i] = exp2(bits);
+            for (size_t t = 0; t < len; t++) {
+                size_t used, i = i0 + t;
+                if (C == 2) {
+                    ws->W[0] = 1.0 - lo[t], ws->W[1] = lo[t], ws->W[2] = 1.0 - hi[t], ws->W[3] = hi[t];
+                    used = 2;
+                } else {
+                    for (size_t j = 0; j < k; j++) {
+                        const float *g = sp_predmatrix_row(pm, idx[j]) + (size_t)C * i;
+                        for (int c = 0; c < C; c++) ws->W[j * (size_t)C + (size_t)c] = g[c];
+                    }
+                    used = k;
+                }
+                int iters;
+                double bits = sp_capacity_blahut_arimoto(ws, used, &iters);
+                if (iters > SP_CAPACITY_MAX_ITER) capped++;
+                rc[i] = exp2(bits);
+            }
         }
         sp_capacity_ws_free(ws);
+        free(lo);
+        free(hi);
+        free(pair0);
+        free(pair1);
     }
     free(idx);
     if (failed) return sp_fail(SP_ERR_NOMEM, "out of memory for Rashomon capacity workspaces");

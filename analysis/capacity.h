@@ -12,13 +12,16 @@
  * iteration tries an over-relaxed step p <- p e^{s D} / z with s doubling after every accepted step, keeps
  * it only if the mutual information I(p) = sum p_m D_m does not decrease, and otherwise falls back towards
  * s = 1, the plain BA step, which never decreases I. The bounds make the answer certified whatever the
- * steps did. Rows are renormalised to sum 1 in double. With more than two classes, near-duplicate
+ * steps did. With exactly two rows the same bounds stop a safeguarded secant iteration on BA's fixed-point
+ * condition D_0 = D_1 in the log-odds of p (BA's own step is the fallback), ~6 evaluations per example.
+ * Rows are renormalised to sum 1 in double. With more than two classes, near-duplicate
  * extreme rows (two models at 0.924 and 0.9240001) still make the full channel ill-conditioned and can hit
  * the cap; the result is then a lower bound within the final gap, and callers count such examples.
  * Two classes: the capacity of a channel depends only on the extreme points of the convex hull of its
  * rows (KL(w || q) is convex in w, so max_m KL(W_m || q) sits at a vertex and C = min_q max_m KL), and with
  * two classes those are the rows with the smallest and largest g(x)_1: the 2-row channel is solved exactly
- * instead of the M-row one. With more classes all member rows enter.
+ * instead of the M-row one (rows compared by renormalised g(x)_1, in double). With more classes all member
+ * rows enter.
  *
  *     double rc[n];
  *     size_t capped;

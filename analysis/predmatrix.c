@@ -9,8 +9,8 @@
 sp_status sp_predmatrix_alloc(sp_predmatrix **out, size_t n_models, size_t n_examples, int n_classes)
 {
     *out = NULL;
-    if (n_models == 0 || n_examples == 0 || n_classes < 2)
-        return sp_fail(SP_ERR_USAGE, "prediction matrix needs >= 1 model, >= 1 example and >= 2 classes "
+    if (n_models == 0 || n_examples == 0 || n_classes < 2 || n_classes > 1 << 30)
+        return sp_fail(SP_ERR_USAGE, "prediction matrix needs >= 1 model, >= 1 example and 2 to 2^30 classes "
                                      "(got %zu, %zu, %d)", n_models, n_examples, n_classes);
     sp_predmatrix *pm = calloc(1, sizeof *pm);
     if (!pm) return sp_fail(SP_ERR_NOMEM, "out of memory for a prediction matrix");
@@ -48,14 +48,25 @@ void sp_predmatrix_pack(sp_predmatrix *pm)
     for (size_t m = 0; m < pm->n_models; m++) {
         const float *g = sp_predmatrix_row(pm, m);
         uint64_t *b = sp_predmatrix_bits(pm, m);
-        memset(b, 0, (size_t)P * W * sizeof *b);
-        for (size_t i = 0; i < n; i++) {
-            const float *gi = g + i * (size_t)C;
-            int best = 0;
-            for (int c = 1; c < C; c++)
-                if (gi[c] > gi[best]) best = c; /* strict: ties keep the lowest index */
-            for (int p = 0; p < P; p++)
-                if (best >> p & 1) b[(size_t)p * W + i / 64] |= 1ULL << (i % 64);
+        /* one word (64 examples) at a time, built in registers */
+        for (size_t w = 0; w < W; w++) {
+            const size_t i0 = w * 64, len = i0 + 64 <= n ? 64 : n - i0;
+            if (C == 2) {
+                uint64_t word = 0;
+                const float *gi = g + 2 * i0;
+                for (size_t t = 0; t < len; t++) word |= (uint64_t)(gi[2 * t + 1] > gi[2 * t]) << t;
+                b[w] = word;
+                continue;
+            }
+            uint64_t planes[32] = {0};
+            for (size_t t = 0; t < len; t++) {
+                const float *gi = g + (i0 + t) * (size_t)C;
+                int best = 0;
+                for (int c = 1; c < C; c++)
+                    if (gi[c] > gi[best]) best = c; /* strict: ties keep the lowest index */
+                for (int p = 0; p < P; p++) planes[p] |= (uint64_t)(best >> p & 1) << t;
+            }
+            for (int p = 0; p < P; p++) b[(size_t)p * W + w] = planes[p];
         }
     }
 }

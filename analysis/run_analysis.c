@@ -261,9 +261,11 @@ static sp_status split_bootstrap(run_state *s, run_variant *v, run_split *sp)
         cell_ws ws;
         size_t *draw = malloc(sp_boot_groups_max_draw(v->groups) * sizeof *draw);
         uint32_t *counts = malloc(M * sizeof *counts);
-        uint8_t *avail = malloc(M), *member = malloc(M), *prev = malloc(M);
+        /* sets already evaluated in this replicate (different kinds and epsilons often give the same set) */
+        uint8_t *avail = malloc(M), *member = malloc(M), *seen = malloc(SP_EPS_KIND_COUNT * E * M);
+        double **seen_cell = malloc(SP_EPS_KIND_COUNT * E * sizeof *seen_cell);
         double *w = malloc(sp->n * sizeof *w);
-        int ok = draw && counts && avail && member && prev && w && cell_ws_alloc(&ws, sp->pm) == SP_OK;
+        int ok = draw && counts && avail && member && seen && seen_cell && w && cell_ws_alloc(&ws, sp->pm) == SP_OK;
         if (!ok) failed = 1;
 #pragma omp for schedule(dynamic, 1)
         for (size_t b = 0; b < B; b++) {
@@ -283,20 +285,23 @@ static sp_status split_bootstrap(run_state *s, run_variant *v, run_split *sp)
                 failed = 1;
                 continue;
             }
-            double *out = reps + b * K, *last = NULL;
+            double *out = reps + b * K;
+            size_t n_seen = 0;
             for (int kind = 0; kind < SP_EPS_KIND_COUNT; kind++)
                 for (size_t e = 0; e < E; e++) {
                     set_members(member, v, avail, ref, kind, s->opt->eps[e]);
                     double *cell = out + CELL(sp, kind, e, 0, E);
-                    if (last && memcmp(member, prev, M) == 0) {
-                        memcpy(cell, last, MET_COUNT * sizeof *cell); /* same set as the previous cell */
+                    size_t j = 0;
+                    while (j < n_seen && memcmp(member, seen + j * M, M) != 0) j++;
+                    if (j < n_seen) {
+                        memcpy(cell, seen_cell[j], MET_COUNT * sizeof *cell);
                         continue;
                     }
                     if (cell_metrics(cell, &capped, sp->pm, ref, member, counts, (double)k, (double)pool_patterns,
                                      w, s->opt->delta, NULL, &ws) != SP_OK)
                         failed = 1;
-                    memcpy(prev, member, M);
-                    last = cell;
+                    memcpy(seen + n_seen * M, member, M);
+                    seen_cell[n_seen++] = cell;
                 }
         }
         if (ok) cell_ws_free(&ws);
@@ -304,7 +309,8 @@ static sp_status split_bootstrap(run_state *s, run_variant *v, run_split *sp)
         free(counts);
         free(avail);
         free(member);
-        free(prev);
+        free(seen);
+        free(seen_cell);
         free(w);
     }
     sp_status st = failed ? sp_fail(SP_ERR_NOMEM, "bootstrap of split %s failed (out of memory)", sp->name) : SP_OK;

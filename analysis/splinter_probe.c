@@ -6,52 +6,57 @@
  */
 #include "splinter_measures.h"
 
+#include <gsl/gsl_cblas.h> /* prototypes; the symbols resolve to OpenBLAS */
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_multimin.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "similarity.h"
+
 typedef struct {
-    const double *X;
+    const double *X; /* [n, d] */
     const int32_t *y;
     size_t n, d, C;
     double l2;
-    double *logits; /* [C] scratch */
+    double *Z; /* [n, C] scratch: logits, then p - onehot(y) */
 } probe_problem;
 
-/* Objective and gradient (g may be NULL). Log-sum-exp is shifted by the max logit for stability. */
+/* Objective and gradient (g may be NULL). Logits Z = X W + 1 b^T and the gradient X^T (P - Y) are two
+ * GEMMs; the log-sum-exp is shifted by the row's max logit for stability. */
 static double probe_eval(const gsl_vector *theta, void *params, gsl_vector *g)
 {
     const probe_problem *pp = params;
     const size_t n = pp->n, d = pp->d, C = pp->C;
     const double *W = theta->data, *b = theta->data + d * C;
-    double *z = pp->logits, f = 0.0;
-    if (g) gsl_vector_set_zero(g);
-    double *gW = g ? g->data : NULL, *gb = g ? g->data + d * C : NULL;
+    double *Z = pp->Z, f = 0.0;
+    for (size_t i = 0; i < n; i++) memcpy(Z + i * C, b, C * sizeof *Z);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)C, (int)d, 1.0, pp->X, (int)d, W, (int)C,
+                1.0, Z, (int)C);
     for (size_t i = 0; i < n; i++) {
-        const double *x = pp->X + i * d;
-        for (size_t c = 0; c < C; c++) z[c] = b[c];
-        for (size_t j = 0; j < d; j++)
-            for (size_t c = 0; c < C; c++) z[c] += x[j] * W[j * C + c];
+        double *z = Z + i * C;
         double zmax = z[0];
         for (size_t c = 1; c < C; c++) zmax = z[c] > zmax ? z[c] : zmax;
         double s = 0.0;
         for (size_t c = 0; c < C; c++) s += exp(z[c] - zmax);
         const double lse = zmax + log(s);
         f += lse - z[pp->y[i]];
-        if (!g) continue;
-        for (size_t c = 0; c < C; c++) {
-            const double r = exp(z[c] - lse) - (c == (size_t)pp->y[i]); /* p_c - 1[c = y] */
-            gb[c] += r;
-            for (size_t j = 0; j < d; j++) gW[j * C + c] += r * x[j];
-        }
+        if (g)
+            for (size_t c = 0; c < C; c++) z[c] = exp(z[c] - lse) - (c == (size_t)pp->y[i]); /* p_c - 1[c = y] */
     }
     const double inv = 1.0 / (double)n;
     double w2 = 0.0;
     for (size_t k = 0; k < d * C; k++) w2 += W[k] * W[k];
     if (g) {
-        for (size_t k = 0; k < d * C; k++) gW[k] = gW[k] * inv + pp->l2 * W[k];
+        double *gW = g->data, *gb = g->data + d * C;
+        /* gW = X^T (P - Y) / n + l2 W */
+        memcpy(gW, W, d * C * sizeof *gW);
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, (int)C, (int)n, inv, pp->X, (int)d, Z, (int)C,
+                    pp->l2, gW, (int)C);
+        for (size_t c = 0; c < C; c++) gb[c] = 0.0;
+        for (size_t i = 0; i < n; i++)
+            for (size_t c = 0; c < C; c++) gb[c] += Z[i * C + c];
         for (size_t c = 0; c < C; c++) gb[c] *= inv;
     }
     return f * inv + 0.5 * pp->l2 * w2;
@@ -75,13 +80,13 @@ sp_status sp_probe_fit(double *W, double *bias, const double *X, const int32_t *
     for (size_t i = 0; i < n; i++)
         if (y[i] < 0 || (size_t)y[i] >= n_classes)
             return sp_fail(SP_ERR_INPUT, "probe label %d of input %zu is outside [0, %zu)", (int)y[i], i, n_classes);
-    gsl_set_error_handler_off(); /* GSL's default handler aborts; we return a status instead */
+    sp_gsl_quiet(); /* GSL's default handler aborts; we return a status instead */
     const size_t P = d * n_classes + n_classes;
-    probe_problem pp = {X, y, n, d, n_classes, l2, malloc(n_classes * sizeof(double))};
+    probe_problem pp = {X, y, n, d, n_classes, l2, malloc(n * n_classes * sizeof(double))};
     gsl_vector *theta = gsl_vector_calloc(P);
     gsl_multimin_fdfminimizer *mm = gsl_multimin_fdfminimizer_alloc(gsl_multimin_fdfminimizer_vector_bfgs2, P);
     sp_status st = SP_OK;
-    if (!pp.logits || !theta || !mm) {
+    if (!pp.Z || !theta || !mm) {
         st = sp_fail(SP_ERR_NOMEM, "out of memory for a probe of %zu x %zu", d, n_classes);
         goto done;
     }
@@ -108,7 +113,7 @@ sp_status sp_probe_fit(double *W, double *bias, const double *X, const int32_t *
 done:
     gsl_multimin_fdfminimizer_free(mm);
     gsl_vector_free(theta);
-    free(pp.logits);
+    free(pp.Z);
     return st;
 }
 

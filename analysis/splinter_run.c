@@ -108,6 +108,21 @@ static int srun_cmp_variant(const void *a, const void *b)
     return rx != ry ? rx - ry : strcmp(x, y);
 }
 
+/* 1 if an open model file stores pooled layer activations (<layer>_cls or <layer>_mean) of the test split. */
+static int srun_has_pooled_layers(hid_t f)
+{
+    static const char *const poolings[2] = {"cls", "mean"};
+    for (int p = 0; p < 2; p++) {
+        char **layers = NULL;
+        size_t n = 0;
+        if (!sp_store_exists(f, "/activations/test")) return 0;
+        if (sp_activations_list_layers(&layers, &n, f, "test", poolings[p]) != SP_OK) continue;
+        srun_free_strings(layers, n);
+        if (n > 0) return 1;
+    }
+    return 0;
+}
+
 /* Lists the .h5 files of RUN/models (sorted by name, so results never depend on directory order) that are complete
  * splinter-model files with an /activations group. */
 static sp_status srun_find_models(srun_state *st, const char *run_dir)
@@ -150,7 +165,7 @@ static sp_status srun_find_models(srun_state *st, const char *run_dir)
         hid_t f;
         if (!sp_store_is_complete(m->path, "splinter-model")) continue; /* pretrained encoders, partial files */
         if ((status = sp_store_open(m->path, "splinter-model", &f)) != SP_OK) break;
-        if (!sp_store_exists(f, "/activations")) {
+        if (!srun_has_pooled_layers(f)) { /* e.g. the linear family's logit contributions */
             H5Fclose(f);
             continue;
         }
@@ -233,6 +248,12 @@ static sp_status srun_discover_layout(srun_state *st)
         if (status != SP_OK) break;
         if (n_layers > 0) {
             st->poolings[st->n_poolings++] = poolings[p];
+            if (n_layers > 64) {
+                srun_free_strings(layers, n_layers);
+                status = sp_fail(SP_ERR_INPUT, "%s stores %zu layers; feature splintering handles up to 64",
+                                 st->models[0].path, n_layers);
+                break;
+            }
             if (!st->layers) {
                 st->layers = layers;
                 st->n_layers = n_layers;
@@ -364,10 +385,26 @@ static sp_status srun_load_split(sp_activation_set **set, int32_t **pred, const 
     return status;
 }
 
+/* Marks in skip[l] the layers where some model's representation is the same for every input (e.g. the
+ * embedding output at [CLS], which never sees the text): similarity is undefined there. */
+static void srun_mark_constant_layers(unsigned char *skip, const srun_state *st, const sp_activation_set *set)
+{
+    size_t M = st->n_models;
+    for (size_t l = 0; l < st->n_layers; l++)
+        for (size_t m = 0; m < M && !skip[l]; m++) {
+            const float *x = set->acts[l * M + m];
+            size_t d = set->dims[l * M + m];
+            int constant = 1;
+            for (size_t i = 1; i < set->n && constant; i++)
+                if (memcmp(x, x + i * d, d * sizeof *x) != 0) constant = 0;
+            skip[l] = (unsigned char)constant;
+        }
+}
+
 /* Appends all-pairs linear CKA, debiased CKA and Procrustes similarity of every layer of `set` to
  * similarity.csv (rows: split, layer, pooling, measure, model_a, model_b, value). */
 static sp_status srun_similarity_rows(sp_csv *csv, const srun_state *st, const sp_activation_set *set,
-                                      const char *split, const char *pooling)
+                                      const char *split, const char *pooling, const unsigned char *skip)
 {
     size_t M = st->n_models;
     double *cka = malloc(3 * M * M * sizeof *cka);
@@ -375,6 +412,7 @@ static sp_status srun_similarity_rows(sp_csv *csv, const srun_state *st, const s
     double *dcka = cka + M * M, *proc = dcka + M * M;
     sp_status status = SP_OK;
     for (size_t l = 0; l < st->n_layers && status == SP_OK; l++) {
+        if (skip[l]) continue;
         status = sp_similarity_all_pairs(cka, dcka, proc, (const float *const *)set->acts + l * M, set->dims + l * M,
                                          M, set->n);
         const double *vals[3] = {cka, dcka, proc};
@@ -399,9 +437,12 @@ static sp_status srun_similarity_rows(sp_csv *csv, const srun_state *st, const s
 /* Cross-layer linear CKA of each same-variant pair on `split` (rows: split, pooling, model_a, model_b,
  * layer_a, layer_b, cka). */
 static sp_status srun_crosslayer_rows(sp_csv *csv, const srun_state *st, const sp_activation_set *set,
-                                      const char *split, const char *pooling)
+                                      const char *split, const char *pooling, const unsigned char *skip)
 {
-    size_t M = st->n_models, L = st->n_layers;
+    size_t M = st->n_models, L = 0, kept[64];
+    for (size_t l = 0; l < st->n_layers && L < 64; l++)
+        if (!skip[l]) kept[L++] = l;
+    if (L == 0) return SP_OK;
     double *cka = malloc(L * L * sizeof *cka);
     const float **A = malloc(2 * L * sizeof *A);
     size_t *dims = malloc(2 * L * sizeof *dims);
@@ -409,9 +450,10 @@ static sp_status srun_crosslayer_rows(sp_csv *csv, const srun_state *st, const s
     for (size_t a = 0; a < M && status == SP_OK; a++)
         for (size_t b = a + 1; b < M && status == SP_OK; b++) {
             if (st->variant_of[a] != st->variant_of[b]) continue;
-            for (size_t l = 0; l < L; l++) {
-                A[l] = set->acts[l * M + a], dims[l] = set->dims[l * M + a];
-                A[L + l] = set->acts[l * M + b], dims[L + l] = set->dims[l * M + b];
+            for (size_t i = 0; i < L; i++) {
+                size_t l = kept[i];
+                A[i] = set->acts[l * M + a], dims[i] = set->dims[l * M + a];
+                A[L + i] = set->acts[l * M + b], dims[L + i] = set->dims[l * M + b];
             }
             status = sp_similarity_cross(cka, NULL, NULL, A, dims, L, A + L, dims + L, L, set->n);
             for (size_t i = 0; i < L && status == SP_OK; i++)
@@ -419,8 +461,8 @@ static sp_status srun_crosslayer_rows(sp_csv *csv, const srun_state *st, const s
                     if ((status = sp_csv_str(csv, split)) != SP_OK || (status = sp_csv_str(csv, pooling)) != SP_OK ||
                         (status = sp_csv_str(csv, st->models[a].name)) != SP_OK ||
                         (status = sp_csv_str(csv, st->models[b].name)) != SP_OK ||
-                        (status = sp_csv_str(csv, st->layers[i])) != SP_OK ||
-                        (status = sp_csv_str(csv, st->layers[j])) != SP_OK ||
+                        (status = sp_csv_str(csv, st->layers[kept[i]])) != SP_OK ||
+                        (status = sp_csv_str(csv, st->layers[kept[j]])) != SP_OK ||
                         (status = sp_csv_f64(csv, cka[i * L + j])) != SP_OK)
                         break;
                     status = sp_csv_end_row(csv);
@@ -432,18 +474,21 @@ static sp_status srun_crosslayer_rows(sp_csv *csv, const srun_state *st, const s
     return status;
 }
 
-/* Per-pair measures of every same-variant pair on one OOD split and pooling, all layers. Pairs run in
- * parallel; each writes only its own records, so the result is independent of the thread count. */
+/* Per-pair measures of every same-variant pair on one OOD split and pooling, all layers. Per layer, each
+ * model is prepared once (its fit/held-out partition, normalised copies and label probe) and decomposed once
+ * for CCA; then the pairs run in parallel, each writing only its own record, so the result does not depend
+ * on the thread count. */
 static sp_status srun_pairs_for_split(srun_state *st, const sp_activation_set *id, const int32_t *pred_id,
                                       const sp_activation_set *ood, const int32_t *pred_ood, const int32_t *labels_id,
                                       size_t n_classes, size_t ood_index, size_t pooling_index,
-                                      const sp_splinter_run_options *opt)
+                                      const unsigned char *skip, const sp_splinter_run_options *opt)
 {
-    size_t M = st->n_models, L = st->n_layers;
-    size_t first = st->n_pairs, count = 0;
+    size_t M = st->n_models, L = st->n_layers, kept = 0;
+    for (size_t l = 0; l < L; l++) kept += !skip[l];
+    size_t per_layer = 0;
     for (size_t a = 0; a < M; a++)
-        for (size_t b = a + 1; b < M; b++)
-            if (st->variant_of[a] == st->variant_of[b]) count += L;
+        for (size_t b = a + 1; b < M; b++) per_layer += st->variant_of[a] == st->variant_of[b];
+    size_t first = st->n_pairs, count = per_layer * kept;
     if (st->n_pairs + count > st->cap_pairs) {
         size_t cap = (st->n_pairs + count) * 2;
         srun_pair *grown = realloc(st->pairs, cap * sizeof *grown);
@@ -452,51 +497,94 @@ static sp_status srun_pairs_for_split(srun_state *st, const sp_activation_set *i
         st->cap_pairs = cap;
     }
     size_t k = first;
-    for (size_t a = 0; a < M; a++)
-        for (size_t b = a + 1; b < M; b++) {
-            if (st->variant_of[a] != st->variant_of[b]) continue;
-            for (size_t l = 0; l < L; l++, k++) {
-                srun_pair *p = &st->pairs[k];
+    for (size_t l = 0; l < L; l++)
+        for (size_t a = 0; a < M && !skip[l]; a++)
+            for (size_t b = a + 1; b < M; b++) {
+                if (st->variant_of[a] != st->variant_of[b]) continue;
+                srun_pair *p = &st->pairs[k++];
                 memset(p, 0, sizeof *p);
                 p->a = a, p->b = b, p->variant = st->variant_of[a], p->ood = ood_index, p->layer = l;
                 p->pooling = pooling_index;
             }
-        }
     st->n_pairs += count;
 
+    sp_splinter_model **prepared = calloc(M, sizeof *prepared);
+    double *cca = malloc(4 * M * M * sizeof *cca);
+    if (!prepared || !cca) {
+        free(prepared);
+        free(cca);
+        return sp_fail(SP_ERR_NOMEM, "out of memory preparing %zu models", M);
+    }
+    double *svcca_id = cca, *pwcca_id = cca + M * M, *svcca_ood = cca + 2 * M * M, *pwcca_ood = cca + 3 * M * M;
     sp_status failure = SP_OK;
     char message[1024] = "";
+    size_t layer_first = first;
+    for (size_t l = 0; l < L && failure == SP_OK; l++) {
+        if (skip[l]) continue;
+        const float *const *ida = (const float *const *)id->acts + l * M, *const *oa = (const float *const *)ood->acts + l * M;
 #pragma omp parallel for schedule(dynamic, 1)
-    for (size_t r = first; r < first + count; r++) {
-        srun_pair *p = &st->pairs[r];
-        size_t a = p->a, b = p->b, l = p->layer;
-        sp_status s = sp_splinter_behaviour(&p->s_beh, &p->d_id, &p->d_ood, pred_id + a * id->n, pred_id + b * id->n,
-                                            id->n, pred_ood + a * ood->n, pred_ood + b * ood->n, ood->n);
-        p->agree_id = p->d_id <= opt->agree_eps;
-        size_t da = id->dims[l * M + a], db = id->dims[l * M + b];
-        if (s == SP_OK)
-            s = sp_splinter_pair(&p->m, id->acts[l * M + a], id->acts[l * M + b], id->n, ood->acts[l * M + a],
-                                 ood->acts[l * M + b], ood->n, da, db, labels_id, n_classes, &opt->pair);
-        p->svcca_id = p->svcca_ood = p->pwcca_id = p->pwcca_ood = NAN;
-        if (s == SP_OK && opt->cca) {
-            sp_cca_result cid, cood;
-            s = sp_cca(&cid, NULL, id->acts[l * M + a], id->acts[l * M + b], id->n, da, db, 0.99);
-            if (s == SP_OK) s = sp_cca(&cood, NULL, ood->acts[l * M + a], ood->acts[l * M + b], ood->n, da, db, 0.99);
-            if (s == SP_OK) {
-                /* With width >= n every CCA statistic is 1 by dimension alone: leave them undefined. */
-                if (!cid.warning) p->svcca_id = cid.mean_rho, p->pwcca_id = cid.pwcca;
-                if (!cood.warning) p->svcca_ood = cood.mean_rho, p->pwcca_ood = cood.pwcca;
-            }
-        }
-        if (s != SP_OK) {
+        for (size_t m = 0; m < M; m++) {
+            sp_status s = sp_splinter_model_prepare(&prepared[m], ida[m], id->n, oa[m], ood->n, id->dims[l * M + m],
+                                                    labels_id, n_classes, &opt->pair);
+            if (s != SP_OK) {
 #pragma omp critical(srun_failure)
-            if (failure == SP_OK) {
-                failure = s;
-                snprintf(message, sizeof message, "pair %s / %s, %s, layer %s: %s", st->models[a].name,
-                         st->models[b].name, st->ood_splits[p->ood], st->layers[l], sp_error_message());
+                if (failure == SP_OK) {
+                    failure = s;
+                    snprintf(message, sizeof message, "model %s, layer %s, %s: %s", st->models[m].name,
+                             st->layers[l], st->ood_splits[ood_index], sp_error_message());
+                }
             }
         }
+        size_t warn_id = 0, warn_ood = 0;
+        if (failure == SP_OK && opt->cca) {
+            sp_status s = sp_cca_all_pairs(svcca_id, pwcca_id, &warn_id, ida, id->dims + l * M, M, id->n, 0.99);
+            if (s == SP_OK) s = sp_cca_all_pairs(svcca_ood, pwcca_ood, &warn_ood, oa, ood->dims + l * M, M, ood->n, 0.99);
+            if (s != SP_OK) {
+                failure = s;
+                snprintf(message, sizeof message, "CCA of layer %s on %s: %s", st->layers[l], st->ood_splits[ood_index],
+                         sp_error_message());
+            }
+            /* Forced correlations (width >= inputs) say nothing about the models: the layer's CCA statistics
+             * on that split are left undefined rather than reported as agreement. */
+            for (size_t i = 0; warn_id && i < M * M; i++) svcca_id[i] = pwcca_id[i] = NAN;
+            for (size_t i = 0; warn_ood && i < M * M; i++) svcca_ood[i] = pwcca_ood[i] = NAN;
+            if (s == SP_OK && (warn_id || warn_ood) &&
+                       srun_warn(st, "layer %s, %s: %zu model pairs have CCA statistics forced to 1 by width >= inputs; "
+                                     "left undefined", st->layers[l], st->ood_splits[ood_index], warn_id + warn_ood) != SP_OK) {
+                failure = SP_ERR_NOMEM;
+            }
+        }
+#pragma omp parallel for schedule(dynamic, 1)
+        for (size_t r = layer_first; r < layer_first + per_layer; r++) {
+            if (failure != SP_OK) continue;
+            srun_pair *p = &st->pairs[r];
+            size_t a = p->a, b = p->b;
+            sp_status s = sp_splinter_behaviour(&p->s_beh, &p->d_id, &p->d_ood, pred_id + a * id->n, pred_id + b * id->n,
+                                                id->n, pred_ood + a * ood->n, pred_ood + b * ood->n, ood->n);
+            p->agree_id = p->d_id <= opt->agree_eps;
+            if (s == SP_OK) s = sp_splinter_pair_prepared(&p->m, prepared[a], prepared[b], &opt->pair);
+            p->svcca_id = p->svcca_ood = p->pwcca_id = p->pwcca_ood = NAN;
+            if (opt->cca) {
+                p->svcca_id = svcca_id[a * M + b], p->pwcca_id = pwcca_id[a * M + b];
+                p->svcca_ood = svcca_ood[a * M + b], p->pwcca_ood = pwcca_ood[a * M + b];
+            }
+            if (s != SP_OK) {
+#pragma omp critical(srun_failure)
+                if (failure == SP_OK) {
+                    failure = s;
+                    snprintf(message, sizeof message, "pair %s / %s, %s, layer %s: %s", st->models[a].name,
+                             st->models[b].name, st->ood_splits[p->ood], st->layers[p->layer], sp_error_message());
+                }
+            }
+        }
+        for (size_t m = 0; m < M; m++) {
+            sp_splinter_model_free(prepared[m]);
+            prepared[m] = NULL;
+        }
+        layer_first += per_layer;
     }
+    free(prepared);
+    free(cca);
     if (failure != SP_OK) return sp_fail(failure, "%s", message);
     return SP_OK;
 }
@@ -562,7 +650,7 @@ sp_status sp_splinter_run(const char *run_dir, const sp_splinter_run_options *op
     sp_status status = srun_find_models(&st, run_dir);
     if (status != SP_OK) goto done;
     if (st.n_models == 0) {
-        status = srun_warn(&st, "no model in %s/models stores activations (the linear family does not): "
+        status = srun_warn(&st, "no model in %s/models stores pooled layer activations (the linear family does not): "
                                 "feature splintering skipped", run_dir);
         goto done;
     }
@@ -592,16 +680,26 @@ sp_status sp_splinter_run(const char *run_dir, const sp_splinter_run_options *op
     for (size_t p = 0; p < st.n_poolings; p++) {
         const char *pooling = st.poolings[p];
         size_t n_classes = 0;
-        if ((status = srun_load_split(&id, &pred_id, &st, "test", pooling, opt)) != SP_OK ||
-            (status = srun_labels(&labels, &n_classes, run_dir, &st, id)) != SP_OK ||
-            (status = srun_similarity_rows(sim, &st, id, "test", pooling)) != SP_OK ||
-            (status = srun_crosslayer_rows(cross, &st, id, "test", pooling)) != SP_OK)
+        unsigned char skip_id[64] = {0}, skip[64];
+        if ((status = srun_load_split(&id, &pred_id, &st, "test", pooling, opt)) != SP_OK) goto done;
+        srun_mark_constant_layers(skip_id, &st, id);
+        for (size_t l = 0; l < st.n_layers; l++)
+            if (skip_id[l] && (status = srun_warn(&st, "layer %s, pooling %s is constant over the ID inputs in some "
+                                                       "model (no similarity is defined): skipped",
+                                                  st.layers[l], pooling)) != SP_OK)
+                goto done;
+        if ((status = srun_labels(&labels, &n_classes, run_dir, &st, id)) != SP_OK ||
+            (status = srun_similarity_rows(sim, &st, id, "test", pooling, skip_id)) != SP_OK ||
+            (status = srun_crosslayer_rows(cross, &st, id, "test", pooling, skip_id)) != SP_OK)
             goto done;
         for (size_t o = 0; o < st.n_ood; o++) {
-            if ((status = srun_load_split(&ood, &pred_ood, &st, st.ood_splits[o], pooling, opt)) != SP_OK ||
-                (status = srun_similarity_rows(sim, &st, ood, st.ood_splits[o], pooling)) != SP_OK ||
-                (status = srun_crosslayer_rows(cross, &st, ood, st.ood_splits[o], pooling)) != SP_OK ||
-                (status = srun_pairs_for_split(&st, id, pred_id, ood, pred_ood, labels, n_classes, o, p, opt)) != SP_OK)
+            memcpy(skip, skip_id, sizeof skip);
+            if ((status = srun_load_split(&ood, &pred_ood, &st, st.ood_splits[o], pooling, opt)) != SP_OK) goto done;
+            srun_mark_constant_layers(skip, &st, ood);
+            if ((status = srun_similarity_rows(sim, &st, ood, st.ood_splits[o], pooling, skip)) != SP_OK ||
+                (status = srun_crosslayer_rows(cross, &st, ood, st.ood_splits[o], pooling, skip)) != SP_OK ||
+                (status = srun_pairs_for_split(&st, id, pred_id, ood, pred_ood, labels, n_classes, o, p, skip, opt)) !=
+                    SP_OK)
                 goto done;
             sp_activations_free(ood);
             ood = NULL;

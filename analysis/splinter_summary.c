@@ -325,6 +325,11 @@ static sp_status write_summary_csvs(const srun_state *st, const sp_splinter_run_
     for (size_t o = 0; o < st->n_ood && status == SP_OK; o++)
         for (size_t l = 0; l < st->n_layers && status == SP_OK; l++)
             for (size_t p = 0; p < st->n_poolings && status == SP_OK; p++) {
+                /* Layers skipped for this split and pooling (constant representations) have no records. */
+                int any = 0;
+                for (size_t r = 0; r < st->n_pairs && !any; r++)
+                    any = st->pairs[r].ood == o && st->pairs[r].layer == l && st->pairs[r].pooling == p;
+                if (!any) continue;
                 for (size_t v = 0; v < V && status == SP_OK; v++) {
                     variant_cell c;
                     present[v] = 0;

@@ -33,5 +33,7 @@ int cmd_export_notebook(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
+int cmd_train_encoder(int argc, char **argv);
 
 #endif

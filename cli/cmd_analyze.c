@@ -1,5 +1,6 @@
 /* cmd_analyze.c: `splinter analyze RUN`: Rashomon sets, predictive multiplicity and underspecification of
- * the models in RUN/models/, written to RUN/analysis/ (docs/metrics.md). */
+ * the models in RUN/models/ (docs/metrics.md), then feature splintering of the models that store
+ * activations (docs/splintering.md), written to RUN/analysis/. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +8,7 @@
 
 #include "cli.h"
 #include "run_analysis.h"
+#include "splinter_run.h"
 #include "store.h"
 
 static void analyze_usage(FILE *out)
@@ -23,7 +25,15 @@ static void analyze_usage(FILE *out)
             "  --delta D        probability threshold of delta-ambiguity/discrepancy (default 0.1)\n"
             "  --top K          print the K most ambiguous OOD examples (highest Rashomon capacity) with their text\n"
             "  --bootstrap B    Multi-Bootstrap replicates (default 200; 0: no intervals)\n"
-            "  --seed N         seed of the bootstrap streams (default 0)\n");
+            "  --seed N         seed of the bootstrap streams (default 0)\n\n"
+            "Feature splintering (models with activations: the encoder family; docs/splintering.md) writes\n"
+            "similarity.csv, crosslayer.csv, splinter_pairs.csv, splinter_variants.csv, splinter_compare.csv,\n"
+            "splinter_2x2.csv and splinter.h5:\n"
+            "  --agree-eps E    pairs agree in domain when their ID test disagreement is <= E (default 0.05)\n"
+            "  --tau-beh T      2x2: predictions agree OOD when s_beh <= T (default 0.02)\n"
+            "  --tau-rep T      2x2: features agree OOD when the linear-CKA drop s_rep <= T (default 0.05)\n"
+            "  --max-examples N at most N inputs per split for the fitted measures (default 2000; 0: all)\n"
+            "  --no-features    skip feature splintering\n");
 }
 
 static int parse_grid(const char *text, sp_analysis_options *opt)
@@ -92,7 +102,13 @@ int cmd_analyze(int argc, char **argv)
 {
     sp_analysis_options opt;
     sp_analysis_options_default(&opt);
+    sp_splinter_run_options fopt;
+    sp_splinter_run_options_default(&fopt);
+    int features = 1;
     static const struct option longopts[] = {
+        {"agree-eps", required_argument, NULL, 'A'}, {"tau-beh", required_argument, NULL, 'B'},
+        {"tau-rep", required_argument, NULL, 'R'},   {"max-examples", required_argument, NULL, 'X'},
+        {"no-features", no_argument, NULL, 'N'},
         {"eps-grid", required_argument, NULL, 'e'}, {"delta", required_argument, NULL, 'd'},
         {"top", required_argument, NULL, 't'},      {"bootstrap", required_argument, NULL, 'b'},
         {"seed", required_argument, NULL, 's'},     {"help", no_argument, NULL, 'h'},
@@ -120,6 +136,20 @@ int cmd_analyze(int argc, char **argv)
             if (!cli_parse_u64("analyze", "--seed", optarg, &u)) return CLI_EXIT_USAGE;
             opt.seed = u;
             break;
+        case 'A':
+            if (!cli_parse_double("analyze", "--agree-eps", optarg, 0.0, 1.0, &fopt.agree_eps)) return CLI_EXIT_USAGE;
+            break;
+        case 'B':
+            if (!cli_parse_double("analyze", "--tau-beh", optarg, -1.0, 1.0, &fopt.tau_beh)) return CLI_EXIT_USAGE;
+            break;
+        case 'R':
+            if (!cli_parse_double("analyze", "--tau-rep", optarg, -2.0, 2.0, &fopt.tau_rep)) return CLI_EXIT_USAGE;
+            break;
+        case 'X':
+            if (!cli_parse_int("analyze", "--max-examples", optarg, 0, 100000000, &v)) return CLI_EXIT_USAGE;
+            fopt.max_examples = (size_t)v;
+            break;
+        case 'N': features = 0; break;
         case 'h':
             analyze_usage(stdout);
             return CLI_EXIT_OK;
@@ -137,5 +167,17 @@ int cmd_analyze(int argc, char **argv)
             res->n_variants, run);
     int rc = opt.top_k ? print_top(run, res) : CLI_EXIT_OK;
     sp_analysis_result_free(res);
+    if (rc != CLI_EXIT_OK || !features) return rc;
+
+    fopt.bootstrap = opt.bootstrap;
+    fopt.seed = opt.seed;
+    fopt.level = opt.level;
+    sp_splinter_run_result *fres = NULL;
+    if ((st = sp_splinter_run(run, &fopt, &fres)) != SP_OK) return cli_report(st);
+    for (size_t k = 0; k < fres->n_warnings; k++) fprintf(stderr, "splinter analyze: warning: %s\n", fres->warnings[k]);
+    if (fres->n_models)
+        fprintf(stderr, "splinter analyze: feature splintering of %zu models: %zu pair records (%zu agree in domain)\n",
+                fres->n_models, fres->n_pairs, fres->n_agreeing);
+    sp_splinter_run_result_free(fres);
     return rc;
 }

@@ -23,6 +23,8 @@ static const command commands[] = {
     {"version", cmd_version, "print the program version and BLAS configuration"},
     {"data", cmd_data, "fetch, import and describe data sets (fetch | import | info)"},
     {"train", cmd_train, "train a model family on RUN/dataset.h5 (--family linear)"},
+    {"sweep", cmd_sweep, "train every model of a sweep config (resumable; MPI-distributed under mpirun)"},
+    {"train-encoder", cmd_train_encoder, "train one encoder model or MLM-pretrained encoder of a run"},
     {"analyze", cmd_analyze, "Rashomon sets, predictive multiplicity and underspecification of a run"},
     {"report", cmd_report, "bring the analysis up to date and write RUN/report/ (report.md and figures)"},
     {"export-notebook", cmd_export_notebook, "write a run as a Jupyter notebook (narrative, redrawn figures, data)"},

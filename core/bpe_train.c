@@ -53,6 +53,7 @@ static void chunk_table_free(chunk_table *c)
     free(c->slots);
 }
 
+/* Rebuilds the slot array with cap (a power of two) slots; 0 on success. */
 static int chunk_table_rehash(chunk_table *c, size_t cap)
 {
     int32_t *s = malloc(cap * sizeof *s);
@@ -104,6 +105,7 @@ static int chunk_table_add(chunk_table *c, const uint8_t *s, size_t n)
     return 0;
 }
 
+/* Counts the chunks of all texts (lens NULL = strlen), case-folded first if lowercase; 0 on success. */
 static int chunk_table_count(chunk_table *c, const char *const *texts, const size_t *lens, size_t n_texts,
                              int lowercase)
 {
@@ -188,6 +190,7 @@ static int heap_above(const heap_entry *a, const heap_entry *b)
     return a->right < b->right;
 }
 
+/* Pushes (count, left, right) on the max-heap; 0 on success. */
 static int heap_push(trainer *tr, int64_t count, int32_t left, int32_t right)
 {
     if (grow((void **)&tr->heap, &tr->heap_cap, tr->heap_n + 1, sizeof *tr->heap)) return -1;
@@ -203,6 +206,7 @@ static int heap_push(trainer *tr, int64_t count, int32_t left, int32_t right)
     return 0;
 }
 
+/* Removes and returns the top entry; the heap must not be empty. */
 static heap_entry heap_pop(trainer *tr)
 {
     heap_entry top = tr->heap[0], last = tr->heap[--tr->heap_n];
@@ -219,6 +223,7 @@ static heap_entry heap_pop(trainer *tr)
     return top;
 }
 
+/* Rebuilds the pair index with cap (a power of two) slots; 0 on success. */
 static int pairs_rehash(trainer *tr, size_t cap)
 {
     uint64_t *k = calloc(cap, sizeof *k);
@@ -397,9 +402,9 @@ sp_status sp_tokenizer_train_lens(const char *const *texts, const size_t *lens, 
 {
     *out = NULL;
     sp_tokenizer_options o = opt ? *opt : sp_tokenizer_defaults();
-    if (o.vocab_size < SP_TOK_N_BASE)
-        return sp_fail(SP_ERR_USAGE, "tokenizer: vocab_size %d is below %d (5 specials + 256 bytes); "
-                       "set vocab_size >= %d", o.vocab_size, SP_TOK_N_BASE, SP_TOK_N_BASE);
+    if (o.vocab_size < SP_TOK_N_BASE || o.vocab_size > SP_TOK_MAX_VOCAB)
+        return sp_fail(SP_ERR_USAGE, "tokenizer: vocab_size %d is outside %d (5 specials + 256 bytes) .. %d; "
+                       "choose a vocab_size in that range", o.vocab_size, SP_TOK_N_BASE, SP_TOK_MAX_VOCAB);
     if (o.lowercase != 0 && o.lowercase != 1)
         return sp_fail(SP_ERR_USAGE, "tokenizer: lowercase must be 0 or 1, got %d", o.lowercase);
     if (n_texts > 0 && !texts) return sp_fail(SP_ERR_USAGE, "tokenizer: texts is NULL for %zu texts", n_texts);
@@ -413,7 +418,8 @@ sp_status sp_tokenizer_train_lens(const char *const *texts, const size_t *lens, 
     sp_status st = SP_OK;
     if (!merges || chunk_table_count(&c, texts, lens, n_texts, o.lowercase) || trainer_init(&tr, &c) ||
         trainer_run(&tr, max_merges, merges, &n_merges))
-        st = sp_fail(SP_ERR_NOMEM, "tokenizer: out of memory while training on %zu texts", n_texts);
+        st = sp_fail(SP_ERR_NOMEM, "tokenizer: out of memory (or over 4 GB of distinct chunk bytes) while "
+                     "training on %zu texts; train on fewer texts", n_texts);
     chunk_table_free(&c);
     trainer_free(&tr);
     if (st == SP_OK) st = sp_tokenizer_from_merges(merges, n_merges, o.lowercase, out);

@@ -51,8 +51,8 @@ struct sp_encoder_acts {
     float *mlm_logits, *mlm_probs;                     /* [M, V] x2 */
     /* scratch: branch outputs in the forward, gradients in the backward */
     float *branch;            /* [B, T, C] */
-    float *attn_scratch;      /* [B, NH, hs, T] */
-    float *rowbuf;            /* [B, NH, 2T] */
+    float *attn_scratch;      /* [B, NH, T, T] */
+    float *attn_scratch2;     /* [B, NH, T, T] */
     float *dres, *dln, *datty; /* [B, T, C] x3 */
     float *dqkv;              /* [B, T, 3C] */
     float *dff, *dfc;         /* [B, T, F] x2: d fch_gelu, d fch */
@@ -177,14 +177,14 @@ sp_status sp_encoder_acts_alloc(const sp_encoder *m, int B, int T, int max_maske
                       L * BT * C,  L * BT * C, L * BT, L * BT, L * BT * F,     L * BT * F,         L * BT * C,
                       BT * C,      BT,         BT,     B * K,  B * K,          (size_t)B,          M * C,
                       M * C,       M * C,      M * C,  M,      M,              M,                  M * V,
-                      M * V,       BT * C,     BT * C, B * NH * 2 * T,         BT * C,             BT * C,
+                      M * V,       BT * C,     B * NH * T * T, B * NH * T * T,         BT * C,             BT * C,
                       BT * C,      BT * 3 * C, BT * F, BT * F, B * K,  M * C,          M * C};
     float **ptrs[] = {&a->encoded,    &a->ln1,      &a->ln1_mean,   &a->ln1_rstd,  &a->qkv,      &a->att,
                       &a->atty,       &a->res2,     &a->ln2,        &a->ln2_mean,  &a->ln2_rstd, &a->fch,
                       &a->fch_gelu,   &a->res3,     &a->lnf,        &a->lnf_mean,  &a->lnf_rstd, &a->cls_logits,
                       &a->cls_probs,  &a->cls_losses, &a->mlm_in,   &a->mlm_h,     &a->mlm_g,    &a->mlm_ln,
                       &a->mlm_mean,   &a->mlm_rstd, &a->mlm_losses, &a->mlm_logits, &a->mlm_probs, &a->branch,
-                      &a->attn_scratch, &a->rowbuf, &a->dres,       &a->dln,       &a->datty,    &a->dqkv,
+                      &a->attn_scratch, &a->attn_scratch2, &a->dres,       &a->dln,       &a->datty,    &a->dqkv,
                       &a->dff,        &a->dfc,      &a->dcls,     &a->dmlm_a,     &a->dmlm_b};
     _Static_assert(sizeof sizes / sizeof sizes[0] == sizeof ptrs / sizeof ptrs[0], "one size per array");
     size_t n_arrays = sizeof sizes / sizeof sizes[0], total = 0;
@@ -405,7 +405,7 @@ void sp_encoder_backward(sp_encoder *m, sp_encoder_acts *a, float w_cls, float w
         sp_k_matmul_backward(a->datty, g->attprojw + (size_t)l * C * C, g->attprojb + l * C, a->branch, atty,
                              w->attprojw + (size_t)l * C * C, BT, C, C);
         memset(a->dqkv, 0, nBTC * 3 * sizeof(float));
-        sp_k_attention_backward(a->dqkv, a->attn_scratch, a->rowbuf, a->datty, att, qkv, B, T, C, NH, p,
+        sp_k_attention_backward(a->dqkv, a->attn_scratch, a->attn_scratch2, a->datty, att, qkv, B, T, C, NH, p,
                                 enc_site_key(a->key, "attention", l));
         memset(a->dln, 0, nBTC * sizeof(float));
         sp_k_matmul_backward(a->dln, g->qkvw + (size_t)l * 3 * C * C, g->qkvb + l * 3 * C, a->dqkv, ln1,

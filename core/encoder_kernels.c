@@ -155,7 +155,7 @@ void sp_k_gelu_forward(float *out, const float *x, size_t n)
 #pragma omp parallel for if (n > K_PAR_MIN)
     for (size_t i = 0; i < n; i++) {
         float v = x[i];
-        out[i] = 0.5f * v * (1.0f + tanhf(K_GELU_SCALE * (v + K_GELU_CUBIC * v * v * v)));
+        out[i] = 0.5f * v * (1.0f + sp_k_tanhf(K_GELU_SCALE * (v + K_GELU_CUBIC * v * v * v)));
     }
 }
 
@@ -164,7 +164,7 @@ void sp_k_gelu_backward(float *dx, const float *x, const float *dout, size_t n)
 #pragma omp parallel for if (n > K_PAR_MIN)
     for (size_t i = 0; i < n; i++) {
         float v = x[i];
-        float th = tanhf(K_GELU_SCALE * (v + K_GELU_CUBIC * v * v * v));
+        float th = sp_k_tanhf(K_GELU_SCALE * (v + K_GELU_CUBIC * v * v * v));
         float sech2 = 1.0f - th * th;
         float g = 0.5f * (1.0f + th) + 0.5f * v * sech2 * K_GELU_SCALE * (1.0f + 3.0f * K_GELU_CUBIC * v * v);
         dx[i] += g * dout[i];
@@ -204,10 +204,14 @@ void sp_k_softmax_xent_forward(float *probs, float *losses, const float *logits,
         float mx = l[0];
         for (int v = 1; v < V; v++) mx = l[v] > mx ? l[v] : mx;
         double sum = 0.0;
-        for (int v = 0; v < V; v++) {
-            pr[v] = expf(l[v] - mx);
-            sum += pr[v];
-        }
+        for (int v = 0; v < V; v++) pr[v] = sp_k_expf(l[v] - mx);
+        /* 16 interleaved float partial sums (vectorisable without reassociation), combined in double */
+        float part[16] = {0};
+        int v16 = V - V % 16;
+        for (int v = 0; v < v16; v += 16)
+            for (int j = 0; j < 16; j++) part[j] += pr[v + j];
+        for (int j = 0; j < 16; j++) sum += part[j];
+        for (int v = v16; v < V; v++) sum += pr[v];
         float inv = (float)(1.0 / sum);
         for (int v = 0; v < V; v++) pr[v] *= inv;
         int tg = targets ? targets[n] : -1;

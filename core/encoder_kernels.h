@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* LayerNorm epsilon (PyTorch's default, not BERT's 1e-12). */
 #define SP_K_LN_EPS 1e-5f
@@ -32,6 +33,39 @@ static inline int sp_k_dropout_keep(uint64_t key, size_t i, float p)
     x ^= x >> 31;
     return (x >> 40) >= (uint64_t)(p * 16777216.0f);
 }
+
+/* exp(x) for finite x, branch-free so loops over it vectorise: x clamped to [-87.3, 88.3], split as
+ * n ln2 + r with |r| <= ln2 / 2 (ln2 in two parts), exp(r) by the degree-6 polynomial of Cephes' expf
+ * (relative error ~1e-7), times 2^n assembled in the exponent bits. n = round(x / ln2) comes from adding
+ * 1.5 * 2^23, which leaves n in the low mantissa bits (no floorf or float-to-int conversion, neither of
+ * which GCC vectorises without -ffast-math). Below -87.3 it returns ~1e-38, not 0. */
+static inline float sp_k_expf(float x)
+{
+    x = x < -87.3f ? -87.3f : x;
+    x = x > 88.3f ? 88.3f : x; /* 2^127 at most: n = 128 would make the exponent bits 255 (inf) */
+    float shifted = x * 1.44269504088896341f + 12582912.0f;
+    float n = shifted - 12582912.0f;
+    int32_t ni;
+    memcpy(&ni, &shifted, sizeof ni);
+    ni -= 0x4B400000; /* bits of 1.5 * 2^23 */
+    float r = x - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    float z = r * r;
+    float y = 1.9875691500e-4f;
+    y = y * r + 1.3981999507e-3f;
+    y = y * r + 8.3334519073e-3f;
+    y = y * r + 4.1665795894e-2f;
+    y = y * r + 1.6666665459e-1f;
+    y = y * r + 5.0000001201e-1f;
+    y = y * z + r + 1.0f;
+    int32_t bits = (ni + 127) * (1 << 23);
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return y * scale;
+}
+
+/* tanh(x) = 1 - 2 / (exp(2x) + 1), absolute error ~1e-7 (what GELU's 1 + tanh needs). */
+static inline float sp_k_tanhf(float x) { return 1.0f - 2.0f / (sp_k_expf(2.0f * x) + 1.0f); }
 
 /* out[b,t,:] = wte[tokens[b,t],:] + wpe[t,:].  out [B,T,C], tokens [B,T], wte [V,C], wpe [maxT,C]. */
 void sp_k_embed_forward(float *out, const int32_t *tokens, const float *wte, const float *wpe, int B, int T, int C);
@@ -70,12 +104,12 @@ void sp_k_residual_branch_backward(float *dbranch, const float *dout, size_t n, 
 
 /* Bidirectional multi-head attention over qkv [B,T,3C] (q | k | v, heads contiguous within each), keys with
  * key_valid[b,s] == 0 masked out. Saves the softmax weights att [B,NH,T,T] (before dropout; masked keys 0);
- * out [B,T,C] = dropout(att) @ v per head. scratch [B*NH*hs*T] holds transposed keys. */
+ * out [B,T,C] = dropout(att) @ v per head. scratch [B,NH,T,T] holds the dropped-out weights when p > 0. */
 void sp_k_attention_forward(float *out, float *att, float *scratch, const float *qkv, const uint8_t *key_valid,
                             int B, int T, int C, int NH, float p, uint64_t key);
 /* dqkv [B,T,3C] += gradient of out w.r.t. qkv given dout [B,T,C], att and qkv from the forward.
- * scratch [B*NH*hs*T] (transposed values) and rowbuf [B*NH*2T] are workspaces. */
-void sp_k_attention_backward(float *dqkv, float *scratch, float *rowbuf, const float *dout, const float *att,
+ * scratch and scratch2 are [B,NH,T,T] workspaces (scratch2 only used when p > 0). */
+void sp_k_attention_backward(float *dqkv, float *scratch, float *scratch2, const float *dout, const float *att,
                              const float *qkv, int B, int T, int C, int NH, float p, uint64_t key);
 
 /* Row softmax and cross-entropy: probs [N,V] = softmax(logits [N,V]); losses [N] = -log softmax at target[n]

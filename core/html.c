@@ -51,17 +51,27 @@ static size_t find_ci(const char *s, size_t from, size_t len, const char *needle
     return len;
 }
 
-/* Line-breaking elements: their start and end tags both begin a new line. */
+/* Line-breaking elements: their start and end tags both begin a new line. The table holds each name with
+ * its length so the check per tag is a few byte compares (tags dominate HTML mail). */
 static int tag_is_block(const char *name, size_t n)
 {
-    static const char *const block[] = {
-        "address", "article", "aside", "blockquote", "body", "br", "caption", "center", "dd", "div", "dl",
-        "dt", "fieldset", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "head", "header", "hr",
-        "html", "legend", "li", "nav", "noscript", "ol", "option", "p", "pre", "section", "table", "tbody",
-        "tfoot", "thead", "title", "tr", "ul",
+#define BLOCK_TAG(s) {s, sizeof s - 1}
+    static const struct {
+        const char *name;
+        size_t len;
+    } block[] = {
+        BLOCK_TAG("address"), BLOCK_TAG("article"), BLOCK_TAG("aside"), BLOCK_TAG("blockquote"), BLOCK_TAG("body"),
+        BLOCK_TAG("br"), BLOCK_TAG("caption"), BLOCK_TAG("center"), BLOCK_TAG("dd"), BLOCK_TAG("div"),
+        BLOCK_TAG("dl"), BLOCK_TAG("dt"), BLOCK_TAG("fieldset"), BLOCK_TAG("footer"), BLOCK_TAG("form"),
+        BLOCK_TAG("h1"), BLOCK_TAG("h2"), BLOCK_TAG("h3"), BLOCK_TAG("h4"), BLOCK_TAG("h5"), BLOCK_TAG("h6"),
+        BLOCK_TAG("head"), BLOCK_TAG("header"), BLOCK_TAG("hr"), BLOCK_TAG("html"), BLOCK_TAG("legend"),
+        BLOCK_TAG("li"), BLOCK_TAG("nav"), BLOCK_TAG("noscript"), BLOCK_TAG("ol"), BLOCK_TAG("option"),
+        BLOCK_TAG("p"), BLOCK_TAG("pre"), BLOCK_TAG("section"), BLOCK_TAG("table"), BLOCK_TAG("tbody"),
+        BLOCK_TAG("tfoot"), BLOCK_TAG("thead"), BLOCK_TAG("title"), BLOCK_TAG("tr"), BLOCK_TAG("ul"),
     };
+#undef BLOCK_TAG
     for (size_t k = 0; k < sizeof block / sizeof *block; k++)
-        if (strlen(block[k]) == n && strncmp(block[k], name, n) == 0) return 1;
+        if (block[k].len == n && block[k].name[0] == name[0] && memcmp(block[k].name, name, n) == 0) return 1;
     return 0;
 }
 
@@ -203,7 +213,9 @@ void sp_html_to_text_append(sp_textbuf *b, const char *s, size_t len)
                 else if ((n == 2 && (memcmp(name, "td", 2) == 0 || memcmp(name, "th", 2) == 0)) ||
                          (n == 3 && memcmp(name, "img", 3) == 0))
                     out_space(&o, 1);
-                if (!end_tag && ((n == 6 && memcmp(name, "script", 6) == 0) || (n == 5 && memcmp(name, "style", 5) == 0))) {
+                int raw_text = (n == 6 && memcmp(name, "script", 6) == 0) ||
+                               (n == 5 && memcmp(name, "style", 5) == 0);
+                if (!end_tag && raw_text) {
                     /* Raw text up to the matching end tag is code, not text. */
                     size_t e = find_ci(s, i, len, n == 6 ? "</script" : "</style");
                     if (e == len) {
@@ -233,11 +245,16 @@ void sp_html_to_text_append(sp_textbuf *b, const char *s, size_t len)
             continue;
         }
         if (c < 0x80) {
-            out_codepoint(&o, c);
+            if (c > ' ' && c != 0x7F) { /* the common case: visible ASCII */
+                out_flush_space(&o);
+                sp_textbuf_putc(b, (char)c);
+            } else {
+                out_codepoint(&o, c);
+            }
             i++;
             continue;
         }
-        /* Input is valid UTF-8; U+00A0 (C2 A0) is whitespace, everything else is copied whole. */
+        /* A multi-byte UTF-8 sequence is copied whole, U+00A0 (C2 A0) is whitespace, an invalid byte is U+FFFD. */
         size_t n = sp_utf8_sequence_length(s + i, len - i);
         if (n == 0) {
             out_codepoint(&o, 0xFFFD);

@@ -1,4 +1,5 @@
-/* linear.c: softmax regression on sparse rows: objective, minibatch SGD / AdamW trainer, predictions.
+/* linear.c: softmax regression on sparse rows: objective, minibatch SGD / AdamW trainer, predictions, top
+ * logit contributions.
  *
  * The trainer never touches all F*C weights per step. Weight decay scales every weight by the same factor,
  * so the weights are kept as W = s * V with a scalar s: decay multiplies s, and a step only writes the
@@ -116,16 +117,23 @@ double sp_linear_objective(double *grad, const double *theta, const sp_csr *X, c
 
 /* ---------------------------------------------------------------- trainer */
 
-/* Per-feature state is interleaved, one block of `stride` floats per feature: V[C] (scaled weights,
- * W = s * V), G[C] (the current batch's gradient, zero outside touched features) and, for AdamW, M[C] and
- * S[C] (first and second moments). A feature's update then touches one cache line instead of four arrays:
- * the trainer is bound by memory latency on randomly hashed features. */
+/* The trainer is bound by memory latency on randomly hashed features, so it works on a compact copy of the
+ * training rows: features renumbered 0..Fc-1 in order of first occurrence in the training rows (frequent
+ * features come early and share cache lines), and per-feature state interleaved, one block of `stride`
+ * floats per compact feature: V[C] (scaled weights, W = s * V), G[C] (the current batch's gradient, zero
+ * outside touched features) and, for AdamW, M[C] and S[C] (first and second moments). A feature's update
+ * then touches one cache line. Features absent from the training rows never get a gradient: they keep their
+ * initial weight times the common decay s, which is what the dense algorithm does to them too. */
 typedef struct {
-    size_t F;
+    size_t F;        /* compact features Fc */
     int C;
     size_t stride;   /* 2C (SGD) or 4C (AdamW) */
     float *P;        /* [F, stride] */
     double s;        /* the common decay scale */
+    double fold;     /* product of the scales folded into V so far: features outside the training rows,
+                      * which are not in V, have weight W0 * fold * s */
+    int binary;      /* C == 2: V holds one number per feature, see linear_step2 */
+    float *S0;       /* [F] binary only: W0[f,0] + W0[f,1] of the initial weights */
     float *b;        /* [C] */
     float bM[SP_LINEAR_MAX_CLASSES], bS[SP_LINEAR_MAX_CLASSES]; /* the bias's moments */
     uint8_t *mark;   /* [F] 1 while a feature is in `touched` */
@@ -138,7 +146,7 @@ typedef struct {
 
 static void linear_state_free(linear_state *t)
 {
-    free(t->P), free(t->b), free(t->mark), free(t->touched);
+    free(t->P), free(t->b), free(t->mark), free(t->touched), free(t->S0);
     free(t->dz), free(t->db);
 }
 
@@ -166,9 +174,9 @@ static inline double linear_softmax(double *z, const int C)
     return lse;
 }
 
-/* One minibatch step on rows[0..B-1]; returns the batch's summed NLL. always_inline so the C == 2 call
- * compiles to loops of constant length. */
-static inline __attribute__((always_inline)) double
+/* One minibatch step on rows[0..B-1] for any C (two classes take linear_step2); returns the batch's summed
+ * NLL. */
+static double
 linear_step(linear_state *t, const sp_csr *X, const int32_t *y, const size_t *rows, size_t B,
             const sp_linear_train_options *o, double lr_step, const int C)
 {
@@ -237,18 +245,104 @@ linear_step(linear_state *t, const sp_csr *X, const int32_t *y, const size_t *ro
     if (t->s < 1e-6) {
         for (size_t f = 0; f < t->F; f++)
             for (int c = 0; c < C; c++) t->P[f * t->stride + c] = (float)(t->P[f * t->stride + c] * t->s);
+        t->fold *= t->s;
         t->s = 1.0;
     }
     return nll;
 }
 
-/* Mean NLL of rows[0..n-1] under the current state. */
-static double linear_state_nll(const linear_state *t, const sp_csr *X, const int32_t *y, const size_t *rows,
-                               size_t n)
+/* Two classes. The gradients of the two weight columns are exact negatives (p0 - y0 = -(p1 - y1)), so every
+ * update (SGD, and AdamW, whose moments then stay negatives too) keeps W0 + W1 at its initial value times the
+ * common decay, and moves only D = W1 - W0: by 2 lr g1 (SGD) or 2 lr m1^ / (sqrt(v1^) + eps) (AdamW).
+ * The trainer therefore stores per feature [V_D, G] (SGD) or [V_D, G, M, S] (AdamW) with D = s * V_D: half
+ * the memory of two columns, and the softmax of two logits is the sigmoid of their difference. */
+static double linear_step2(linear_state *t, const sp_csr *X, const int32_t *y, const size_t *rows, size_t B,
+                           const sp_linear_train_options *o, double lr_step)
 {
-    double z[SP_LINEAR_MAX_CLASSES], nll = 0.0;
+    const size_t st = t->stride;
+    float *P = t->P;
+    double nll = 0.0, inv_b = 1.0 / (double)B, db1 = 0.0;
+    for (size_t i = 0; i < B; i++) {
+        size_t r = rows[i];
+        float d = 0.0f;
+        for (int64_t j = X->row_ptr[r]; j < X->row_ptr[r + 1]; j++) d += X->val[j] * P[(size_t)X->col[j] * st];
+        double delta = t->s * d + ((double)t->b[1] - t->b[0]); /* z1 - z0 */
+        double e = exp(-fabs(delta)), p1 = delta >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+        /* -log p_y = log(1 + exp(-|delta|)) + max(0, -delta) for y = 1, max(0, delta) for y = 0 */
+        nll += log1p(e) + (y[r] ? fmax(0.0, -delta) : fmax(0.0, delta));
+        double dz1 = (p1 - (double)y[r]) * inv_b;
+        db1 += dz1;
+        for (int64_t j = X->row_ptr[r]; j < X->row_ptr[r + 1]; j++) {
+            int32_t f = X->col[j];
+            if (!t->mark[f]) {
+                t->mark[f] = 1;
+                t->touched[t->n_touched++] = f;
+            }
+            P[(size_t)f * st + 1] += (float)(X->val[j] * dz1);
+        }
+    }
+    t->s *= 1.0 - lr_step * o->l2;
+    float inv_s = (float)(1.0 / t->s);
+    t->step++;
+    double db[2] = {-db1, db1};
+    if (o->optimizer == SP_LINEAR_SGD) {
+        float lr2 = (float)(2.0 * lr_step);
+        for (size_t k = 0; k < t->n_touched; k++) {
+            float *v = P + (size_t)t->touched[k] * st;
+            v[0] -= lr2 * v[1] * inv_s;
+            v[1] = 0.0f;
+            t->mark[t->touched[k]] = 0;
+        }
+        for (int c = 0; c < 2; c++) t->b[c] -= (float)(lr_step * db[c]);
+    } else {
+        float b1 = (float)o->beta1, b2 = (float)o->beta2, eps = (float)o->eps;
+        double bc1 = 1.0 - pow(o->beta1, (double)t->step), bc2 = 1.0 - pow(o->beta2, (double)t->step);
+        float step_size = (float)(lr_step / bc1), inv_sqrt_bc2 = (float)(1.0 / sqrt(bc2));
+        float step2 = 2.0f * step_size;
+        for (size_t k = 0; k < t->n_touched; k++) {
+            float *v = P + (size_t)t->touched[k] * st;
+            float g = v[1];
+            v[2] = b1 * v[2] + (1.0f - b1) * g;
+            v[3] = b2 * v[3] + (1.0f - b2) * g * g;
+            v[0] -= step2 * v[2] / (sqrtf(v[3]) * inv_sqrt_bc2 + eps) * inv_s;
+            v[1] = 0.0f;
+            t->mark[t->touched[k]] = 0;
+        }
+        for (int c = 0; c < 2; c++) {
+            float g = (float)db[c];
+            t->bM[c] = b1 * t->bM[c] + (1.0f - b1) * g;
+            t->bS[c] = b2 * t->bS[c] + (1.0f - b2) * g * g;
+            t->b[c] -= step_size * t->bM[c] / (sqrtf(t->bS[c]) * inv_sqrt_bc2 + eps);
+        }
+    }
+    t->n_touched = 0;
+    if (t->s < 1e-6) {
+        for (size_t f = 0; f < t->F; f++) P[f * st] = (float)(P[f * st] * t->s);
+        t->fold *= t->s;
+        t->s = 1.0;
+    }
+    return nll;
+}
+
+/* Mean NLL of rows[0..n-1] of the full matrix X under the current state: a feature's weight is s * V of its
+ * compact index, or s * fold * W0 (its initial weight) if it never occurs in the training rows. */
+static double linear_state_nll(const linear_state *t, const int32_t *map, const float *W0, const sp_csr *X,
+                               const int32_t *y, const size_t *rows, size_t n)
+{
+    double z[SP_LINEAR_MAX_CLASSES], z0[SP_LINEAR_MAX_CLASSES], nll = 0.0;
+    const int C = t->C;
     for (size_t i = 0; i < n; i++) {
-        linear_row_logits(z, t, X, rows[i], t->C);
+        for (int c = 0; c < C; c++) z[c] = z0[c] = 0.0;
+        for (int64_t j = X->row_ptr[rows[i]]; j < X->row_ptr[rows[i] + 1]; j++) {
+            int32_t f = X->col[j];
+            if (map[f] >= 0 && t->binary) /* only z1 - z0 matters: put D in z1 */
+                z[1] += X->val[j] * t->P[(size_t)map[f] * t->stride];
+            else if (map[f] >= 0)
+                for (int c = 0; c < C; c++) z[c] += X->val[j] * t->P[(size_t)map[f] * t->stride + c];
+            else
+                for (int c = 0; c < C; c++) z0[c] += X->val[j] * W0[(size_t)f * C + c];
+        }
+        for (int c = 0; c < C; c++) z[c] = t->s * (z[c] + t->fold * z0[c]) + t->b[c];
         double zmax = z[0], sum = 0.0;
         for (int c = 1; c < t->C; c++) zmax = z[c] > zmax ? z[c] : zmax;
         for (int c = 0; c < t->C; c++) sum += exp(z[c] - zmax);
@@ -257,58 +351,148 @@ static double linear_state_nll(const linear_state *t, const sp_csr *X, const int
     return n ? nll / (double)n : NAN;
 }
 
+void sp_linear_trainset_free(sp_linear_trainset *ts)
+{
+    if (!ts) return;
+    free(ts->map);
+    free(ts->y);
+    sp_csr_free(ts->X);
+    free(ts);
+}
+
+sp_status sp_linear_trainset_build(sp_linear_trainset **out, const sp_csr *X, const int32_t *y, const size_t *rows,
+                                   size_t n, int C)
+{
+    *out = NULL;
+    if (n == 0) return sp_fail(SP_ERR_INPUT, "no training rows; the data set needs a non-empty train split");
+    size_t F = X->n_cols, nnz = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (rows[i] >= X->n_rows || y[rows[i]] < 0 || y[rows[i]] >= C)
+            return sp_fail(SP_ERR_INPUT, "training row %zu: label %d outside [0, %d) or row out of range", rows[i],
+                           rows[i] < X->n_rows ? (int)y[rows[i]] : -1, C);
+        size_t k = (size_t)(X->row_ptr[rows[i] + 1] - X->row_ptr[rows[i]]);
+        nnz += k;
+    }
+    sp_linear_trainset *ts = calloc(1, sizeof *ts);
+    if (!ts) return sp_fail(SP_ERR_NOMEM, "out of memory for %zu training rows", n);
+    ts->n_features = F;
+    ts->map = malloc(F * sizeof *ts->map);
+    ts->y = malloc(n * sizeof *ts->y);
+    int32_t *cols = malloc((nnz ? nnz : 1) * sizeof *cols);
+    if (!ts->map || !ts->y || !cols) {
+        free(cols);
+        sp_linear_trainset_free(ts);
+        return sp_fail(SP_ERR_NOMEM, "out of memory for %zu training rows", n);
+    }
+    /* features numbered by first occurrence: the first pass assigns ids, the matrix is built with them */
+    memset(ts->map, 0xff, F * sizeof *ts->map); /* all -1 */
+    for (size_t i = 0, at = 0; i < n; i++)
+        for (int64_t j = X->row_ptr[rows[i]]; j < X->row_ptr[rows[i] + 1]; j++, at++) {
+            int32_t f = X->col[j];
+            if (ts->map[f] < 0) ts->map[f] = (int32_t)ts->n_compact++;
+        }
+    ts->X = sp_csr_alloc(ts->n_compact ? ts->n_compact : 1, nnz);
+    sp_status st = ts->X ? SP_OK : sp_fail(SP_ERR_NOMEM, "out of memory for %zu training rows", n);
+    for (size_t i = 0; i < n && st == SP_OK; i++) {
+        int64_t lo = X->row_ptr[rows[i]], k = X->row_ptr[rows[i] + 1] - lo;
+        /* compact ids are not ascending within a row; the trainer does not need them sorted, so the row is
+         * copied as it is (append_row's ordering check is for user-facing matrices) */
+        for (int64_t j = 0; j < k; j++) cols[j] = ts->map[X->col[lo + j]];
+        size_t at = sp_csr_nnz(ts->X);
+        memcpy(ts->X->col + at, cols, (size_t)k * sizeof *cols);
+        memcpy(ts->X->val + at, X->val + lo, (size_t)k * sizeof *X->val);
+        if (ts->X->n_rows + 1 > ts->X->cap_rows) {
+            size_t cap = 2 * ts->X->cap_rows + n;
+            int64_t *p = realloc(ts->X->row_ptr, (cap + 1) * sizeof *p);
+            if (!p) {
+                st = sp_fail(SP_ERR_NOMEM, "out of memory for %zu training rows", n);
+                break;
+            }
+            ts->X->row_ptr = p;
+            ts->X->cap_rows = cap;
+        }
+        ts->X->row_ptr[ts->X->n_rows + 1] = (int64_t)(at + (size_t)k);
+        ts->X->n_rows++;
+        ts->y[i] = y[rows[i]];
+        ts->max_row_nnz = (size_t)k > ts->max_row_nnz ? (size_t)k : ts->max_row_nnz;
+    }
+    free(cols);
+    if (st != SP_OK) {
+        sp_linear_trainset_free(ts);
+        return st;
+    }
+    *out = ts;
+    return SP_OK;
+}
+
 sp_status sp_linear_train(sp_linear_model *m, float *train_loss, float *val_loss, const sp_csr *X, const int32_t *y,
                           const size_t *train_rows, size_t n_train, const size_t *val_rows, size_t n_val,
                           const sp_linear_train_options *o, const sp_seeds *seeds)
 {
     sp_status st = sp_linear_train_options_check(o);
     if (st != SP_OK) return st;
-    const int C = m->n_classes;
-    const size_t F = m->n_features;
-    if (F != X->n_cols) return sp_fail(SP_ERR_STATE, "model has %zu features, data %zu", F, X->n_cols);
-    if (n_train == 0) return sp_fail(SP_ERR_INPUT, "no training rows; the data set needs a non-empty train split");
-    for (size_t i = 0; i < n_train; i++)
-        if (train_rows[i] >= X->n_rows || y[train_rows[i]] < 0 || y[train_rows[i]] >= C)
-            return sp_fail(SP_ERR_INPUT, "training row %zu: label %d outside [0, %d) or row out of range",
-                           train_rows[i], train_rows[i] < X->n_rows ? (int)y[train_rows[i]] : -1, C);
+    sp_linear_trainset *ts = NULL;
+    if ((st = sp_linear_trainset_build(&ts, X, y, train_rows, n_train, m->n_classes)) != SP_OK) return st;
+    st = sp_linear_train_on(m, train_loss, val_loss, ts, X, y, val_rows, n_val, o, seeds);
+    sp_linear_trainset_free(ts);
+    return st;
+}
 
-    linear_state t = {.F = F, .C = C, .s = 1.0};
-    size_t max_nnz = 0;
-    for (size_t i = 0; i < n_train; i++) {
-        size_t k = (size_t)(X->row_ptr[train_rows[i] + 1] - X->row_ptr[train_rows[i]]);
-        max_nnz = k > max_nnz ? k : max_nnz;
-    }
-    t.cap_touched = max_nnz * (size_t)o->batch < F ? max_nnz * (size_t)o->batch : F;
-    t.stride = (o->optimizer == SP_LINEAR_ADAMW ? 4 : 2) * (size_t)C;
-    t.P = calloc(F * t.stride, sizeof *t.P);
+sp_status sp_linear_train_on(sp_linear_model *m, float *train_loss, float *val_loss, const sp_linear_trainset *ts,
+                             const sp_csr *X, const int32_t *y, const size_t *val_rows, size_t n_val,
+                             const sp_linear_train_options *o, const sp_seeds *seeds)
+{
+    sp_status st = sp_linear_train_options_check(o);
+    if (st != SP_OK) return st;
+    const int C = m->n_classes;
+    const size_t F = m->n_features, n_train = ts->X->n_rows, max_nnz = ts->max_row_nnz;
+    if (F != X->n_cols || F != ts->n_features)
+        return sp_fail(SP_ERR_STATE, "model has %zu features, data %zu, training set %zu", F, X->n_cols,
+                       ts->n_features);
+    const int32_t *map = ts->map, *yc = ts->y;
+    const sp_csr *Xc = ts->X;
+    linear_state t = {.C = C, .s = 1.0, .fold = 1.0, .F = ts->n_compact, .binary = C == 2};
+    size_t *base = malloc(n_train * sizeof *base), *order = malloc(n_train * sizeof *order);
+    gsl_rng *rng = NULL;
+    if (!base || !order) goto nomem_model;
+    t.cap_touched = max_nnz * (size_t)o->batch < t.F ? max_nnz * (size_t)o->batch : t.F;
+    t.stride = (o->optimizer == SP_LINEAR_ADAMW ? 4 : 2) * (size_t)(t.binary ? 1 : C);
+    if (t.binary && !(t.S0 = malloc((t.F ? t.F : 1) * sizeof *t.S0))) goto nomem_model;
+    t.P = calloc((t.F ? t.F : 1) * t.stride, sizeof *t.P);
     t.b = calloc((size_t)C, sizeof *t.b);
-    t.mark = calloc(F, 1);
+    t.mark = calloc(t.F ? t.F : 1, 1);
     t.touched = malloc((t.cap_touched ? t.cap_touched : 1) * sizeof *t.touched);
     t.dz = calloc((size_t)C, sizeof *t.dz);
     t.db = calloc((size_t)C, sizeof *t.db);
-    size_t *base = malloc(n_train * sizeof *base), *order = malloc(n_train * sizeof *order);
-    gsl_rng *rng = NULL;
-    if (!t.P || !t.b || !t.mark || !t.touched || !t.dz || !t.db || !base || !order) {
-        st = sp_fail(SP_ERR_NOMEM, "out of memory for a linear model of %zu x %d weights", F, C);
-        goto done;
-    }
+    if (!t.P || !t.b || !t.mark || !t.touched || !t.dz || !t.db) goto nomem_model;
 
-    /* init stream: W ~ N(0, init_std^2), feature by feature */
+    /* init stream: W ~ N(0, init_std^2), all F*C weights in order; features outside the training rows keep
+     * theirs in m->W (scaled by the final decay at the end) */
     if (!(rng = sp_rng_alloc(sp_seed_for(seeds->init, "linear-weights", 0)))) goto nomem;
-    if (o->init_std > 0)
-        for (size_t i = 0; i < F * (size_t)C; i++)
-            t.P[(i / C) * t.stride + i % C] = (float)gsl_ran_gaussian_ziggurat(rng, o->init_std);
+    for (size_t f = 0; f < F; f++) {
+        float w[SP_LINEAR_MAX_CLASSES];
+        for (int c = 0; c < C; c++) w[c] = o->init_std > 0 ? (float)gsl_ran_gaussian_ziggurat(rng, o->init_std) : 0.0f;
+        /* plain loops: a memcpy call per feature costs more than the copy */
+        if (map[f] < 0) {
+            for (int c = 0; c < C; c++) m->W[f * (size_t)C + c] = w[c];
+        } else if (t.binary) {
+            t.P[(size_t)map[f] * t.stride] = w[1] - w[0];
+            t.S0[map[f]] = w[0] + w[1];
+        } else {
+            for (int c = 0; c < C; c++) t.P[(size_t)map[f] * t.stride + c] = w[c];
+        }
+    }
     gsl_rng_free(rng);
     rng = NULL;
 
-    /* bootstrap stream: n_train draws with replacement, or the rows themselves */
+    /* bootstrap stream: n_train draws with replacement, or the rows themselves (positions in Xc) */
     if (o->bootstrap) {
         if (!(rng = sp_rng_alloc(sp_seed_for(seeds->bootstrap, "linear-resample", 0)))) goto nomem;
-        for (size_t i = 0; i < n_train; i++) base[i] = train_rows[gsl_rng_uniform_int(rng, n_train)];
+        for (size_t i = 0; i < n_train; i++) base[i] = gsl_rng_uniform_int(rng, n_train);
         gsl_rng_free(rng);
         rng = NULL;
     } else {
-        memcpy(base, train_rows, n_train * sizeof *base);
+        for (size_t i = 0; i < n_train; i++) base[i] = i;
     }
 
     size_t total_steps = (size_t)o->epochs * ((n_train + (size_t)o->batch - 1) / (size_t)o->batch);
@@ -324,7 +508,8 @@ sp_status sp_linear_train(sp_linear_model *m, float *train_loss, float *val_loss
             size_t B = n_train - lo < (size_t)o->batch ? n_train - lo : (size_t)o->batch;
             /* linear decay: step k of T takes lr (1 - k/T) */
             double lr = o->lr_decay ? o->lr * (1.0 - (double)t.step / (double)total_steps) : o->lr;
-            nll += C == 2 ? linear_step(&t, X, y, order + lo, B, o, lr, 2) : linear_step(&t, X, y, order + lo, B, o, lr, C);
+            nll += t.binary ? linear_step2(&t, Xc, yc, order + lo, B, o, lr)
+                            : linear_step(&t, Xc, yc, order + lo, B, o, lr, C);
         }
         nll /= (double)n_train;
         if (!isfinite(nll)) {
@@ -333,17 +518,30 @@ sp_status sp_linear_train(sp_linear_model *m, float *train_loss, float *val_loss
             goto done;
         }
         if (train_loss) train_loss[e] = (float)nll;
-        if (val_loss) val_loss[e] = (float)linear_state_nll(&t, X, y, val_rows, n_val);
+        if (val_loss) val_loss[e] = (float)linear_state_nll(&t, map, m->W, X, y, val_rows, n_val);
     }
-    for (size_t i = 0; i < F * (size_t)C; i++) m->W[i] = (float)(t.P[(i / C) * t.stride + i % C] * t.s);
+    for (size_t f = 0; f < F; f++) {
+        float *w = m->W + f * (size_t)C;
+        if (map[f] < 0) {
+            for (int c = 0; c < C; c++) w[c] = (float)(w[c] * t.s * t.fold);
+        } else if (t.binary) { /* W0 = (S - D) / 2, W1 = (S + D) / 2 */
+            double S = t.S0[map[f]] * t.s * t.fold, D = t.P[(size_t)map[f] * t.stride] * t.s;
+            w[0] = (float)(0.5 * (S - D));
+            w[1] = (float)(0.5 * (S + D));
+        } else {
+            for (int c = 0; c < C; c++) w[c] = (float)(t.P[(size_t)map[f] * t.stride + c] * t.s);
+        }
+    }
     memcpy(m->b, t.b, (size_t)C * sizeof *m->b);
+    goto done;
+nomem_model:
+    st = sp_fail(SP_ERR_NOMEM, "out of memory for a linear model of %zu x %d weights", F, C);
     goto done;
 nomem:
     st = sp_fail(SP_ERR_NOMEM, "out of memory for a random number generator");
 done:
     if (rng) gsl_rng_free(rng);
-    free(base);
-    free(order);
+    free(base), free(order);
     linear_state_free(&t);
     return st;
 }

@@ -75,6 +75,27 @@ sp_status sp_linear_train(sp_linear_model *m, float *train_loss, float *val_loss
                           const size_t *train_rows, size_t n_train, const size_t *val_rows, size_t n_val,
                           const sp_linear_train_options *o, const sp_seeds *seeds);
 
+/* The training rows in the trainer's compact form, built once and shared read-only by any number of seeds
+ * (sp_linear_train_on). Features are renumbered 0..Fc-1 in order of first occurrence in the rows. */
+typedef struct {
+    size_t n_features;  /* F of the full feature space */
+    size_t n_compact;   /* Fc: features that occur in the training rows */
+    int32_t *map;       /* [F] compact id of each feature, -1 if it does not occur */
+    sp_csr *X;          /* [n_train, Fc] the rows with compact column ids (not sorted within a row) */
+    int32_t *y;         /* [n_train] labels */
+    size_t max_row_nnz;
+} sp_linear_trainset;
+
+/* SP_ERR_INPUT naming the row if a label is outside [0, C) or a row is out of range, or if n == 0. */
+sp_status sp_linear_trainset_build(sp_linear_trainset **out, const sp_csr *X, const int32_t *y, const size_t *rows,
+                                   size_t n, int C);
+void sp_linear_trainset_free(sp_linear_trainset *ts);
+
+/* sp_linear_train on a prebuilt training set (X and y are still needed for the validation rows). */
+sp_status sp_linear_train_on(sp_linear_model *m, float *train_loss, float *val_loss, const sp_linear_trainset *ts,
+                             const sp_csr *X, const int32_t *y, const size_t *val_rows, size_t n_val,
+                             const sp_linear_train_options *o, const sp_seeds *seeds);
+
 /* probs[R, C] = softmax(X W + b), row by row. */
 void sp_linear_predict_proba(float *probs, const sp_linear_model *m, const sp_csr *X);
 

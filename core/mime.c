@@ -143,7 +143,7 @@ static void header_value_append(sp_textbuf *out, const char *v, size_t n)
             space = 1;
             continue;
         }
-        if (c == 0xC2 && k + 1 < tmp.len && (unsigned char)tmp.data[k + 1] == 0xA0) { /* U+00A0 no-break space */
+        if (c == 0xC2 && k + 1 < tmp.len && (unsigned char)tmp.data[k + 1] == 0xA0) { /* U+00A0 */
             space = 1;
             k++;
             continue;
@@ -284,7 +284,8 @@ static int multipart_next(multipart_iter *it, const char **part, size_t *part_le
         size_t e = line_end(body, pos, n);
         size_t next = e < n ? e + 1 : n;
         it->pos = next;
-        if (e - pos < 2 + bl || body[pos] != '-' || body[pos + 1] != '-' || memcmp(body + pos + 2, it->boundary, bl) != 0)
+        if (e - pos < 2 + bl || body[pos] != '-' || body[pos + 1] != '-' ||
+            memcmp(body + pos + 2, it->boundary, bl) != 0)
             continue;
         size_t k = pos + 2 + bl;
         int close = k + 1 < e && body[k] == '-' && body[k + 1] == '-';
@@ -327,14 +328,16 @@ typedef struct {
     part_kind kind;
 } mime_entity;
 
-/* Does a body without Content-Type look like an HTML document? (Much spam sends HTML with no MIME headers.) */
+/* Does a body without Content-Type look like an HTML document? (Much spam sends HTML without MIME
+ * headers.) */
 static int looks_like_html(const char *s, size_t n)
 {
     size_t k = 0;
     while (k < n && is_space(s[k])) k++;
     if (k >= n || s[k] != '<') return 0;
     size_t lim = n - k < 2048 ? n - k : 2048;
-    static const char *const marks[] = {"<html", "<body", "<!doctype html", "<head", "<table", "<font", "<p>", "<div", "<br"};
+    static const char *const marks[] = {"<html", "<body", "<!doctype html", "<head", "<table",
+                                        "<font", "<p>", "<div", "<br"};
     for (size_t m = 0; m < sizeof marks / sizeof *marks; m++) {
         size_t ml = strlen(marks[m]);
         for (size_t i = k; i + ml <= k + lim; i++)
@@ -347,7 +350,6 @@ static int looks_like_html(const char *s, size_t n)
     return 0;
 }
 
-/* Reads the entity s[0..len) whose type defaults to default_type ("plain" or "rfc822" in a digest). */
 /* Does a delimiter line for `boundary` occur in body[0..n)? */
 static int boundary_occurs(const char *body, size_t n, const char *boundary)
 {
@@ -419,7 +421,8 @@ static void entity_open(mime_entity *ent, const char *s, size_t len, int digest_
         strcpy(ct->subtype, digest_child && !v ? "rfc822" : html ? "html" : "plain");
     }
     ent->kind = kind_of(ct);
-    if (ent->kind == KIND_MULTIPART && !(ct->has_boundary && boundary_occurs(ent->body, ent->body_len, ct->boundary))) {
+    if (ent->kind == KIND_MULTIPART &&
+        !(ct->has_boundary && boundary_occurs(ent->body, ent->body_len, ct->boundary))) {
         /* The boundary is missing or never used: guess it from the body, else read the body as text. */
         ct->has_boundary = boundary_guess(ent->body, ent->body_len, ct->boundary, sizeof ct->boundary, 0);
         if (!ct->has_boundary) ent->kind = KIND_PLAIN;
@@ -457,6 +460,14 @@ static void plain_append(sp_textbuf *out, const char *s, size_t n)
     if (sp_textbuf_reserve(out, n) != 0) return;
     for (size_t k = 0; k < n; k++) {
         char c = s[k];
+        if ((unsigned char)c > ' ' && c != 0x7F) { /* the common case: copy a run of visible bytes */
+            size_t j = k + 1;
+            while (j < n && (unsigned char)s[j] > ' ' && s[j] != 0x7F) j++;
+            memcpy(out->data + out->len, s + k, j - k);
+            out->len += j - k;
+            k = j - 1;
+            continue;
+        }
         if (c == '\r') {
             if (k + 1 < n && s[k + 1] == '\n') continue;
             c = '\n';
@@ -465,7 +476,8 @@ static void plain_append(sp_textbuf *out, const char *s, size_t n)
             while (out->len > start && is_wsp(out->data[out->len - 1])) out->len--;
             if (out->len == start) continue; /* leading blank line */
             /* At most one blank line in a row: runs of empty lines carry no text. */
-            if (out->len - start >= 2 && out->data[out->len - 1] == '\n' && out->data[out->len - 2] == '\n') continue;
+            if (out->len - start >= 2 && out->data[out->len - 1] == '\n' && out->data[out->len - 2] == '\n')
+                continue;
         } else if (c == '\t' || c == ' ') {
             if (out->len == start) continue;
         } else if ((unsigned char)c < 0x20 || c == 0x7F) {

@@ -40,8 +40,8 @@ typedef struct {
  *    a MIME-Version field or the body opens with such a line; a missing closing boundary ends the last part
  *    at the end of input; nesting deeper than 32 levels is skipped; invalid bytes become U+FFFD.
  * Plain text keeps its lines (CRLF and CR become LF, other control characters are dropped, blanks at line
- * ends, leading whitespace and trailing blank lines are removed, runs of blank lines become one). opt may be NULL (defaults).
- * Never fails on message content; fails only with SP_ERR_NOMEM. */
+ * ends, leading whitespace and trailing blank lines are removed, runs of blank lines become one).
+ * opt may be NULL (defaults). Never fails on message content; fails only with SP_ERR_NOMEM. */
 sp_status sp_mail_to_text(const char *raw, size_t len, const sp_mail_options *opt, char **text, size_t *text_len);
 
 #endif

@@ -17,25 +17,34 @@ void sp_qp_decode_append(sp_textbuf *b, const char *s, size_t len, int header_q)
 {
     if (sp_textbuf_reserve(b, len) != 0) return; /* output is never longer than input */
     size_t i = 0;
+    int after_literal_eq = 0; /* the previous input byte was an '=' kept literally */
     while (i < len) {
         unsigned char c = (unsigned char)s[i];
         if (c == '=') {
-            if (i + 2 < len && hex_value((unsigned char)s[i + 1]) >= 0 && hex_value((unsigned char)s[i + 2]) >= 0) {
-                b->data[b->len++] = (char)(hex_value((unsigned char)s[i + 1]) * 16 + hex_value((unsigned char)s[i + 2]));
+            int hi = i + 2 < len ? hex_value((unsigned char)s[i + 1]) : -1;
+            int lo = i + 2 < len ? hex_value((unsigned char)s[i + 2]) : -1;
+            if (hi >= 0 && lo >= 0) {
+                b->data[b->len++] = (char)(hi * 16 + lo);
                 i += 3;
+                after_literal_eq = 0;
                 continue;
             }
-            /* Soft line break: "=" [blanks] (CRLF | LF | end of input). */
+            /* Soft line break: "=" [blanks] (CRLF | LF | end of input) -- unless this '=' ends a run of
+             * literal '=' (a "=====" rule in text that was never really encoded: an encoder writes "=3D"). */
             size_t j = i + 1;
             while (j < len && (s[j] == ' ' || s[j] == '\t')) j++;
-            if (j == len) break;
-            if (s[j] == '\n') { i = j + 1; continue; }
-            if (s[j] == '\r' && j + 1 < len && s[j + 1] == '\n') { i = j + 2; continue; }
-            if (s[j] == '\r' && j + 1 == len) break;
+            if (!after_literal_eq) {
+                if (j == len) break;
+                if (s[j] == '\n') { i = j + 1; continue; }
+                if (s[j] == '\r' && j + 1 < len && s[j + 1] == '\n') { i = j + 2; continue; }
+                if (s[j] == '\r' && j + 1 == len) break;
+            }
             b->data[b->len++] = '=';
             i++;
+            after_literal_eq = 1;
             continue;
         }
+        after_literal_eq = 0;
         if (c == ' ' || c == '\t') {
             /* Blanks at the end of a line were added in transport (RFC 2045 rule 3): drop them. */
             size_t j = i;
@@ -77,18 +86,21 @@ void sp_base64_decode_append(sp_textbuf *b, const char *s, size_t len)
     };
     if (sp_textbuf_reserve(b, len / 4 * 3 + 3) != 0) return;
     uint32_t acc = 0;
-    int bits = 0;
+    int bits = 0; /* undecoded bits: 6, 4, 2 after 1, 2, 3 characters of a quantum, 0 after 4 */
+    int pads = 0; /* '=' seen since the last alphabet character */
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == '=') {
-            /* Padding after a partial quantum is the end of the data (RFC 2045 6.8); what follows is
-             * typically a mailing-list footer appended to the encoded text. An '=' at a quantum boundary
-             * is not padding and is skipped like other junk. */
-            if (bits > 0) break;
+            /* Padding that completes a quantum ("xx==" or "xxx=") is the end of the data (RFC 2045 6.8);
+             * what follows is typically a mailing-list footer appended to the encoded text. Any other '='
+             * is skipped like junk. */
+            pads++;
+            if ((bits == 4 && pads >= 2) || (bits == 2 && pads >= 1)) break;
             continue;
         }
         int v = table[c];
         if (v < 0) continue;
+        pads = 0;
         acc = (acc << 6) | (uint32_t)v;
         bits += 6;
         if (bits >= 8) {

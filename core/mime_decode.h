@@ -18,14 +18,16 @@
 
 /* Appends the quoted-printable decoding of s[0..len) (RFC 2045 6.7): "=HH" (either case) is a byte, "="
  * before a line end (after optional blanks) is a soft line break and vanishes, blanks at the end of a line
- * are dropped, and an "=" that starts neither is kept literally. With header_q nonzero, "_" decodes to a
+ * are dropped, and an "=" that starts neither is kept literally (RFC 2045's advice for robust decoders), as
+ * is the last "=" of a run of them at a line end ("=====" rules in text declared quoted-printable). With header_q nonzero, "_" decodes to a
  * space (the RFC 2047 "Q" encoding). Output bytes are raw (not yet charset-converted). */
 void sp_qp_decode_append(sp_textbuf *b, const char *s, size_t len, int header_q);
 
 /* Appends the base64 decoding of s[0..len) (RFC 2045 6.8): characters outside the alphabet (line breaks,
- * junk) are skipped, "=" padding after a partial quantum ends the data (text appended after it, such as a
- * list footer, is not base64), an "=" at a quantum boundary is skipped, and a dangling partial quantum is
- * dropped. Output bytes are raw. Same result as Python's binascii.a2b_base64. */
+ * junk) are skipped, padding that completes a quantum ("xx==", "xxx=") ends the data (text appended after
+ * it, such as a list footer, is not base64), any other "=" is skipped, and a dangling partial quantum is
+ * dropped. Output bytes are raw. The result equals Python's binascii.a2b_base64 wherever that accepts the
+ * input (it rejects a dangling partial quantum). */
 void sp_base64_decode_append(sp_textbuf *b, const char *s, size_t len);
 
 /* Appends a header value s[0..len) as valid UTF-8: RFC 2047 encoded words (=?charset?Q?...?= and

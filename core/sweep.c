@@ -178,6 +178,18 @@ static void sweep_progress_print(const sweep_progress *p, const char *last)
     fflush(stderr);
 }
 
+/* Jobs whose final file exists (a final name only ever appears complete: it is renamed into place). */
+static size_t sweep_count_existing(const sp_sweep_config *cfg, const sp_sweep_job *jobs, size_t n_jobs)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < n_jobs; i++) {
+        char path[4352];
+        sp_sweep_model_path(cfg->run_dir, &jobs[i], path, sizeof path);
+        n += access(path, F_OK) == 0;
+    }
+    return n;
+}
+
 /* Every job in list[0..count) must find the file it starts from complete (written by wave 0, possibly on
  * another rank). */
 static sp_status sweep_check_dependencies(const sp_sweep_config *cfg, const sp_sweep_job *jobs, const size_t *list,
@@ -262,6 +274,8 @@ sp_status sp_sweep_run(const sp_sweep_config *cfg, const sp_sweep_job *jobs, siz
                     snprintf(failure_message, sizeof failure_message, "model %s: %s", job->name, sp_error_message());
                 }
                 if (s == SP_OK) prog.done_now++;
+                /* Other ranks' models count too: finished files are the shared progress record. */
+                if (opt->n_ranks > 1 && !prog.quiet) prog.done_before = sweep_count_existing(cfg, jobs, n_jobs) - prog.done_now;
                 sweep_progress_print(&prog, job->name);
             }
         }

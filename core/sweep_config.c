@@ -47,6 +47,7 @@ static const cyaml_schema_field_t linear_fields[] = {
     CYAML_FIELD_FLOAT_PTR("lr", OPT_PTR, sp_cfg_linear, lr),
     CYAML_FIELD_SEQUENCE("l2", OPT_PTR, sp_cfg_linear, l2, &float_entry, 1, CYAML_UNLIMITED),
     CYAML_FIELD_BOOL_PTR("exact", OPT_PTR, sp_cfg_linear, exact),
+    CYAML_FIELD_BOOL_PTR("bootstrap", OPT_PTR, sp_cfg_linear, bootstrap),
     CYAML_FIELD_END};
 
 static const cyaml_schema_field_t encoder_fields[] = {
@@ -236,6 +237,7 @@ static sp_status config_resolve(sp_sweep_config *c, const char *path)
         DEFAULT_NUM(l->bits, uint64_t, 18);
         DEFAULT_NUM(l->lr, double, 0.05);
         DEFAULT_NUM(l->exact, bool, true);
+        DEFAULT_NUM(l->bootstrap, bool, false);
         static const double l2_default[] = {1e-4};
         sp_status st = config_default_list(&l->l2, &l->l2_count, l2_default, 1);
         if (st != SP_OK) return st;
@@ -274,8 +276,8 @@ static sp_status config_resolve(sp_sweep_config *c, const char *path)
         DEFAULT_NUM(e->ffn, uint64_t, 512);
         DEFAULT_NUM(e->max_len, uint64_t, 128);
         DEFAULT_NUM(e->batch, uint64_t, 32);
-        DEFAULT_NUM(e->pretrain_epochs, uint64_t, 3);
-        DEFAULT_NUM(e->epochs, uint64_t, 4);
+        DEFAULT_NUM(e->pretrain_epochs, uint64_t, 2);
+        DEFAULT_NUM(e->epochs, uint64_t, 3);
         DEFAULT_NUM(e->patience, uint64_t, 2);
         DEFAULT_NUM(e->dropout, double, 0.1);
         DEFAULT_NUM(e->lr, double, 1e-3);

@@ -51,6 +51,7 @@ typedef struct {
     double *l2;            /* grid: one model family per value; default [1e-4] */
     unsigned l2_count;
     bool *exact;           /* also fit the exact L2 optimum, default true */
+    bool *bootstrap;       /* train each seed on a bootstrap resample of the training set, default false */
 } sp_cfg_linear;
 
 typedef struct {
@@ -65,8 +66,8 @@ typedef struct {
     uint64_t *ffn;         /* default 512 */
     uint64_t *max_len;     /* default 128 */
     uint64_t *batch;       /* default 32 */
-    uint64_t *pretrain_epochs; /* default 3 */
-    uint64_t *epochs;      /* default 4 */
+    uint64_t *pretrain_epochs; /* default 2 */
+    uint64_t *epochs;      /* default 3 */
     uint64_t *patience;    /* early-stopping patience in evaluations, default 2 */
     double *dropout;       /* default 0.1 */
     double *lr;            /* default 1e-3 */

@@ -82,7 +82,8 @@ sp_status sp_textbuf_finish(sp_textbuf *b, char **out, size_t *out_len)
     if (!b->failed && b->data == NULL) sp_textbuf_reserve(b, 1);
     if (b->failed) {
         sp_textbuf_free(b);
-        return sp_fail(SP_ERR_NOMEM, "out of memory while decoding text; free memory or process fewer messages at once");
+        return sp_fail(SP_ERR_NOMEM,
+                       "out of memory while decoding text; free memory or process fewer messages at once");
     }
     b->data[b->len] = '\0'; /* reserve() always keeps one spare byte past cap */
     *out = b->data;

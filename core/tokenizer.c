@@ -20,8 +20,7 @@ void sp_tokenizer_free(sp_tokenizer *t)
 {
     if (!t) return;
     free(t->merges);
-    free(t->pair_keys);
-    free(t->pair_ids);
+    free(t->pair_slots);
     free(t->tok_off);
     free(t->tok_len);
     free(t->tok_bytes);
@@ -107,20 +106,29 @@ int sp_tok_encode_chunk_uncached(const sp_tokenizer *t, const uint8_t *chunk, in
             if (merged[i] < best) best = merged[i];
         if (best == INT32_MAX) break;
         /* merge every occurrence left to right; occurrences cannot overlap except for (x, x), where
-         * the left one wins, as in training */
+         * the left one wins, as in training. src[w] = input position of output w, or -1 if it is new. */
         int w = 0;
+        int src[SP_TOK_MAX_CHUNK];
         for (int i = 0; i < n;) {
             if (i + 1 < n && merged[i] == best) {
+                src[w] = -1;
                 ids[w++] = best;
                 i += 2;
             } else {
+                src[w] = i;
                 ids[w++] = ids[i++];
             }
         }
         n = w;
+        /* two old neighbours were neighbours before, so their pair keeps its merged id; only pairs
+         * touching a new symbol are looked up (src is increasing, so merged[src[i]] is still unread) */
         for (int i = 0; i + 1 < n; i++) {
-            int32_t m = sp_tok_pair_lookup(t, ids[i], ids[i + 1]);
-            merged[i] = m < 0 ? INT32_MAX : m;
+            if (src[i] >= 0 && src[i + 1] >= 0) {
+                merged[i] = merged[src[i]];
+            } else {
+                int32_t m = sp_tok_pair_lookup(t, ids[i], ids[i + 1]);
+                merged[i] = m < 0 ? INT32_MAX : m;
+            }
         }
     }
     return n;
@@ -131,12 +139,11 @@ static sp_status tokenizer_build(sp_tokenizer *t)
 {
     int nm = t->n_merges, vocab = SP_TOK_N_BASE + nm;
     size_t pcap = table_cap((size_t)nm);
-    t->pair_keys = calloc(pcap, sizeof *t->pair_keys);
-    t->pair_ids = malloc(pcap * sizeof *t->pair_ids);
+    t->pair_slots = calloc(pcap, sizeof *t->pair_slots);
     t->pair_mask = pcap - 1;
     t->tok_off = calloc((size_t)vocab, sizeof *t->tok_off);
     t->tok_len = calloc((size_t)vocab, sizeof *t->tok_len);
-    if (!t->pair_keys || !t->pair_ids || !t->tok_off || !t->tok_len)
+    if (!t->pair_slots || !t->tok_off || !t->tok_len)
         return sp_fail(SP_ERR_NOMEM, "tokenizer: out of memory for %d merges", nm);
 
     /* token lengths first (a merge is as long as its parts), so the byte pool is one allocation */
@@ -153,14 +160,13 @@ static sp_status tokenizer_build(sp_tokenizer *t)
                            "the merge list is corrupt", r, (unsigned long long)len, SP_TOK_MAX_CHUNK);
         t->tok_len[id] = (uint32_t)len;
         total += len;
-        uint64_t key = sp_tok_pair_key(a, b);
+        uint64_t key = sp_tok_pair_key40(a, b);
         size_t i = sp_tok_hash_pair(key) & t->pair_mask;
-        while (t->pair_keys[i] != 0 && t->pair_keys[i] != key) i = (i + 1) & t->pair_mask;
-        if (t->pair_keys[i] == key)
+        while (t->pair_slots[i] != 0 && (t->pair_slots[i] & 0xffffffffffULL) != key) i = (i + 1) & t->pair_mask;
+        if (t->pair_slots[i] != 0)
             return sp_fail(SP_ERR_INPUT, "tokenizer merge %d: pair (%d, %d) repeats merge %d; the merge list "
-                           "is corrupt", r, (int)a, (int)b, (int)t->pair_ids[i] - SP_TOK_N_BASE);
-        t->pair_keys[i] = key;
-        t->pair_ids[i] = id;
+                           "is corrupt", r, (int)a, (int)b, (int)(t->pair_slots[i] >> 40) - SP_TOK_N_BASE);
+        t->pair_slots[i] = ((uint64_t)id << 40) | key;
     }
     t->tok_bytes = malloc(total);
     if (!t->tok_bytes) return sp_fail(SP_ERR_NOMEM, "tokenizer: out of memory for token bytes");
@@ -218,7 +224,7 @@ static sp_status tokenizer_build(sp_tokenizer *t)
 sp_status sp_tokenizer_from_merges(const int32_t *merges, int n_merges, int lowercase, sp_tokenizer **out)
 {
     *out = NULL;
-    if (n_merges < 0 || n_merges > INT32_MAX - SP_TOK_N_BASE)
+    if (n_merges < 0 || n_merges > SP_TOK_MAX_VOCAB - SP_TOK_N_BASE)
         return sp_fail(SP_ERR_INPUT, "tokenizer: %d merges is out of range", n_merges);
     if (lowercase != 0 && lowercase != 1)
         return sp_fail(SP_ERR_INPUT, "tokenizer: lowercase must be 0 or 1, got %d", lowercase);

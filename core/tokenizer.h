@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dataset.h"
 #include "status.h"
 
 enum {
@@ -30,16 +31,18 @@ enum {
     SP_TOK_SEP = 2,
     SP_TOK_MASK = 3,
     SP_TOK_UNK = 4,
-    SP_TOK_BYTE0 = 5,       /* byte b has id SP_TOK_BYTE0 + b */
+    SP_TOK_BYTE0 = 5,       /* byte b has id SP_TOK_BYTE0 + b; ids >= 5 are the text tokens (draw MLM
+                               random replacements from SP_TOK_BYTE0 .. vocab_size-1) */
     SP_TOK_N_BASE = 261,    /* specials + 256 bytes: the first merge gets this id */
-    SP_TOK_MAX_CHUNK = 64   /* longer pre-tokenizer chunks are cut into pieces of this many bytes */
+    SP_TOK_MAX_CHUNK = 64,  /* longer pre-tokenizer chunks are cut into pieces of this many bytes */
+    SP_TOK_MAX_VOCAB = 1 << 20 /* largest vocab_size */
 };
 
 typedef struct sp_tokenizer sp_tokenizer;
 
 typedef struct {
-    int vocab_size; /* upper bound on specials + bytes + merges; >= 261. Training stops earlier when no
-                       adjacent pair is left to merge. */
+    int vocab_size; /* upper bound on specials + bytes + merges; 261 .. 2^20. Training stops earlier
+                       when no adjacent pair is left to merge. */
     int lowercase;  /* 1: ASCII A-Z are folded to a-z before training and encoding (decode then returns
                        the folded text); 0 (default): case is kept */
 } sp_tokenizer_options;
@@ -49,13 +52,17 @@ sp_tokenizer_options sp_tokenizer_defaults(void);
 
 /* Learns merges from n_texts NUL-terminated texts (opt NULL = defaults). Deterministic: the same texts
  * in any order and the same options give the same merges (ties go to the lowest (left, right) ids).
- * SP_ERR_USAGE if vocab_size < 261 or lowercase is not 0/1. */
+ * SP_ERR_USAGE if vocab_size is outside 261 .. SP_TOK_MAX_VOCAB or lowercase is not 0/1. */
 sp_status sp_tokenizer_train(const char *const *texts, size_t n_texts, const sp_tokenizer_options *opt,
                              sp_tokenizer **out);
 
 /* As sp_tokenizer_train, with explicit byte lengths (lens NULL = strlen), so texts may hold NUL bytes. */
 sp_status sp_tokenizer_train_lens(const char *const *texts, const size_t *lens, size_t n_texts,
                                   const sp_tokenizer_options *opt, sp_tokenizer **out);
+
+/* Trains on the texts of the records of ds whose split is SP_SPLIT_TRAIN (never val, test or OOD text).
+ * SP_ERR_INPUT naming the data set if there are none. */
+sp_status sp_tokenizer_train_split(const sp_dataset *ds, const sp_tokenizer_options *opt, sp_tokenizer **out);
 
 /* Builds a tokenizer from a merge list: merges[2*i], merges[2*i+1] are the ids joined into id 261+i.
  * Every id must be a byte or an earlier merge, and no pair may repeat; SP_ERR_INPUT otherwise. */
@@ -83,6 +90,12 @@ size_t sp_tokenizer_encode(const sp_tokenizer *t, const char *text, size_t len, 
  * encoding once the window is full, so long texts cost only their prefix. Returns the number of
  * non-PAD ids (2 .. max_len), or -1 (nothing written) if max_len < 2. */
 int sp_tokenizer_encode_fixed(const sp_tokenizer *t, const char *text, int max_len, int32_t *ids);
+
+/* encode_fixed of texts[0..n) into ids [n, max_len] (row i = text i), in parallel over texts (OpenMP);
+ * lengths[i] = its non-PAD count (lengths may be NULL). Same ids for any thread count. SP_ERR_USAGE if
+ * max_len < 2. */
+sp_status sp_tokenizer_encode_fixed_batch(const sp_tokenizer *t, const char *const *texts, size_t n, int max_len,
+                                          int32_t *ids, int32_t *lengths);
 
 /* Concatenated bytes of ids[0..n), specials skipped. *text is malloc'ed, NUL-terminated (the text may
  * itself hold NULs: use *len), owned by the caller. SP_ERR_INPUT naming the position for an id out of

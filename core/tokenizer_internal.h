@@ -17,10 +17,10 @@ struct sp_tokenizer {
     int lowercase;
     int32_t *merges;      /* [n_merges, 2] left, right id of merge rank r (new id 261+r) */
 
-    /* (left, right) -> merged id, open addressing; key 0 = empty (left >= 5, so no real key is 0) */
-    uint64_t *pair_keys;  /* [pair_cap] */
-    int32_t *pair_ids;    /* [pair_cap] */
-    size_t pair_mask;     /* pair_cap - 1 */
+    /* (left, right) -> merged id, open addressing over one 8-byte word per slot (one cache line per
+     * probe): bits 0-19 right, 20-39 left, 40-63 merged id; 0 = empty (left >= 5, so no slot is 0) */
+    uint64_t *pair_slots; /* [pair_mask + 1] */
+    size_t pair_mask;
 
     /* bytes of every id: tok_bytes[tok_off[id] .. tok_off[id]+tok_len[id]) */
     uint32_t *tok_off;    /* [vocab] */
@@ -73,13 +73,20 @@ static inline uint64_t sp_tok_pair_key(int32_t left, int32_t right)
 
 static inline uint8_t sp_tok_lower(uint8_t c) { return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c; }
 
+/* 40-bit key of a pair of ids < SP_TOK_MAX_VOCAB, as stored in pair_slots. */
+static inline uint64_t sp_tok_pair_key40(int32_t left, int32_t right)
+{
+    return ((uint64_t)(uint32_t)left << 20) | (uint32_t)right;
+}
+
 /* Merged id of (left, right), or -1 if the pair is not a merge. */
 static inline int32_t sp_tok_pair_lookup(const sp_tokenizer *t, int32_t left, int32_t right)
 {
-    uint64_t key = sp_tok_pair_key(left, right);
+    uint64_t key = sp_tok_pair_key40(left, right);
     for (size_t i = sp_tok_hash_pair(key) & t->pair_mask;; i = (i + 1) & t->pair_mask) {
-        if (t->pair_keys[i] == key) return t->pair_ids[i];
-        if (t->pair_keys[i] == 0) return -1;
+        uint64_t slot = t->pair_slots[i];
+        if ((slot & 0xffffffffffULL) == key) return (int32_t)(slot >> 40);
+        if (slot == 0) return -1;
     }
 }
 

@@ -99,7 +99,7 @@ sp_status sp_tokenizer_load(hid_t file, const char *group, sp_tokenizer **out)
         (st = sp_store_read_attr_str(file, group, "pretokenizer", &pretok)) != SP_OK ||
         (st = sp_store_read_attr_str(file, group, "hash", &hash)) != SP_OK)
         goto done;
-    if (rank != 2 || dims[1] != 2 || dims[0] != (hsize_t)n_merges || n_merges > INT32_MAX - SP_TOK_N_BASE ||
+    if (rank != 2 || dims[1] != 2 || dims[0] != (hsize_t)n_merges || n_merges > SP_TOK_MAX_VOCAB - SP_TOK_N_BASE ||
         vocab != SP_TOK_N_BASE + n_merges) {
         st = sp_fail(SP_ERR_INPUT, "%s: tokenizer %s: merges shape, n_merges (%lld) and vocab_size (%lld) "
                      "disagree; the file is corrupt, tokenize again", fname, group, (long long)n_merges,

@@ -47,6 +47,7 @@ void sp_linear_data_free(sp_linear_data *d)
         for (size_t v = 0; v < d->n_views; v++) sp_csr_free(d->view_X[v]);
     free(d->view_X);
     if (d->views) sp_split_views_free(d->views, d->n_views);
+    sp_linear_trainset_free(d->train);
     sp_csr_free(d->X);
     free(d);
 }
@@ -73,6 +74,9 @@ sp_status sp_linear_data_build(sp_linear_data **out, const sp_dataset *ds, const
     }
     if (st == SP_OK && d->train_view < 0)
         st = sp_fail(SP_ERR_INPUT, "data set %s has no train split; re-import it with ID records", ds->name);
+    if (st == SP_OK)
+        st = sp_linear_trainset_build(&d->train, d->X, ds->label, d->views[d->train_view].rows,
+                                      d->views[d->train_view].n, ds->n_classes);
     if (st != SP_OK) {
         sp_linear_data_free(d);
         return st;
@@ -241,10 +245,9 @@ sp_status sp_linear_train_model(const sp_linear_data *d, const sp_linear_spec *s
     }
     sp_seeds seeds;
     sp_seeds_from_master(&seeds, seed);
-    const sp_split_view *tr = &d->views[d->train_view];
     const sp_split_view *va = d->val_view >= 0 ? &d->views[d->val_view] : NULL;
-    st = sp_linear_train(m, curves, curves + E, d->X, d->ds->label, tr->rows, tr->n, va ? va->rows : NULL,
-                         va ? va->n : 0, &spec->train, &seeds);
+    st = sp_linear_train_on(m, curves, curves + E, d->train, d->X, d->ds->label, va ? va->rows : NULL,
+                            va ? va->n : 0, &spec->train, &seeds);
     if (st == SP_OK) {
         linear_meta meta = {.family_variant = variant ? variant : sp_linear_optimizer_name(spec->train.optimizer),
                             .name = name, .seed = seed, .train_loss = curves, .val_loss = curves + E,

@@ -8,7 +8,7 @@
  *     if (sp_linear_data_build(&d, ds, &spec.features, threads) != SP_OK) ...;
  *     uint64_t seeds[3] = {0, 1, 2};
  *     sp_linear_train_seeds(d, &spec, seeds, 3, "RUN/models", threads, NULL);  // RUN/models/linear-s<seed>.h5
- *     sp_linear_fit_exact_model(d, &spec, 0, "linear-exact", NULL, "RUN/models/linear-exact.h5");
+ *     sp_linear_fit_exact_model(d, &spec, 0, "linear-exact", "RUN/models/linear-exact.h5", NULL);
  *     sp_linear_data_free(d);
  *
  * File layout: docs/store.md (common part) and docs/linear.md (weights, logit contributions, curves).
@@ -49,6 +49,7 @@ typedef struct {
     sp_csr **view_X;       /* [n_views] the rows of each view, in view order */
     long train_view;       /* index of "train" in views, or -1 */
     long val_view;         /* index of "val", or -1 */
+    sp_linear_trainset *train; /* the train view in the trainer's compact form, shared by all seeds */
 } sp_linear_data;
 
 /* Featurises every record of ds (on `threads` threads; the result does not depend on it). */

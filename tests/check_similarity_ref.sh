@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Parity of the C similarity library with an independent numpy reference on HDF5 model files: h5py writes
 # synthetic model files, the C activation loader reads them and the C library computes linear CKA, debiased
-# CKA and Procrustes (all-pairs driver, single pairs, cross-layer matrix); tests/ref/similarity_ref.py
+# CKA, Procrustes (all-pairs driver, single pairs, cross-layer matrix), SVCCA and PWCCA (all pairs and single
+# pairs); tests/ref/similarity_ref.py
 # recomputes each value with n x n float64 formulas and fails on any difference above 1e-5. Then a file
 # whose inputs differ must be refused with a message naming it.
 set -euo pipefail

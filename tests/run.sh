@@ -4,7 +4,7 @@
 # bounded time. Exit status is non-zero if anything fails.
 #
 # Usage: tests/run.sh            (from anywhere; build trees go to build/ and build-asan/ in the checkout)
-# Environment: SPLINTER_FUZZ_SECONDS (default 60 per target), SPLINTER_SKIP_ASAN=1 / SPLINTER_SKIP_FUZZ=1.
+# Environment: SPLINTER_FUZZ_SECONDS (default 30 per target), SPLINTER_SKIP_ASAN=1 / SPLINTER_SKIP_FUZZ=1.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -29,7 +29,7 @@ if [ "${SPLINTER_SKIP_ASAN:-0}" != 1 ]; then
 fi
 
 if [ "${SPLINTER_SKIP_FUZZ:-0}" != 1 ] && ls tests/fuzz/fuzz_*.c >/dev/null 2>&1; then
-  echo "== fuzz targets (${SPLINTER_FUZZ_SECONDS:-60} s each)" >&2
+  echo "== fuzz targets (${SPLINTER_FUZZ_SECONDS:-30} s each)" >&2
   CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DSPLINTER_FUZZ=ON -DSPLINTER_NATIVE=OFF >/dev/null
   cmake --build build-fuzz -j "$jobs"
   for src in tests/fuzz/fuzz_*.c; do
@@ -37,7 +37,7 @@ if [ "${SPLINTER_SKIP_FUZZ:-0}" != 1 ] && ls tests/fuzz/fuzz_*.c >/dev/null 2>&1
     corpus="build-fuzz/corpus-$name"
     mkdir -p "$corpus"
     [ -d "tests/fuzz/seeds/$name" ] && cp -n tests/fuzz/seeds/"$name"/* "$corpus"/ 2>/dev/null || true
-    ASAN_OPTIONS=detect_leaks=1 "build-fuzz/tests/$name" -max_total_time="${SPLINTER_FUZZ_SECONDS:-60}" \
+    ASAN_OPTIONS=detect_leaks=1 "build-fuzz/tests/$name" -max_total_time="${SPLINTER_FUZZ_SECONDS:-30}" \
       -rss_limit_mb=4096 -print_final_stats=1 "$corpus" 2>&1 | tail -3
   done
 fi

@@ -90,7 +90,8 @@ static void test_loads_in_network_order(void **state)
             assert_int_equal(s->dims[l * 3 + m], widths[l]);
             const float *x = s->acts[l * 3 + m];
             for (size_t i = 0; i < N; i++)
-                for (size_t j = 0; j < widths[l]; j++) assert_true(x[i * widths[l] + j] == value(m, written_index[l], i, j));
+                for (size_t j = 0; j < widths[l]; j++)
+                    assert_true(x[i * widths[l] + j] == value(m, written_index[l], i, j));
         }
     assert_non_null(s->rows);
     assert_int_equal(s->rows[3], 43);

@@ -185,7 +185,7 @@ static void test_gelu_grad(void **state)
 enum { AT_B = 2, AT_T = 5, AT_C = 6, AT_NH = 2 };
 typedef struct {
     float qkv[AT_B * AT_T * 3 * AT_C], r[AT_B * AT_T * AT_C], out[AT_B * AT_T * AT_C];
-    float att[AT_B * AT_NH * AT_T * AT_T], scratch[AT_B * AT_T * AT_C];
+    float att[AT_B * AT_NH * AT_T * AT_T], scratch[AT_B * AT_NH * AT_T * AT_T];
     uint8_t valid[AT_B * AT_T];
     float p;
     uint64_t key;
@@ -215,8 +215,8 @@ static void attention_check(float p, const char *name)
             assert_true(a[3] == 0.0f && a[4] == 0.0f);
             assert_true(fabs(a[0] + a[1] + a[2] - 1.0) < 1e-6);
         }
-    float dqkv[AT_B * AT_T * 3 * AT_C] = {0}, rowbuf[AT_B * AT_NH * 2 * AT_T];
-    sp_k_attention_backward(dqkv, c.scratch, rowbuf, c.r, c.att, c.qkv, AT_B, AT_T, AT_C, AT_NH, c.p, c.key);
+    float dqkv[AT_B * AT_T * 3 * AT_C] = {0}, s1[AT_B * AT_NH * AT_T * AT_T], s2[AT_B * AT_NH * AT_T * AT_T];
+    sp_k_attention_backward(dqkv, s1, s2, c.r, c.att, c.qkv, AT_B, AT_T, AT_C, AT_NH, c.p, c.key);
     /* keys and values at padded positions get exactly zero gradient */
     for (int t = 3; t < AT_T; t++)
         for (int j = AT_C; j < 3 * AT_C; j++) assert_true(dqkv[(AT_T + t) * 3 * AT_C + j] == 0.0f);
@@ -465,6 +465,33 @@ static void test_padding_and_pooling(void **state)
     sp_encoder_free(c.m);
 }
 
+/* A workspace larger than the batch (more rows, longer T, more MLM slots) gives bit-identical losses and
+ * gradients: activations are packed at the batch's own shape. */
+static void test_workspace_larger_than_batch(void **state)
+{
+    (void)state;
+    md_ctx c;
+    md_setup(&c, 1, 0.5f, 1.0f);
+    sp_encoder_zero_grad(c.m);
+    double f1 = md_obj(&c);
+    sp_encoder_backward(c.m, c.a, 0.5f, 1.0f);
+    float *g1 = malloc(c.m->n_params * sizeof(float));
+    memcpy(g1, c.m->grads_memory, c.m->n_params * sizeof(float));
+    sp_encoder_acts *big;
+    assert_int_equal(sp_encoder_acts_alloc(c.m, MD_B + 2, 7, 20, &big), SP_OK);
+    sp_encoder_acts *small = c.a;
+    c.a = big;
+    sp_encoder_zero_grad(c.m);
+    double f2 = md_obj(&c);
+    sp_encoder_backward(c.m, c.a, 0.5f, 1.0f);
+    assert_true(f1 == f2);
+    assert_memory_equal(g1, c.m->grads_memory, c.m->n_params * sizeof(float));
+    free(g1);
+    sp_encoder_acts_free(big);
+    sp_encoder_acts_free(small);
+    sp_encoder_free(c.m);
+}
+
 static void test_bad_input(void **state)
 {
     (void)state;
@@ -502,7 +529,7 @@ int main(void)
         cmocka_unit_test(test_softmax_xent_grad),       cmocka_unit_test(test_model_grad_cls),
         cmocka_unit_test(test_model_grad_mlm),          cmocka_unit_test(test_model_grad_joint_dropout),
         cmocka_unit_test(test_thread_count_invariance), cmocka_unit_test(test_padding_and_pooling),
-        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_workspace_larger_than_batch), cmocka_unit_test(test_bad_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -124,10 +124,10 @@ static void test_objective_matches_finite_differences(void **state)
 }
 
 /* Naive dense re-implementation of the documented updates (same rng draws), in double precision. */
-static void reference_train(double *W, double *b, const problem *p, const sp_linear_train_options *o,
-                            const sp_seeds *s)
+static void reference_train(double *W, double *b, const problem *p, const size_t *rows, size_t R,
+                            const sp_linear_train_options *o, const sp_seeds *s)
 {
-    size_t F = p->X->n_cols, R = p->X->n_rows, n = F * (size_t)p->C;
+    size_t F = p->X->n_cols, n = F * (size_t)p->C;
     int C = p->C;
     double *M = calloc(n, sizeof *M), *S = calloc(n, sizeof *S), *G = calloc(n, sizeof *G);
     double bM[8] = {0}, bS[8] = {0};
@@ -137,7 +137,7 @@ static void reference_train(double *W, double *b, const problem *p, const sp_lin
     for (int c = 0; c < C; c++) b[c] = 0;
     size_t *base = malloc(R * sizeof *base), *order = malloc(R * sizeof *order);
     rng = sp_rng_alloc(sp_seed_for(s->bootstrap, "linear-resample", 0));
-    for (size_t i = 0; i < R; i++) base[i] = o->bootstrap ? gsl_rng_uniform_int(rng, R) : i;
+    for (size_t i = 0; i < R; i++) base[i] = rows[o->bootstrap ? gsl_rng_uniform_int(rng, R) : i];
     gsl_rng_free(rng);
     long step = 0, total = (long)o->epochs * (long)((R + (size_t)o->batch - 1) / (size_t)o->batch);
     for (int e = 0; e < o->epochs; e++) {
@@ -222,7 +222,7 @@ static void test_trainer_matches_dense_reference(void **state)
             float tl[3], vl[3];
             assert_int_equal(sp_linear_train(m, tl, vl, p.X, p.y, p.all, 150, p.all, 150, &o, &s), SP_OK);
             double W[40 * 3], b[3];
-            reference_train(W, b, &p, &o, &s);
+            reference_train(W, b, &p, p.all, 150, &o, &s);
             double worst = 0;
             for (size_t i = 0; i < 40 * (size_t)C; i++) worst = fmax(worst, fabs(W[i] - m->W[i]));
             for (int c = 0; c < C; c++) worst = fmax(worst, fabs(b[c] - m->b[c]));
@@ -238,6 +238,44 @@ static void test_trainer_matches_dense_reference(void **state)
             sp_linear_free(m);
             problem_free(&p);
         }
+}
+
+/* Training on a few rows leaves most features out of the compact table (they only decay), and a strong
+ * decay forces the scale to be folded back into the weights several times: still the dense algorithm. */
+static void test_trainer_subset_and_scale_fold(void **state)
+{
+    (void)state;
+    for (int opt = 0; opt < 2; opt++) {
+        problem p = make_problem(150, 60, 2, 900);
+        sp_linear_train_options o = sp_linear_train_options_default();
+        o.optimizer = opt ? SP_LINEAR_ADAMW : SP_LINEAR_SGD;
+        o.epochs = 14;
+        o.batch = 2;
+        o.lr = opt ? 0.05 : 0.5;
+        o.l2 = 0.5 / o.lr; /* decay factor 0.5 per step: s < 1e-6 every 20 steps, 42 steps */
+        o.init_std = 0.3;
+        o.bootstrap = 1;
+        o.lr_decay = 0;
+        sp_seeds s;
+        sp_seeds_from_master(&s, 21);
+        size_t train[6] = {3, 17, 40, 41, 99, 120};
+        sp_linear_model *m = sp_linear_alloc(60, 2);
+        float vl[14];
+        assert_int_equal(sp_linear_train(m, NULL, vl, p.X, p.y, train, 6, p.all, 150, &o, &s), SP_OK);
+        double W[120], b[2];
+        reference_train(W, b, &p, train, 6, &o, &s);
+        double worst = 0;
+        for (size_t i = 0; i < 120; i++) worst = fmax(worst, fabs(W[i] - m->W[i]) / (1e-30 + fabs(W[i])));
+        print_message("relative difference to the dense reference %.3g\n", worst);
+        assert_true(worst < 1e-3);
+        float probs[300];
+        double acc, loss;
+        sp_linear_predict_proba(probs, m, p.X);
+        sp_linear_evaluate(&acc, &loss, probs, p.y, NULL, 150, 2);
+        assert_close(loss, vl[13], 1e-4);
+        sp_linear_free(m);
+        problem_free(&p);
+    }
 }
 
 /* Trains seeds 0..n-1 in an OpenMP loop on `threads` threads; models[i] gets seed i. */
@@ -531,6 +569,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_objective_matches_finite_differences),
         cmocka_unit_test(test_trainer_matches_dense_reference),
+        cmocka_unit_test(test_trainer_subset_and_scale_fold),
         cmocka_unit_test(test_seeds_deterministic_and_thread_invariant),
         cmocka_unit_test(test_streams_are_separate),
         cmocka_unit_test(test_bad_options_and_labels),

@@ -13,6 +13,7 @@
 
 #include "mime.h"
 #include "mime_decode.h"
+#include "seeds.h"
 #include "text_test_util.h"
 #include "utf8.h"
 
@@ -85,6 +86,7 @@ static void test_quoted_printable(void **state)
     DECODED('q', "keep  inner", "keep  inner");
     DECODED('q', "bad =ZZ =4 x=", "bad =ZZ =4 x");          /* invalid escapes stay; '=' at the end vanishes */
     DECODED('q', "=00", "\0");
+    DECODED('q', "=====\nnext ==\r\nx=3D=\ny", "=====\nnext ==\r\nx=y"); /* literal runs keep their last '=' */
     DECODED('q', "under_score", "under_score");
     DECODED('Q', "under_score=5F", "under score_");
 }
@@ -105,11 +107,68 @@ static void test_base64(void **state)
     DECODED('b', "/+/+", "\xFF\xEF\xFE");
 }
 
+/* Random strings over the alphabet, '=', line breaks and junk decode exactly as Python's
+ * binascii.a2b_base64 wherever Python accepts them (tests/ref/base64_ref.py). */
+static void test_base64_parity_with_python(void **state)
+{
+    (void)state;
+    static const char pool[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+                               "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+                               "===\n\r *!-";
+    enum { N = 4000, MAXLEN = 40 };
+    static char strings[N][MAXLEN];
+    static size_t lens[N];
+    char in_path[64], out_path[64], script[4096], cmd[8192];
+    snprintf(in_path, sizeof in_path, "base64_parity_%d.in", (int)getpid());
+    snprintf(out_path, sizeof out_path, "base64_parity_%d.out", (int)getpid());
+    FILE *f = fopen(in_path, "w");
+    assert_non_null(f);
+    uint64_t x = 77;
+    for (int k = 0; k < N; k++) {
+        x = sp_splitmix64(x);
+        lens[k] = (size_t)(x % (MAXLEN + 1));
+        for (size_t j = 0; j < lens[k]; j++) {
+            x = sp_splitmix64(x);
+            strings[k][j] = pool[x % (sizeof pool - 1)];
+        }
+        char hex[2 * MAXLEN + 1];
+        text_hex(hex, strings[k], lens[k]);
+        fprintf(f, "%s\n", hex);
+    }
+    fclose(f);
+    assert_int_equal(text_tests_path(script, sizeof script, "ref/base64_ref.py"), 0);
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' %s %s", script, in_path, out_path);
+    assert_int_equal(system(cmd), 0);
+    f = fopen(out_path, "r");
+    assert_non_null(f);
+    char line[256];
+    int compared = 0;
+    for (int k = 0; k < N; k++) {
+        assert_non_null(fgets(line, sizeof line, f));
+        line[strcspn(line, "\n")] = '\0';
+        if (strcmp(line, "error") == 0) continue;
+        sp_textbuf b;
+        sp_textbuf_init(&b);
+        sp_base64_decode_append(&b, strings[k], lens[k]);
+        char hex[2 * MAXLEN + 1];
+        assert_true(b.len <= MAXLEN);
+        text_hex(hex, b.data ? b.data : "", b.len);
+        if (strcmp(hex, line) != 0) fail_msg("input %d [%.*s]: %s, python %s", k, (int)lens[k], strings[k], hex, line);
+        sp_textbuf_free(&b);
+        compared++;
+    }
+    fclose(f);
+    remove(in_path);
+    remove(out_path);
+    assert_true(compared > N / 5); /* Python accepts a good share: the comparison is not vacuous */
+}
+
 static void test_header_words(void **state)
 {
     (void)state;
     DECODED('h', "=?iso-8859-1?Q?caf=E9?=", "caf\xC3\xA9");
-    DECODED('h', "=?UTF-8?B?w6k=?= =?ISO-8859-1?q?_caf=E9?=", "\xC3\xA9 caf\xC3\xA9"); /* blanks between words dropped */
+    /* Blanks between adjacent words are dropped. */
+    DECODED('h', "=?UTF-8?B?w6k=?= =?ISO-8859-1?q?_caf=E9?=", "\xC3\xA9 caf\xC3\xA9");
     DECODED('h', "=?utf-8?Q?a?=\n\t=?utf-8?Q?b?=", "ab");                             /* also across folding */
     DECODED('h', "Re: =?iso-8859-15?q?=A4_sign?= now", "Re: \xE2\x82\xAC sign now");
     DECODED('h', "price=?utf-8?Q?=E2=82=AC?=5", "price\xE2\x82\xAC" "5");            /* glued to text */
@@ -175,7 +234,8 @@ static void test_transfer_encodings_and_charsets(void **state)
     MAIL("Content-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: 8bit\n\ncaf\xE9",
          "\n\ncaf\xC3\xA9");
     MAIL("Content-Type: text/plain; charset=iso-8859-1\n\ncaf\xC3\xA9", "\n\ncaf\xC3\xA9");
-    MAIL("Content-Type: text/plain; charset=utf-8\n\nbad \xC0\xAF \xED\xA0\x80 ok", "\n\nbad " FFFD FFFD " " FFFD FFFD FFFD " ok");
+    MAIL("Content-Type: text/plain; charset=utf-8\n\nbad \xC0\xAF \xED\xA0\x80 ok",
+         "\n\nbad " FFFD FFFD " " FFFD FFFD FFFD " ok");
     MAIL("Content-Type: text/plain; charset=x-unknown\n\n\x93quoted\x94", "\n\n\xE2\x80\x9Cquoted\xE2\x80\x9D");
     MAIL("Subject: nul\n\na\0b", "nul\n\nab");
     /* Unknown transfer encodings are read as identity. */
@@ -278,10 +338,12 @@ static void test_multipart_broken(void **state)
          "<p>one</p>\n--xyz\ncontent-type: image/gif\n\nGIF\n--xyz\nContent-Type: text/plain\n\ntwo\n--xyz--\n",
          "lost type\n\none\ntwo");
     /* No MIME-Version either, but the body opens with a delimiter line (spam-2/00028). */
-    MAIL("Subject: bare\n\n\n--J.1\nContent-Type: text/plain\n\nfirst\n--J.1\nContent-Type: image/gif\n\nGIF\n--J.1--\n",
+    MAIL("Subject: bare\n\n\n--J.1\nContent-Type: text/plain\n\nfirst\n--J.1\n"
+         "Content-Type: image/gif\n\nGIF\n--J.1--\n",
          "bare\n\nfirst");
     /* Without MIME-Version a quoted MIME structure is just text (a person writing about MIME). */
-    MAIL("Subject: quoting\n\nI got this:\n--xyz\nContent-Type: text/plain\n\nhi\n", "quoting\n\nI got this:\n--xyz\nContent-Type: text/plain\n\nhi");
+    MAIL("Subject: quoting\n\nI got this:\n--xyz\nContent-Type: text/plain\n\nhi\n",
+         "quoting\n\nI got this:\n--xyz\nContent-Type: text/plain\n\nhi");
     /* A longer boundary that starts with ours is not ours; trailing blanks after a delimiter are allowed;
      * a part without headers or blank line starts its body at once; CRLF delimiters. */
     MAIL("Content-Type: multipart/mixed; boundary=b\n\n--b  \nContent-Type: text/plain\n\none\n--bb\nstill one\n"
@@ -292,34 +354,36 @@ static void test_multipart_broken(void **state)
     /* Only a closing delimiter: no parts, and not the fallback either. */
     MAIL("Content-Type: multipart/mixed; boundary=b\n\npreamble\n--b--\n", "\n\n");
     /* multipart/digest parts default to message/rfc822. */
-    MAIL("Content-Type: multipart/digest; boundary=d\n\n--d\n\nSubject: one\n\nfirst\n--d\n\nSubject: two\n\nsecond\n--d--\n",
+    MAIL("Content-Type: multipart/digest; boundary=d\n\n--d\n\nSubject: one\n\nfirst\n--d\n\n"
+         "Subject: two\n\nsecond\n--d--\n",
          "\n\none\nfirst\ntwo\nsecond");
 }
+
+#define NESTED_PART "Content-Type: multipart/mixed; boundary=\"b%d\"\n\n--b%d\n"
 
 /* Deeper nesting than the decoder follows: no crash, and the deep text is left out. */
 static void test_nesting_limit(void **state)
 {
     (void)state;
-    enum { DEPTH = 200 };
-    size_t cap = DEPTH * 120 + 256, len = 0;
+    /* The text part below `levels` nested multiparts sits at depth `levels`: 32 is read, 33 is not. */
+    static const struct {
+        int levels;
+        const char *want;
+    } cases[] = {{10, "\n\ndeep text"}, {32, "\n\ndeep text"}, {33, "\n\n"}, {200, "\n\n"}};
+    size_t cap = 200 * 120 + 256;
     char *raw = malloc(cap);
     assert_non_null(raw);
-    for (int d = 0; d < DEPTH; d++)
-        len += (size_t)snprintf(raw + len, cap - len, "Content-Type: multipart/mixed; boundary=\"b%d\"\n\n--b%d\n", d, d);
-    len += (size_t)snprintf(raw + len, cap - len, "Content-Type: text/plain\n\ndeep text\n");
-    char *text;
-    size_t n;
-    assert_int_equal(sp_mail_to_text(raw, len, NULL, &text, &n), SP_OK);
-    assert_string_equal(text, "\n\n");
-    free(text);
-    /* Shallow nesting keeps the text. */
-    len = 0;
-    for (int d = 0; d < 10; d++)
-        len += (size_t)snprintf(raw + len, cap - len, "Content-Type: multipart/mixed; boundary=\"b%d\"\n\n--b%d\n", d, d);
-    len += (size_t)snprintf(raw + len, cap - len, "Content-Type: text/plain\n\ndeep text\n");
-    assert_int_equal(sp_mail_to_text(raw, len, NULL, &text, &n), SP_OK);
-    assert_string_equal(text, "\n\ndeep text");
-    free(text);
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        size_t len = 0;
+        for (int d = 0; d < cases[c].levels; d++) len += (size_t)snprintf(raw + len, cap - len, NESTED_PART, d, d);
+        len += (size_t)snprintf(raw + len, cap - len, "Content-Type: text/plain\n\ndeep text\n");
+        assert_true(len < cap);
+        char *text;
+        size_t n;
+        assert_int_equal(sp_mail_to_text(raw, len, NULL, &text, &n), SP_OK);
+        if (strcmp(text, cases[c].want) != 0) fail_msg("%d levels: got [%s]", cases[c].levels, text);
+        free(text);
+    }
     free(raw);
 }
 
@@ -432,7 +496,8 @@ static void test_fixture_rfc822_bounce(void **state)
                        "Home Based Business for Grownups\n"
                        "THIS ENTERPRISE IS AWESOMELY FEATURED\n";
     assert_memory_equal(text, want, strlen(want));
-    const char *tail = "be removed will not be processed.\n~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~";
+    const char *tail = "be removed will not be processed.\n"
+                       "~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~ ~";
     assert_string_equal(text + strlen(text) - strlen(tail), tail);
     /* The inner message's routing headers are dropped too. */
     assert_null(strstr(text, "Message-ID"));
@@ -533,6 +598,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_quoted_printable),
         cmocka_unit_test(test_base64),
+        cmocka_unit_test(test_base64_parity_with_python),
         cmocka_unit_test(test_header_words),
         cmocka_unit_test(test_headers_subject_and_folding),
         cmocka_unit_test(test_keep_headers),

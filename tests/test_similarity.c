@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "linalg_test_util.h"
 #include "seeds.h"
 #include "similarity.h"
 
@@ -25,21 +26,6 @@ static float *random_matrix(gsl_rng *r, size_t n, size_t d, double offset)
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < d; j++) X[i * d + j] = (float)(offset + (1.0 + j % 5) * gsl_ran_gaussian(r, 1.0));
     return X;
-}
-
-/* A random d x d orthogonal matrix (Q of the QR of a Gaussian matrix). */
-static gsl_matrix *random_orthogonal(gsl_rng *r, size_t d)
-{
-    gsl_matrix *A = gsl_matrix_alloc(d, d), *Q = gsl_matrix_alloc(d, d), *R = gsl_matrix_alloc(d, d);
-    gsl_vector *tau = gsl_vector_alloc(d);
-    for (size_t i = 0; i < d; i++)
-        for (size_t j = 0; j < d; j++) gsl_matrix_set(A, i, j, gsl_ran_gaussian(r, 1.0));
-    gsl_linalg_QR_decomp(A, tau);
-    gsl_linalg_QR_unpack(A, tau, Q, R);
-    gsl_matrix_free(A);
-    gsl_matrix_free(R);
-    gsl_vector_free(tau);
-    return Q;
 }
 
 /* Y = s X M, M a gsl d x e matrix. */
@@ -63,7 +49,7 @@ static void test_cka_invariant_to_orthogonal_and_scale(void **state)
     gsl_rng *r = sp_rng_alloc(11);
     const size_t n = 300, d = 12;
     float *X = random_matrix(r, n, d, 3.0);
-    gsl_matrix *Q = random_orthogonal(r, d);
+    gsl_matrix *Q = test_random_orthogonal(r, d);
     float *Y = times(X, n, Q, 2.5);
     double lin, deb, d2;
     assert_int_equal(sp_cka_linear(&lin, X, Y, n, d, d), SP_OK);
@@ -86,7 +72,7 @@ static void test_cka_not_invariant_to_invertible_but_cca_is(void **state)
     gsl_rng *r = sp_rng_alloc(12);
     const size_t n = 400, d = 8;
     float *X = random_matrix(r, n, d, 0.0);
-    gsl_matrix *Q1 = random_orthogonal(r, d), *Q2 = random_orthogonal(r, d), *A = gsl_matrix_alloc(d, d);
+    gsl_matrix *Q1 = test_random_orthogonal(r, d), *Q2 = test_random_orthogonal(r, d), *A = gsl_matrix_alloc(d, d);
     for (size_t i = 0; i < d; i++) {
         gsl_vector_view row = gsl_matrix_row(Q1, i);
         gsl_vector_scale(&row.vector, exp(-0.6 * (double)i));
@@ -203,6 +189,46 @@ static void test_procrustes_bounds(void **state)
         free(X);
         free(Y);
     }
+    gsl_rng_free(r);
+}
+
+/* The eigenvalue route to the nuclear norm agrees with GSL's SVD, also when A is rank deficient (where the
+ * square roots of near-zero eigenvalues are least accurate), and wide or tall. */
+static void test_nuclear_norm_matches_svd(void **state)
+{
+    (void)state;
+    gsl_rng *r = sp_rng_alloc(19);
+    const size_t shapes[3][2] = {{40, 40}, {50, 30}, {20, 60}};
+    for (int t = 0; t < 3; t++)
+        for (int deficient = 0; deficient < 2; deficient++) {
+            const size_t rows = shapes[t][0], cols = shapes[t][1], rank = deficient ? 7 : (rows < cols ? rows : cols);
+            double *A = calloc(rows * cols, sizeof *A);
+            assert_non_null(A);
+            for (size_t k = 0; k < rank; k++) { /* A = sum of rank outer products */
+                double u[60], v[60];
+                for (size_t i = 0; i < rows; i++) u[i] = gsl_ran_gaussian(r, 1.0);
+                for (size_t j = 0; j < cols; j++) v[j] = gsl_ran_gaussian(r, 1.0);
+                for (size_t i = 0; i < rows; i++)
+                    for (size_t j = 0; j < cols; j++) A[i * cols + j] += u[i] * v[j];
+            }
+            const int tr = rows < cols;
+            gsl_matrix *U = gsl_matrix_alloc(tr ? cols : rows, tr ? rows : cols);
+            gsl_matrix *V = gsl_matrix_alloc(U->size2, U->size2);
+            gsl_vector *S = gsl_vector_alloc(U->size2), *work = gsl_vector_alloc(U->size2);
+            for (size_t i = 0; i < rows; i++)
+                for (size_t j = 0; j < cols; j++) gsl_matrix_set(U, tr ? j : i, tr ? i : j, A[i * cols + j]);
+            assert_int_equal(gsl_linalg_SV_decomp(U, V, S, work), 0);
+            double svd = 0.0, nuc;
+            for (size_t i = 0; i < S->size; i++) svd += gsl_vector_get(S, i);
+            assert_int_equal(sp_nuclear_norm(&nuc, A, rows, cols), SP_OK);
+            assert_true(fabs(nuc - svd) <= 1.5e-8 * (double)S->size * gsl_vector_get(S, 0));
+            assert_true(fabs(nuc - svd) <= 1e-7 * svd);
+            free(A);
+            gsl_matrix_free(U);
+            gsl_matrix_free(V);
+            gsl_vector_free(S);
+            gsl_vector_free(work);
+        }
     gsl_rng_free(r);
 }
 
@@ -333,6 +359,43 @@ static void test_all_pairs_matches_pairs_and_threads(void **state)
     gsl_rng_free(r);
 }
 
+/* The CCA all-pairs driver agrees with single calls, PWCCA is asymmetric, and threads change nothing. */
+static void test_cca_all_pairs_matches_pairs(void **state)
+{
+    (void)state;
+    gsl_rng *r = sp_rng_alloc(20);
+    enum { M = 3 };
+    const size_t n = 150, dims[M] = {4, 7, 5};
+    float *acts[M];
+    for (size_t m = 0; m < M; m++) acts[m] = random_matrix(r, n, dims[m], 1.0);
+    for (size_t i = 0; i < n; i++)
+        for (size_t m = 1; m < M; m++) acts[m][i * dims[m] + 1] += 3.0f * acts[0][i * dims[0] + 3];
+    double mr[M * M], pw[M * M], mr1[M * M], pw1[M * M];
+    size_t nw;
+    omp_set_num_threads(1);
+    assert_int_equal(sp_cca_all_pairs(mr1, pw1, &nw, (const float *const *)acts, dims, M, n, 0.99), SP_OK);
+    omp_set_num_threads(2);
+    assert_int_equal(sp_cca_all_pairs(mr, pw, &nw, (const float *const *)acts, dims, M, n, 0.99), SP_OK);
+    assert_memory_equal(mr, mr1, sizeof mr);
+    assert_memory_equal(pw, pw1, sizeof pw);
+    assert_int_equal(nw, 0);
+    for (size_t a = 0; a < M; a++)
+        for (size_t b = 0; b < M; b++) {
+            if (a == b) {
+                assert_true(mr[a * M + a] == 1.0 && pw[a * M + a] == 1.0);
+                continue;
+            }
+            sp_cca_result c;
+            assert_int_equal(sp_cca(&c, NULL, acts[a], acts[b], n, dims[a], dims[b], 0.99), SP_OK);
+            assert_true(fabs(c.mean_rho - mr[a * M + b]) < 1e-12);
+            assert_true(fabs(c.pwcca - pw[a * M + b]) < 1e-12);
+            assert_true(fabs(mr[a * M + b] - mr[b * M + a]) < 1e-12);
+        }
+    assert_true(fabs(pw[1] - pw[M]) > 1e-3); /* weights come from the first model's side */
+    for (size_t m = 0; m < M; m++) free(acts[m]);
+    gsl_rng_free(r);
+}
+
 static void test_bad_inputs_are_reported(void **state)
 {
     (void)state;
@@ -355,10 +418,12 @@ int main(void)
         cmocka_unit_test(test_one_column_known_answers),
         cmocka_unit_test(test_debiased_cka_matches_direct),
         cmocka_unit_test(test_procrustes_bounds),
+        cmocka_unit_test(test_nuclear_norm_matches_svd),
         cmocka_unit_test(test_cca_degenerate_width_flags_warning),
         cmocka_unit_test(test_svcca_truncation_and_pwcca_weights),
         cmocka_unit_test(test_pwcca_weights_follow_variance),
         cmocka_unit_test(test_all_pairs_matches_pairs_and_threads),
+        cmocka_unit_test(test_cca_all_pairs_matches_pairs),
         cmocka_unit_test(test_bad_inputs_are_reported),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "linalg_test_util.h"
 #include "seeds.h"
 #include "splinter_measures.h"
 
@@ -37,18 +38,10 @@ static void orthogonal(gsl_rng *r, double Q[D][D], int permute)
             for (size_t j = 0; j < D; j++) Q[i][j] = perm[i] == j;
         return;
     }
-    gsl_matrix *A = gsl_matrix_alloc(D, D), *Qm = gsl_matrix_alloc(D, D), *R = gsl_matrix_alloc(D, D);
-    gsl_vector *tau = gsl_vector_alloc(D);
-    for (size_t i = 0; i < D; i++)
-        for (size_t j = 0; j < D; j++) gsl_matrix_set(A, i, j, gsl_ran_gaussian(r, 1.0));
-    gsl_linalg_QR_decomp(A, tau);
-    gsl_linalg_QR_unpack(A, tau, Qm, R);
+    gsl_matrix *Qm = test_random_orthogonal(r, D);
     for (size_t i = 0; i < D; i++)
         for (size_t j = 0; j < D; j++) Q[i][j] = gsl_matrix_get(Qm, i, j);
-    gsl_matrix_free(A);
     gsl_matrix_free(Qm);
-    gsl_matrix_free(R);
-    gsl_vector_free(tau);
 }
 
 static void make_row(gsl_rng *r, float *xa, float *xb, int32_t *y, double Q[D][D], int splinter)
@@ -160,6 +153,36 @@ static void test_unit_level_matching(void **state)
     assert_int_equal(L.unit_pairs, D);
     assert_true(L.unit_splinter_frac == 0.0);
     assert_true(L.unit_corr_ood > 0.99);
+    free(p);
+}
+
+/* Prepared models give exactly what sp_splinter_pair gives, in either order of preparation, and refuse to
+ * pair models prepared differently. */
+static void test_prepared_models_match_pairs(void **state)
+{
+    (void)state;
+    pair_data *p = make_pair(107, 1, 0);
+    sp_splinter_options opt;
+    sp_splinter_options_default(&opt);
+    opt.seed = 5;
+    sp_splinter_layer direct, prepared;
+    run_pair(&direct, p);
+    sp_splinter_model *a = NULL, *b = NULL, *c = NULL;
+    assert_int_equal(sp_splinter_model_prepare(&b, p->b_id, N_ID, p->b_ood, N_OOD, D, p->y, 2, &opt), SP_OK);
+    assert_int_equal(sp_splinter_model_prepare(&a, p->a_id, N_ID, p->a_ood, N_OOD, D, p->y, 2, &opt), SP_OK);
+    assert_int_equal(sp_splinter_pair_prepared(&prepared, a, b, &opt), SP_OK);
+    assert_memory_equal(&direct, &prepared, sizeof direct);
+    opt.seed = 6;
+    assert_int_equal(sp_splinter_model_prepare(&c, p->b_id, N_ID, p->b_ood, N_OOD, D, p->y, 2, &opt), SP_OK);
+    assert_int_equal(sp_splinter_pair_prepared(&prepared, a, c, &opt), SP_ERR_USAGE);
+    sp_splinter_model_free(c);
+    c = NULL;
+    assert_int_equal(sp_splinter_model_prepare(&c, p->b_id, N_ID, p->b_ood, N_OOD, D, NULL, 0, &opt), SP_OK);
+    opt.seed = 5;
+    assert_int_equal(sp_splinter_pair_prepared(&prepared, a, c, &opt), SP_ERR_USAGE);
+    sp_splinter_model_free(a);
+    sp_splinter_model_free(b);
+    sp_splinter_model_free(c);
     free(p);
 }
 
@@ -278,6 +301,7 @@ int main(void)
         cmocka_unit_test(test_planted_splintering_is_found),
         cmocka_unit_test(test_unsplintered_control_is_near_zero),
         cmocka_unit_test(test_unit_level_matching),
+        cmocka_unit_test(test_prepared_models_match_pairs),
         cmocka_unit_test(test_results_do_not_depend_on_threads),
         cmocka_unit_test(test_assignment_beats_greedy),
         cmocka_unit_test(test_probe_reaches_optimum),

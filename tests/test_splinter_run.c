@@ -96,7 +96,7 @@ static void write_model(const char *name, const char *variant, uint64_t pretrain
 
 static int32_t labels_all[N_ID + N_OOD];
 
-static void make_run(void)
+static void make_run(int constant_emb)
 {
     (void)system("rm -rf " RUN);
     assert_int_equal(mkdir(RUN, 0755), 0);
@@ -126,6 +126,8 @@ static void make_run(void)
             rotate(buf[2], ood, Q, N_OOD);
             rotate(buf[3], ood, Q, N_OOD);
         }
+        if (constant_emb) /* like the embedding output at [CLS]: the same vector for every input */
+            for (int i = 0; i < N_ID * D; i++) buf[0][i] = (float)(i % D);
         const float *ida[2] = {buf[0], buf[1]}, *oa[2] = {buf[2], buf[3]};
         char name[32];
         snprintf(name, sizeof name, "%s-s%d", splinters ? "finetune-p0" : "joint", m % 3);
@@ -174,7 +176,7 @@ static double csv_lookup(const char *file, const char *const *key, int nk, const
 static void test_planted_splintering_is_found_in_finetune_only(void **state)
 {
     (void)state;
-    make_run();
+    make_run(0);
     sp_splinter_run_options opt;
     sp_splinter_run_options_default(&opt);
     opt.bootstrap = 200;
@@ -239,6 +241,23 @@ static void test_deterministic_outputs(void **state)
     assert_int_equal(system("cmp -s " RUN "/analysis/splinter_variants.csv splinter-run-first.csv"), 0);
 }
 
+static void test_constant_layer_is_skipped_with_a_warning(void **state)
+{
+    (void)state;
+    make_run(1);
+    sp_splinter_run_options opt;
+    sp_splinter_run_options_default(&opt);
+    opt.bootstrap = 10;
+    sp_splinter_run_result *res = NULL;
+    assert_int_equal(sp_splinter_run(RUN, &opt, &res), SP_OK);
+    assert_int_equal(res->n_pairs, 6); /* block0 only */
+    assert_true(res->n_warnings >= 1);
+    assert_non_null(strstr(res->warnings[0], "layer emb"));
+    sp_splinter_run_result_free(res);
+    assert_int_equal(system("grep -q ',emb,' " RUN "/analysis/splinter_pairs.csv"), 256);
+    assert_int_equal(system("grep -q ',emb,' " RUN "/analysis/splinter_variants.csv"), 256);
+}
+
 static void test_linear_only_run_is_a_documented_skip(void **state)
 {
     (void)state;
@@ -261,6 +280,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_planted_splintering_is_found_in_finetune_only),
         cmocka_unit_test(test_deterministic_outputs),
+        cmocka_unit_test(test_constant_layer_is_skipped_with_a_warning),
         cmocka_unit_test(test_linear_only_run_is_a_documented_skip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -259,7 +259,14 @@ static void test_vocab_bounds_and_options(void **state)
     o.vocab_size = 260;
     assert_int_equal(sp_tokenizer_train_lens((const char *const *)c.text, c.len, c.n, &o, &t), SP_ERR_USAGE);
     assert_null(t);
+    o.vocab_size = SP_TOK_MAX_VOCAB + 1;
+    assert_int_equal(sp_tokenizer_train_lens((const char *const *)c.text, c.len, c.n, &o, &t), SP_ERR_USAGE);
+    /* no texts at all: no merges, bytes still encode */
     o.vocab_size = 1000;
+    assert_int_equal(sp_tokenizer_train_lens(NULL, NULL, 0, &o, &t), SP_OK);
+    assert_int_equal(sp_tokenizer_vocab_size(t), 261);
+    assert_int_equal(sp_tokenizer_encode(t, "ab", 2, ids, 8), 2);
+    sp_tokenizer_free(t);
     o.lowercase = 2;
     assert_int_equal(sp_tokenizer_train_lens((const char *const *)c.text, c.len, c.n, &o, &t), SP_ERR_USAGE);
 
@@ -426,9 +433,10 @@ static void test_save_load(void **state)
     sp_tokenizer *e2 = NULL;
     assert_int_equal(sp_tokenizer_load(f, "/empty", &e2), SP_OK);
     assert_string_equal(sp_tokenizer_hash(e2), sp_tokenizer_hash(empty));
-    assert_int_equal(sp_tokenizer_load(f, "/nothing", &e2), SP_ERR_INPUT);
-    assert_true(H5Fclose(f) >= 0);
     sp_tokenizer_free(e2);
+    assert_int_equal(sp_tokenizer_load(f, "/nothing", &e2), SP_ERR_INPUT);
+    assert_null(e2);
+    assert_true(H5Fclose(f) >= 0);
     sp_tokenizer_free(empty);
 
     /* tamper with the last merge (still a valid merge list): the hash check refuses it */
@@ -463,14 +471,48 @@ static void test_concurrent_encoding(void **state)
     enum { REPS = 8, WIN = 256 };
     int n = (int)c.n * REPS;
     int32_t *serial = malloc((size_t)n * WIN * sizeof *serial), *par = malloc((size_t)n * WIN * sizeof *par);
-    for (int i = 0; i < n; i++) sp_tokenizer_encode_fixed(t, c.text[i % c.n], WIN, serial + (size_t)i * WIN);
+    int32_t lens[8 * 32], slens[8 * 32];
+    const char *texts[8 * 32];
+    for (int i = 0; i < n; i++) {
+        texts[i] = c.text[i % c.n];
+        slens[i] = sp_tokenizer_encode_fixed(t, texts[i], WIN, serial + (size_t)i * WIN);
+    }
 #pragma omp parallel for schedule(dynamic, 1) num_threads(2)
-    for (int i = 0; i < n; i++) sp_tokenizer_encode_fixed(t, c.text[i % c.n], WIN, par + (size_t)i * WIN);
+    for (int i = 0; i < n; i++) sp_tokenizer_encode_fixed(t, texts[i], WIN, par + (size_t)i * WIN);
     assert_memory_equal(serial, par, (size_t)n * WIN * sizeof *serial);
+    memset(par, 0xff, (size_t)n * WIN * sizeof *par);
+    assert_int_equal(sp_tokenizer_encode_fixed_batch(t, texts, (size_t)n, WIN, par, lens), SP_OK);
+    assert_memory_equal(serial, par, (size_t)n * WIN * sizeof *serial);
+    assert_memory_equal(slens, lens, (size_t)n * sizeof *lens);
+    assert_int_equal(lens[0], WIN); /* the first e-mail fills the window */
+    assert_int_equal(sp_tokenizer_encode_fixed_batch(t, texts, (size_t)n, 1, par, lens), SP_ERR_USAGE);
     free(serial);
     free(par);
     sp_tokenizer_free(t);
     corpus_free(&c);
+}
+
+static void test_train_split(void **state)
+{
+    (void)state;
+    /* only the training split is seen: the test and OOD texts (all 'z') leave no trace in the merges */
+    sp_dataset *ds = sp_dataset_alloc(4);
+    static const char *text[4] = {"zzzz zzzz", "aaabdaaabac", "zzzzzz", "zz zz zz"};
+    static const uint8_t split[4] = {SP_SPLIT_TEST, SP_SPLIT_TRAIN, SP_SPLIT_OOD, SP_SPLIT_VAL};
+    for (int i = 0; i < 4; i++) {
+        ds->text[i] = strdup(text[i]);
+        ds->split[i] = split[i];
+    }
+    sp_tokenizer *t = NULL, *ref = train_one("aaabdaaabac", 8192, 0);
+    assert_int_equal(sp_tokenizer_train_split(ds, NULL, &t), SP_OK);
+    assert_string_equal(sp_tokenizer_hash(t), sp_tokenizer_hash(ref));
+    assert_int_equal(sp_tokenizer_n_merges(t), 7);
+    sp_tokenizer_free(t);
+    ds->split[1] = SP_SPLIT_VAL;
+    assert_int_equal(sp_tokenizer_train_split(ds, NULL, &t), SP_ERR_INPUT);
+    assert_null(t);
+    sp_tokenizer_free(ref);
+    sp_dataset_free(ds);
 }
 
 /* ---- parity with the Python reference ---- */
@@ -584,6 +626,7 @@ int main(void)
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_save_load),
         cmocka_unit_test(test_concurrent_encoding),
+        cmocka_unit_test(test_train_split),
         cmocka_unit_test(test_parity_python),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

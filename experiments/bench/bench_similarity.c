@@ -2,9 +2,10 @@
  * machine's OpenBLAS sgemm rate as the peak to compare against. Driven by bench_similarity.sh, which runs the
  * numpy peer on the same data in the same run and prints the ratio.
  *
- * Usage: bench_similarity PREFIX M L n d REPEATS
+ * Usage: bench_similarity PREFIX M L n d REPEATS PEAK
  *   reads PREFIX.layer<l>.f32 (float32 [M, n, d], model-major, written by bench_similarity.py),
- *   writes PREFIX.cka_c.f64 (float64 [L, M, M]) and prints one line of key=value timings.
+ *   writes PREFIX.cka_c.f64 (float64 [L, M, M]) and prints one line of key=value timings; PEAK > 0 also
+ *   times a PEAK^3 sgemm (0 skips it).
  */
 #include <gsl/gsl_cblas.h>
 #include <omp.h>
@@ -46,14 +47,14 @@ static double sgemm_peak(int s)
 
 int main(int argc, char **argv)
 {
-    if (argc != 7) {
-        fprintf(stderr, "usage: bench_similarity PREFIX M L n d REPEATS\n");
+    if (argc != 8) {
+        fprintf(stderr, "usage: bench_similarity PREFIX M L n d REPEATS PEAK\n");
         return 2;
     }
     const char *prefix = argv[1];
     const size_t M = strtoul(argv[2], NULL, 10), L = strtoul(argv[3], NULL, 10);
     const size_t n = strtoul(argv[4], NULL, 10), d = strtoul(argv[5], NULL, 10);
-    const int repeats = atoi(argv[6]);
+    const int repeats = atoi(argv[6]), peak_size = atoi(argv[7]);
     float *data = malloc(L * M * n * d * sizeof *data);
     double *cka = malloc(L * M * M * sizeof *cka);
     const float **acts = malloc(L * M * sizeof *acts);
@@ -94,7 +95,7 @@ int main(int argc, char **argv)
     }
     /* SYRK of Z [n, D]: n * D * (D + 1) flops (a multiply and an add per entry of the upper triangle). */
     const double D = (double)(M * d), flops = (double)L * (double)n * D * (D + 1.0);
-    const double peak = sgemm_peak(4096);
+    const double peak = peak_size > 0 ? sgemm_peak(peak_size) : 0.0;
     printf("c_seconds=%.4f c_gflops=%.2f sgemm_peak_gflops=%.2f omp_threads=%d\n", best, flops / best * 1e-9, peak,
            omp_get_max_threads());
     free(data);

@@ -45,24 +45,31 @@ def main():
                 acts[m] = shared @ mix + rng.standard_normal((n, d), dtype=np.float32) * (0.5 + m / M)
             acts.tofile(f"{prefix}.layer{l}.f32")
             layers.append(acts)
-        out = subprocess.run([binary, prefix, str(M), str(L), str(n), str(d), str(repeats)], check=True,
-                             capture_output=True, text=True).stdout
-        c = dict(kv.split("=") for kv in out.split())
+        # The machine is shared: C and numpy runs alternate, so a change in load hits both alike; the best
+        # run of each is compared. The sgemm peak is timed once, after the last C run.
+        c_best, np_best = float("inf"), float("inf")
+        for r in range(repeats):
+            peak = "4096" if r == repeats - 1 else "0"
+            out = subprocess.run([binary, prefix, str(M), str(L), str(n), str(d), "1", peak], check=True,
+                                 capture_output=True, text=True).stdout
+            run = dict(kv.split("=") for kv in out.split())
+            if float(run["c_seconds"]) < c_best:
+                c_best, c = float(run["c_seconds"]), run
+            if r == repeats - 1:
+                c["sgemm_peak_gflops"] = run["sgemm_peak_gflops"]
+            t0 = time.perf_counter()
+            cka_np = np.stack([numpy_all_pairs(a) for a in layers])
+            np_best = min(np_best, time.perf_counter() - t0)
         cka_c = np.fromfile(f"{prefix}.cka_c.f64").reshape(L, M, M)
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        cka_np = np.stack([numpy_all_pairs(a) for a in layers])
-        best = min(best, time.perf_counter() - t0)
     c_s = float(c["c_seconds"])
     print(f"all-pairs linear CKA, M={M} models x L={L} layers, n={n}, d={d} ({M * (M - 1) // 2} pairs/layer), "
-          f"best of {repeats}")
+          f"best of {repeats} alternating runs each")
     print(f"  C  (splinter, one SYRK per layer): {c_s:.3f} s, {float(c['c_gflops']):.1f} GFLOP/s "
           f"({100 * float(c['c_gflops']) / float(c['sgemm_peak_gflops']):.0f}% of OpenBLAS sgemm "
           f"{float(c['sgemm_peak_gflops']):.1f} GFLOP/s), OMP threads {c['omp_threads']}, "
           f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}")
-    print(f"  numpy (Z.T @ Z per layer):         {best:.3f} s")
-    print(f"  ratio numpy / C = {best / c_s:.2f}")
+    print(f"  numpy (Z.T @ Z per layer):         {np_best:.3f} s")
+    print(f"  ratio numpy / C = {np_best / c_s:.2f}")
     print(f"  max |CKA_C - CKA_numpy| = {np.abs(cka_c - cka_np).max():.2e}")
 
 

@@ -6,6 +6,8 @@
  *   pair <split> <layer> <a> <b> <linear CKA> <debiased CKA> <Procrustes d^2>     (all-pairs driver, a < b)
  *   single <split> <layer> <a> <b> <linear CKA> <debiased CKA> <Procrustes d^2>   (single-pair functions)
  *   cross <split> <layer i> <layer j> <linear CKA>   (model 0's layer i against model 1's layer j)
+ *   cca <split> <layer> <a> <b> <SVCCA> <PWCCA with a's weights>      (sp_cca_all_pairs, 99% variance, a != b)
+ *   ccasingle <split> <layer> <a> <b> <SVCCA> <PWCCA>                 (sp_cca, a < b)
  * Exit 0, or 1 with the library's message on stderr.
  */
 #include <stdio.h>
@@ -27,12 +29,13 @@ static int dump_split(const char *split, const char *pooling, const char *const 
     sp_status st = sp_activations_load(&s, paths, M, split, pooling, NULL, 0);
     if (st != SP_OK) return fail(st);
     double *lin = malloc(M * M * sizeof *lin), *deb = malloc(M * M * sizeof *deb);
-    double *proc = malloc(M * M * sizeof *proc);
+    double *proc = malloc(M * M * sizeof *proc), *svcca = malloc(M * M * sizeof *svcca);
+    double *pwcca = malloc(M * M * sizeof *pwcca);
     double *cross = malloc(s->n_layers * s->n_layers * sizeof *cross);
     const float **a0 = malloc(s->n_layers * sizeof *a0), **a1 = malloc(s->n_layers * sizeof *a1);
     size_t *d0 = malloc(s->n_layers * sizeof *d0), *d1 = malloc(s->n_layers * sizeof *d1);
     int rc = 0;
-    if (!lin || !deb || !proc || !cross || !a0 || !a1 || !d0 || !d1) {
+    if (!lin || !deb || !proc || !svcca || !pwcca || !cross || !a0 || !a1 || !d0 || !d1) {
         fprintf(stderr, "similarity_dump: out of memory\n");
         rc = 1;
         goto done;
@@ -57,6 +60,22 @@ static int dump_split(const char *split, const char *pooling, const char *const 
                 }
                 printf("single %s %s %zu %zu %.17g %.17g %.17g\n", split, s->layers[l], a, b, l1, d1v, p1);
             }
+        if ((st = sp_cca_all_pairs(svcca, pwcca, NULL, acts, dims, M, s->n, 0.99)) != SP_OK) {
+            rc = fail(st);
+            goto done;
+        }
+        for (size_t a = 0; a < M; a++)
+            for (size_t b = 0; b < M; b++) {
+                if (a == b) continue;
+                printf("cca %s %s %zu %zu %.17g %.17g\n", split, s->layers[l], a, b, svcca[a * M + b], pwcca[a * M + b]);
+                if (a > b) continue;
+                sp_cca_result r;
+                if ((st = sp_cca(&r, NULL, acts[a], acts[b], s->n, dims[a], dims[b], 0.99)) != SP_OK) {
+                    rc = fail(st);
+                    goto done;
+                }
+                printf("ccasingle %s %s %zu %zu %.17g %.17g\n", split, s->layers[l], a, b, r.mean_rho, r.pwcca);
+            }
         a0[l] = s->acts[l * M];
         d0[l] = s->dims[l * M];
         a1[l] = s->acts[l * M + (M > 1)];
@@ -70,7 +89,7 @@ static int dump_split(const char *split, const char *pooling, const char *const 
         for (size_t j = 0; j < s->n_layers; j++)
             printf("cross %s %s %s %.17g\n", split, s->layers[i], s->layers[j], cross[i * s->n_layers + j]);
 done:
-    free(lin), free(deb), free(proc), free(cross), free(a0), free(a1), free(d0), free(d1);
+    free(lin), free(deb), free(proc), free(svcca), free(pwcca), free(cross), free(a0), free(a1), free(d0), free(d1);
     sp_activations_free(s);
     return rc;
 }

@@ -1,9 +1,11 @@
-"""Independent numpy reference for linear CKA, debiased CKA and orthogonal Procrustes distance.
+"""Independent numpy reference for linear CKA, debiased CKA, orthogonal Procrustes distance, SVCCA and PWCCA.
 
 The C library works in feature space (one SYRK, no n x n matrices); this reference uses the textbook n x n
 forms in float64 instead: HSIC with the centring matrix H (Kornblith et al. 2019), the unbiased HSIC with
 zero-diagonal Gram matrices (Song et al. 2012; Nguyen, Raghu & Kornblith 2021) and the nuclear norm from
-numpy's SVD (Ding, Denain & Steinhardt 2021).
+numpy's SVD (Ding, Denain & Steinhardt 2021). SVCCA/PWCCA use numpy's SVD of the n x p activations (the C
+code uses the eigendecomposition of the p x p Gram) and project the centred units on explicit canonical
+variates (the C code uses the closed form V S P).
 
 Usage:
   similarity_ref.py write DIR          writes synthetic model files DIR/m0.h5 .. m3.h5 with h5py (and
@@ -88,6 +90,24 @@ def procrustes_d2(x, y):
     return 2.0 - 2.0 * np.linalg.svd(a.T @ b, compute_uv=False).sum()
 
 
+def svd_side(z, keep):
+    z = z - z.mean(0)
+    u, s, _ = np.linalg.svd(z, full_matrices=False)
+    rank = int(np.sum(s > max(z.shape) * np.finfo(np.float32).eps * s[0]))
+    s2 = s[:rank] ** 2
+    k = rank if keep >= 1.0 else int(np.searchsorted(np.cumsum(s2), keep * s2.sum())) + 1
+    return u[:, :k]
+
+
+def svcca_pwcca(x, y, keep=0.99):
+    ux, uy = svd_side(x, keep), svd_side(y, keep)
+    p, rho, _ = np.linalg.svd(ux.T @ uy, full_matrices=False)
+    rho = np.minimum(rho, 1.0)
+    h = ux @ p[:, : len(rho)]  # canonical variates of x
+    alpha = np.abs(h.T @ (x - x.mean(0))).sum(axis=1)
+    return rho.mean(), float((alpha * rho).sum() / alpha.sum())
+
+
 def compare(dump, models, pooling="cls"):
     files = [h5py.File(p, "r") for p in models]
     cache = {}
@@ -106,6 +126,10 @@ def compare(dump, models, pooling="cls"):
             x, y = act(a, split, layer), act(b, split, layer)
             want = (cka_linear(x, y), cka_debiased(x, y), procrustes_d2(x, y))
             got = tuple(float(v) for v in f[5:8])
+        elif f[0] in ("cca", "ccasingle"):
+            split, layer, a, b = f[1], f[2], int(f[3]), int(f[4])
+            want = svcca_pwcca(act(a, split, layer), act(b, split, layer))
+            got = (float(f[5]), float(f[6]))
         elif f[0] == "cross":
             split, li, lj = f[1], f[2], f[3]
             want = (cka_linear(act(0, split, li), act(1, split, lj)),)
@@ -118,7 +142,7 @@ def compare(dump, models, pooling="cls"):
             worst = max(worst, abs(w - g))
             if not abs(w - g) <= TOL:
                 bad.append(f"{line.strip()}: reference {w:.10f}, C {g:.10f}")
-    if checked < 50:
+    if checked < 400:
         bad.append(f"only {checked} values were compared; the dump is incomplete")
     print(f"similarity_ref: {checked} values compared, max |C - numpy| = {worst:.3g} (tolerance {TOL})")
     for b in bad[:20]:
