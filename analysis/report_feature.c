@@ -6,16 +6,37 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "activations.h"
 #include "plot.h"
 #include "report_internal.h"
 
-/* Distinct values of column `name`, in file order (layers are written shallow to deep). */
+/* Distinct values of column `name`, in file order. */
 static sp_status column_values(const sp_csv_table *t, const char *name, rp_names *out)
 {
     size_t col;
     sp_status st = sp_csv_table_column(t, name, &col);
     for (size_t r = 0; st == SP_OK && r < sp_csv_table_rows(t); r++)
         if (rp_names_add(out, sp_csv_table_cell(t, r, col)) < 0) st = sp_fail(SP_ERR_NOMEM, "out of memory");
+    return st;
+}
+
+static int layer_qsort_cmp(const void *a, const void *b)
+{
+    return sp_activations_layer_order(*(char *const *)a, *(char *const *)b);
+}
+
+/* Distinct layers of the rows whose `filter` column equals `value` (all rows when filter is NULL), in network
+ * order ("emb", block0, block1, ...): the CSVs list layers in the order their rows happen to be written. */
+static sp_status layers_in_order(const sp_csv_table *t, const char *filter, const char *value, rp_names *out)
+{
+    size_t col, fcol = 0;
+    sp_status st = sp_csv_table_column(t, "layer", &col);
+    if (st == SP_OK && filter) st = sp_csv_table_column(t, filter, &fcol);
+    for (size_t r = 0; st == SP_OK && r < sp_csv_table_rows(t); r++) {
+        if (filter && strcmp(sp_csv_table_cell(t, r, fcol), value) != 0) continue;
+        if (rp_names_add(out, sp_csv_table_cell(t, r, col)) < 0) st = sp_fail(SP_ERR_NOMEM, "out of memory");
+    }
+    if (st == SP_OK && out->n > 1) qsort(out->v, out->n, sizeof *out->v, layer_qsort_cmp);
     return st;
 }
 
@@ -40,9 +61,9 @@ sp_status rp_feature_verdict(rp_ctx *c)
     size_t col[9];
     rp_names layers = {0}, poolings = {0};
     st = rp_columns(t, 9, names, col);
-    if (st == SP_OK) st = column_values(t, "layer", &layers);
     if (st == SP_OK) st = column_values(t, "pooling", &poolings);
     const char *pooling = pick_pooling(&poolings);
+    if (st == SP_OK) st = layers_in_order(t, "pooling", pooling, &layers);
     int any = 0;
     for (size_t r = 0; st == SP_OK && r < sp_csv_table_rows(t); r++) {
         if (strcmp(sp_csv_table_cell(t, r, col[4]), "finetune") != 0 ||
@@ -112,10 +133,11 @@ static sp_status fig_cka(rp_ctx *c)
     size_t col[7];
     rp_names layers = {0}, poolings = {0}, splits = {0};
     st = rp_columns(t, 7, names, col);
-    if (st == SP_OK) st = column_values(t, "layer", &layers);
     if (st == SP_OK) st = column_values(t, "pooling", &poolings);
     if (st == SP_OK) st = column_values(t, "split", &splits);
-    const char *pooling = pick_pooling(&poolings), *deep = layers.n ? layers.v[layers.n - 1] : "";
+    const char *pooling = pick_pooling(&poolings);
+    if (st == SP_OK) st = layers_in_order(t, "pooling", pooling, &layers);
+    const char *deep = layers.n ? layers.v[layers.n - 1] : "";
     /* Models per variant from models.csv (similarity.csv has no variant column). */
     sp_csv_table *models = NULL;
     rp_names variants = {0};
@@ -202,9 +224,9 @@ static sp_status fig_layers(rp_ctx *c, const sp_csv_table *t, const char *measur
     sp_status st = rp_columns(t, 9, names, col);
     if (st == SP_OK) st = column_values(t, "variant", &variants);
     if (st == SP_OK) st = column_values(t, "ood_split", &oods);
-    if (st == SP_OK) st = column_values(t, "layer", &layers);
     if (st == SP_OK) st = column_values(t, "pooling", &poolings);
     const char *pooling = pick_pooling(&poolings);
+    if (st == SP_OK) st = layers_in_order(t, NULL, NULL, &layers);
     size_t n_series = variants.n * oods.n;
     sp_plot_series *series = calloc(n_series + 1, sizeof *series);
     double *buf = calloc((n_series + 1) * 4 * (layers.n + 1), sizeof *buf);
