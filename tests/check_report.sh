@@ -6,7 +6,8 @@
 #  - key numbers of report.md (accuracy mean with interval, ambiguity at epsilon 0.01) equal the CSV values;
 #  - a second report does not recompute (analysis.h5 mtime unchanged); touching a model file recomputes;
 #  - bad input: missing RUN (exit 2), RUN without models (exit 1), bad option (exit 2), each with a message,
-#    and no report/ or report.tmp/ left behind.
+#    and no report/ or report.tmp/ left behind;
+#  - a real run of tiny encoders (finetune, joint): all fourteen figures, both verdicts, the 2x2 table.
 # Environment (set by CTest): SPLINTER, SPLINTER_SRC, SPLINTER_TEST_TMP.
 set -euo pipefail
 : "${SPLINTER:?}" "${SPLINTER_SRC:?}" "${SPLINTER_TEST_TMP:?}"
@@ -128,6 +129,38 @@ expect_fail 2 "unknown option" "$SPLINTER" report "$T/run" --no-such-option
 expect_fail 2 "expects exactly one run directory" "$SPLINTER" report
 expect_fail 2 "eps-kind" "$SPLINTER" report "$T/run" --eps-kind loss
 expect_fail 2 "option --delta" "$SPLINTER" report "$T/run" --delta 2
+
+# --- a real encoder run (tiny encoders): finetune on two pretraining seeds x two seeds, three joint models.
+# Every figure kind is drawn, nothing is left out, and both verdicts are stated.
+"$SPLINTER" data import --dataset table --input "$T/table.jsonl" --format jsonl --domain-column domain \
+  --ood-domains forum -o "$T/enc/dataset.h5" 2>/dev/null
+E="--threads 1 --quiet --vocab 300 --d-model 16 --layers 2 --heads 2 --ffn 32 --max-len 48 --epochs 2"
+E="$E --pretrain-epochs 1 --batch 16"
+for p in 0 1; do
+  for s in 0 1; do
+    # shellcheck disable=SC2086
+    "$SPLINTER" train-encoder --run "$T/enc" --variant finetune --seed $s --pretrain-seed $p $E 2>>"$T/enc.err" ||
+      bad "train-encoder finetune p$p s$s: $(cat "$T/enc.err")"
+  done
+done
+for s in 0 1 2; do
+  # shellcheck disable=SC2086
+  "$SPLINTER" train-encoder --run "$T/enc" --variant joint --seed $s $E 2>>"$T/enc.err" ||
+    bad "train-encoder joint s$s: $(cat "$T/enc.err")"
+done
+"$SPLINTER" report "$T/enc" --bootstrap 20 2>"$T/enc-report.err" || bad "encoder report failed: $(cat "$T/enc-report.err")"
+grep -q "14 figures, 0 left out" "$T/enc-report.err" || bad "encoder report: $(tail -1 "$T/enc-report.err")"
+for stem in accuracy_id_ood rashomon_set_size rashomon_ambiguity variance_share_pretrain splinter_cka_layers \
+  splinter_align_layers vpr_width_finetune vpr_width_joint capacity_finetune capacity_joint \
+  disagreement_finetune disagreement_joint cka_finetune cka_joint; do
+  [ "$(head -c 4 "$T/enc/report/$stem.png" 2>/dev/null | od -An -c | tr -d ' ')" = "211PNG" ] ||
+    bad "encoder report: $stem.png missing or not a PNG"
+  grep -q "](${stem}.png)" "$T/enc/report/report.md" || bad "encoder report.md does not link $stem.png"
+done
+grep -q "^\*\*Verdict (ood-forum, model level):\*\*" "$T/enc/report/report.md" || bad "no model-level verdict"
+grep -q "^\*\*Verdict (ood-forum, feature level, layer block1):\*\*" "$T/enc/report/report.md" ||
+  bad "no feature-level verdict at the deepest layer"
+grep -q "^| finetune | ood-forum | block1 | cls |" "$T/enc/report/report.md" || bad "no 2x2 row for block1"
 
 if [ "$failures" -ne 0 ]; then
   echo "check_report: $failures failure(s)" >&2
