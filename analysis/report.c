@@ -137,7 +137,8 @@ void rp_fmt_count(char *out, size_t cap, double v, double lo, double hi)
 
 const char *rp_sign_phrase(double lo, double hi)
 {
-    if (isnan(lo) || isnan(hi)) return "no interval";
+    /* A zero-width interval (one agreeing pair, or replicates that never vary) carries no uncertainty estimate. */
+    if (isnan(lo) || isnan(hi) || lo == hi) return "missing or of zero width";
     if (lo > 0) return "above 0";
     if (hi < 0) return "below 0";
     return "contains 0";

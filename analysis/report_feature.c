@@ -105,10 +105,11 @@ sp_status rp_feature_verdict(rp_ctx *c)
             char txt[96];
             rp_fmt(txt, sizeof txt, d[0], d[1], d[2]);
             const char *ph = rp_sign_phrase(d[1], d[2]);
-            const char *says = strcmp(ph, "above 0") == 0 ? "fine-tuned models splinter more out of domain"
-                               : strcmp(ph, "below 0") == 0 ? "jointly trained models splinter more out of domain"
-                               : strcmp(ph, "contains 0") == 0 ? "no difference in feature splintering is detected"
-                                                               : "without bootstrap intervals it cannot be judged";
+            const char *says = "without a bootstrap interval of non-zero width (too few agreeing pairs) it cannot "
+                               "be judged";
+            if (strcmp(ph, "above 0") == 0) says = "fine-tuned models splinter more out of domain";
+            else if (strcmp(ph, "below 0") == 0) says = "jointly trained models splinter more out of domain";
+            else if (strcmp(ph, "contains 0") == 0) says = "no difference in feature splintering is detected";
             rp_md(c,
                   "**Verdict (%s, feature level, layer %s):** CKA drop finetune − joint = %s, interval %s: %s.\n\n",
                   sp_csv_table_cell(t, r, col[0]), deep, txt, ph, says);

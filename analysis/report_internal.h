@@ -53,7 +53,8 @@ void rp_fmt(char *out, size_t cap, double v, double lo, double hi);
 /* The same for counts (set sizes): shortest form, "10 [9, 10]" or "3 [1, 3.275]". */
 void rp_fmt_count(char *out, size_t cap, double v, double lo, double hi);
 
-/* The interval's verdict on a difference: "above 0", "below 0", "contains 0", or "no interval". */
+/* The interval's verdict on a difference: "above 0", "below 0", "contains 0", or "missing or of zero width"
+ * (bootstrap off, a single pair). */
 const char *rp_sign_phrase(double lo, double hi);
 
 /* File-name part of a name: anything outside [A-Za-z0-9._-] becomes '_' (as run_write.c names pairwise files). */

@@ -246,7 +246,7 @@ sp_status rp_model_verdict(rp_ctx *c)
             char t[96];
             rp_fmt(t, sizeof t, d[0], d[1], d[2]);
             const char *ph = rp_sign_phrase(d[1], d[2]);
-            const char *says = "without bootstrap intervals the difference cannot be judged";
+            const char *says = "without a bootstrap interval of non-zero width the difference cannot be judged";
             if (strcmp(ph, "above 0") == 0)
                 says = "fine-tuned models are more underspecified out of domain (their OOD accuracy varies more "
                        "across seeds)";
