@@ -66,14 +66,18 @@ static int layer_rank(const char *name, long *k)
     return 2;
 }
 
-static int layer_cmp(const void *a, const void *b)
+int sp_activations_layer_order(const char *x, const char *y)
 {
-    const char *x = *(char *const *)a, *y = *(char *const *)b;
     long kx = 0, ky = 0;
     int rx = layer_rank(x, &kx), ry = layer_rank(y, &ky);
     if (rx != ry) return rx - ry;
     if (rx == 1) return (kx > ky) - (kx < ky);
     return strcmp(x, y);
+}
+
+static int layer_cmp(const void *a, const void *b)
+{
+    return sp_activations_layer_order(*(char *const *)a, *(char *const *)b);
 }
 
 static int name_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }

@@ -40,6 +40,10 @@ sp_status sp_activations_load(sp_activation_set **out, const char *const *paths,
 
 void sp_activations_free(sp_activation_set *s);
 
+/* Network order of two layer names, as a comparison (< 0: x before y): "emb" first, then "block<k>" by k,
+ * then any other name alphabetically. */
+int sp_activations_layer_order(const char *x, const char *y);
+
 /* Layers with the given pooling under /activations/<split> of an open model file, in network order
  * ("emb" first, then "block<k>" by k, then any other name alphabetically). Strings and array are
  * malloc'ed; free each and the array. */

@@ -12,7 +12,7 @@
 
 sp_plot_axes sp_plot_axes_default(const char *title, const char *xlabel, const char *ylabel)
 {
-    sp_plot_axes a = {title, xlabel, ylabel, 0, NAN, NAN, NAN, NAN, NULL};
+    sp_plot_axes a = {title, xlabel, ylabel, 0, NAN, NAN, NAN, NAN, NULL, NULL, 0};
     return a;
 }
 
@@ -90,9 +90,22 @@ static void plot_axes_settings(FILE *f, const sp_plot_axes *a)
     plot_quote(f, a->xlabel);
     fprintf(f, "\n  set ylabel ");
     plot_quote(f, a->ylabel);
-    fprintf(f, "\n  set key %s box opaque\n", a->key ? a->key : "top right");
+    /* width 2: gnuplot underestimates short proportional-font titles and lets them touch the box. */
+    fprintf(f, "\n  set key %s box opaque width 2\n", a->key ? a->key : "top right");
     fprintf(f, "  set grid\n");
     if (a->log_x) fprintf(f, "  set logscale x\n");
+    if (a->x_labels && a->n_x_labels) {
+        /* Categories: named tics at 0..n-1 only, with half a slot of margin on both sides. */
+        fprintf(f, "  set xtics (");
+        for (size_t i = 0; i < a->n_x_labels; i++) {
+            if (i) fprintf(f, ", ");
+            plot_quote(f, a->x_labels[i]);
+            fprintf(f, " %zu", i);
+        }
+        fprintf(f, ")\n");
+        if (!isfinite(a->x_min) && !isfinite(a->x_max))
+            fprintf(f, "  set xrange [-0.5:%.1f]\n", (double)a->n_x_labels - 0.5);
+    }
     if (isfinite(a->x_min) || isfinite(a->x_max)) {
         fprintf(f, "  set xrange [");
         if (isfinite(a->x_min)) fprintf(f, "%.17g", a->x_min);
@@ -304,6 +317,16 @@ sp_status sp_plot_heatmaps(const char *stem, const char *title, const char *cbla
     fprintf(gp, "  set xtics 0,%zu out nomirror\n  set ytics 0,%zu out nomirror\n", step, step);
     fprintf(gp, "  set xlabel \"model\"\n  set ylabel \"model\"\n");
     for (size_t k = 0; k < n_panels; k++) {
+        /* With a shared colour range one labelled colour box (the last panel's) is enough; the others would run
+         * their rotated label into the next panel's axis label. */
+        if (n_panels > 1 && k + 1 < n_panels && isfinite(z_min) && isfinite(z_max)) fprintf(gp, "  unset colorbox\n");
+        else if (n_panels > 1) fprintf(gp, "  set colorbox\n");
+        if (n_panels > 1 && k + 1 < n_panels) fprintf(gp, "  unset cblabel\n");
+        else if (n_panels > 1) {
+            fprintf(gp, "  set cblabel ");
+            plot_quote(gp, cblabel);
+            fprintf(gp, "\n");
+        }
         fprintf(gp, "  set title ");
         plot_quote(gp, panel_titles[k]);
         fprintf(gp, "\n  plot datafile index %zu matrix with image notitle\n", k);

@@ -30,6 +30,8 @@ typedef struct {
     double x_min, x_max; /* NAN for automatic */
     double y_min, y_max;
     const char *key;    /* gnuplot key placement ("top left", "outside right", ...); NULL for "top right" */
+    const char *const *x_labels; /* optional: n_x_labels tic labels placed at x = 0, 1, ..., n_x_labels - 1 */
+    size_t n_x_labels;           /* (categories such as layers or splits on the x axis) */
 } sp_plot_axes;
 
 /* One named series; y_lo/y_hi optional (NULL) interval bounds. */

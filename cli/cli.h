@@ -32,6 +32,7 @@ int cli_parse_double(const char *cmd, const char *option, const char *text, doub
 int cmd_data(int argc, char **argv);
 int cmd_export_notebook(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
 

@@ -25,6 +25,7 @@ static const command commands[] = {
     {"train", cmd_train, "train a model family on RUN/dataset.h5 (--family linear | encoder)"},
     {"sweep", cmd_sweep, "train every model of a sweep config (resumable; MPI-distributed under mpirun)"},
     {"analyze", cmd_analyze, "Rashomon sets, predictive multiplicity and underspecification of a run"},
+    {"report", cmd_report, "bring the analysis up to date and write RUN/report/ (report.md and figures)"},
     {"export-notebook", cmd_export_notebook, "write a run as a Jupyter notebook (narrative, redrawn figures, data)"},
 };
 

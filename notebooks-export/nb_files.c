@@ -1,5 +1,5 @@
-/* nb_files.c: file helpers of the notebook exporter: whole-file reads, sorted directory listings and a CSV
- * scanner that learns a table's columns and row count without assuming which columns exist. */
+/* nb_files.c: file helpers of the notebook exporter: whole-file reads, sorted directory listings and the
+ * shape of a CSV table (its columns and row count, read with analysis/csv_read.h), whatever its columns are. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "csv_read.h"
 #include "nb_internal.h"
 
 int nb_is_dir(const char *path)
@@ -135,77 +136,19 @@ void nb_csv_shape_free(nb_csv_shape *shape)
 sp_status nb_csv_scan(const char *path, nb_csv_shape *shape)
 {
     memset(shape, 0, sizeof *shape);
-    char *text = NULL;
-    size_t n = 0;
-    sp_status st = nb_read_file(path, &text, &n);
+    sp_csv_table *t = NULL;
+    sp_status st = sp_csv_table_read(&t, path);
     if (st != SP_OK) return st;
-    nb_buf field;
-    nb_buf_init(&field);
-    size_t cap = 0, line = 1, record_start_line = 1;
-    int in_quotes = 0, header = 1, record_has_data = 0;
-    /* One pass of an RFC 4180 reader: fields of the first record are the columns, later records are
-     * counted. Quoted fields may hold commas, doubled quotes and line breaks. */
-    for (size_t i = 0; i <= n && st == SP_OK; i++) {
-        char c = i < n ? text[i] : '\n';
-        if (i == n && !record_has_data && field.len == 0 && !in_quotes) break;
-        if (in_quotes) {
-            if (i == n) {
-                st = sp_fail(SP_ERR_INPUT, "%s:%zu: quoted field never closed; fix the quoting", path,
-                             record_start_line);
-            } else if (c == '"' && i + 1 < n && text[i + 1] == '"') {
-                if (header) nb_buf_add(&field, "\"", 1);
-                i++;
-            } else if (c == '"') {
-                in_quotes = 0;
-            } else {
-                if (c == '\n') line++;
-                if (header) nb_buf_add(&field, &c, 1);
-            }
-            continue;
-        }
-        if (c == '"') {
-            in_quotes = 1;
-            record_has_data = 1;
-        } else if (c == ',' || c == '\n') {
-            if (header) {
-                if (shape->n_columns == cap) {
-                    size_t grown_cap = cap ? cap * 2 : 16;
-                    char **grown = realloc(shape->columns, grown_cap * sizeof *grown);
-                    if (!grown) {
-                        st = sp_fail(SP_ERR_NOMEM, "out of memory reading %s", path);
-                        break;
-                    }
-                    shape->columns = grown;
-                    cap = grown_cap;
-                }
-                const char *name = nb_buf_str(&field);
-                size_t len = field.len;
-                if (len > 0 && name[len - 1] == '\r') len--;
-                if (!(shape->columns[shape->n_columns] = strndup(name, len)) || field.oom) {
-                    st = sp_fail(SP_ERR_NOMEM, "out of memory reading %s", path);
-                    break;
-                }
-                shape->n_columns++;
-                field.len = 0;
-                if (field.s) field.s[0] = '\0';
-            }
-            if (c == '\n') {
-                if (!header && record_has_data) shape->n_rows++;
-                if (header) header = 0;
-                record_has_data = 0;
-                record_start_line = ++line;
-            } else {
-                record_has_data = 1;
-            }
-        } else {
-            if (c != '\r') record_has_data = 1;
-            if (header) nb_buf_add(&field, &c, 1);
-        }
+    size_t n = sp_csv_table_columns(t);
+    if (!(shape->columns = calloc(n, sizeof *shape->columns))) st = sp_fail(SP_ERR_NOMEM, "out of memory reading %s", path);
+    for (size_t c = 0; st == SP_OK && c < n; c++) {
+        if (!(shape->columns[c] = strdup(sp_csv_table_column_name(t, c))))
+            st = sp_fail(SP_ERR_NOMEM, "out of memory reading %s", path);
+        else
+            shape->n_columns++;
     }
-    nb_buf_free(&field);
-    free(text);
-    if (st == SP_OK && shape->n_columns == 0)
-        st = sp_fail(SP_ERR_INPUT, "%s:1: no header row; a CSV table needs column names in its first line", path);
+    shape->n_rows = sp_csv_table_rows(t);
+    sp_csv_table_free(t);
     if (st != SP_OK) nb_csv_shape_free(shape);
     return st;
 }

@@ -68,7 +68,7 @@ const char nb_python_redraw[] =
     "def read_gnuplot_script(path):\n"
     "    \"\"\"Kind, labels, ranges and per-index plot clauses of a splinter .gp script.\"\"\"\n"
     "    info = {\"kind\": \"xy\", \"title\": None, \"xlabel\": None, \"ylabel\": None, \"cblabel\": None, \"log_x\": False,\n"
-    "            \"xrange\": None, \"yrange\": None, \"cbrange\": None, \"boxwidth\": None, \"clauses\": []}\n"
+    "            \"xrange\": None, \"yrange\": None, \"cbrange\": None, \"boxwidth\": None, \"xtics\": None, \"clauses\": []}\n"
     "    title = None\n"
     "    with open(path, encoding=\"utf-8\", errors=\"replace\") as f:\n"
     "        for line in f:\n"
@@ -88,6 +88,10 @@ const char nb_python_redraw[] =
     "            elif text.startswith(\"set logscale\"):\n"
     "                axes = text.split()[2] if len(text.split()) > 2 else \"xy\"\n"
     "                info[\"log_x\"] = info[\"log_x\"] or \"x\" in axes\n"
+    "            elif text.startswith(\"set xtics (\"):\n"
+    "                # named category tics: set xtics (\"label\" position, ...)\n"
+    "                info[\"xtics\"] = [(float(pos), re.sub(r\"\\\\(.)\", r\"\\1\", lab))\n"
+    "                                 for lab, pos in re.findall(r'\"((?:[^\"\\\\]|\\\\.)*)\"\\s+(-?[0-9.eE+-]+)', text)]\n"
     "            elif text.startswith(\"set xrange\"):\n"
     "                info[\"xrange\"] = _gp_range(text)\n"
     "            elif text.startswith(\"set yrange\"):\n"
@@ -159,6 +163,8 @@ const char nb_python_redraw[] =
     "                    ax.plot(x, y, \"-o\", color=color, ms=4, label=label)\n"
     "        if info[\"log_x\"]:\n"
     "            ax.set_xscale(\"log\")\n"
+    "        if info[\"xtics\"]:\n"
+    "            ax.set_xticks([t[0] for t in info[\"xtics\"]], [t[1] for t in info[\"xtics\"]])\n"
     "        if info[\"xrange\"]:\n"
     "            ax.set_xlim(*info[\"xrange\"])\n"
     "        if info[\"yrange\"]:\n"
@@ -170,7 +176,8 @@ const char nb_python_redraw[] =
     "        if ax.get_legend_handles_labels()[0]:\n"
     "            ax.legend()\n"
     "    FIGURES[stem] = {\"kind\": info[\"kind\"], \"title\": info[\"title\"], \"xlabel\": info[\"xlabel\"],\n"
-    "                     \"ylabel\": info[\"ylabel\"], \"log_x\": info[\"log_x\"], \"blocks\": blocks}\n"
+    "                     \"ylabel\": info[\"ylabel\"], \"log_x\": info[\"log_x\"], \"xtics\": info[\"xtics\"],\n"
+    "                     \"blocks\": blocks}\n"
     "    return FIGURES[stem]\n";
 
 void nb_add_setup(nb_builder *nb)

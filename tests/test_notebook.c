@@ -163,11 +163,15 @@ static void write_figures(json_t *expected)
     double bx[2] = {1, 2}, by[2] = {0.5, 0.6}, blo[2] = {0.4, 0.5}, bhi[2] = {0.6, 0.7};
     sp_plot_series bars = {.name = "probe", .n = 2, .x = bx, .y = by, .y_lo = blo, .y_hi = bhi};
     sp_plot_axes ax4 = sp_plot_axes_default("Spread", "layer", "CKA");
+    static const char *const layers[3] = {"input", "emb", "block \"0\""}; /* named category tics */
+    ax4.x_labels = layers;
+    ax4.n_x_labels = 3;
     assert_int_equal(sp_plot_xy(RUN "/report/spread", &ax4, SP_PLOT_ERRORBARS, 1, &bars), SP_OK);
     double b0[8] = {1, 0.5, 0.4, 0.6, 2, 0.6, 0.5, 0.7};
     json_object_set_new(expected, "spread",
-                        json_pack("{s:s, s:s, s:s, s:[o]}", "kind", "xy", "title", "Spread", "xlabel", "layer",
-                                  "blocks", block("probe", 2, 4, b0)));
+                        json_pack("{s:s, s:s, s:s, s:[o], s:[[f,s],[f,s],[f,s]]}", "kind", "xy", "title", "Spread",
+                                  "xlabel", "layer", "blocks", block("probe", 2, 4, b0), "xtics", 0.0, "input", 1.0,
+                                  "emb", 2.0, "block \"0\""));
 }
 
 /* 17 records: 10 train and 4 test (rows 10-13) of domain "early", 3 OOD of domain "later". */

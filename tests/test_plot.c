@@ -85,6 +85,36 @@ static void test_lines_with_bands_and_errorbars(void **state)
     assert_figure(DIR "/bars");
 }
 
+/* Category tics: the script names each label at its integer position and frames them with half a slot. */
+static void test_category_labels_on_x(void **state)
+{
+    (void)state;
+    double x[3] = {0, 1, 2}, y[3] = {0.1, 0.3, 0.2}, lo[3] = {0, 0.2, 0.1}, hi[3] = {0.2, 0.4, 0.3};
+    sp_plot_series s = {.name = "finetune", .n = 3, .x = x, .y = y, .y_lo = lo, .y_hi = hi};
+    static const char *const layers[3] = {"emb", "block0", "say \"hi\""};
+    sp_plot_axes ax = sp_plot_axes_default("Splintering per layer", "layer", "CKA drop");
+    ax.x_labels = layers;
+    ax.n_x_labels = 3;
+    assert_int_equal(sp_plot_xy(DIR "/categories", &ax, SP_PLOT_ERRORBARS, 1, &s), SP_OK);
+    assert_figure(DIR "/categories");
+    FILE *f = fopen(DIR "/categories.gp", "r");
+    char buf[8192];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    assert_non_null(strstr(buf, "set xtics (\"emb\" 0, \"block0\" 1, \"say \\\"hi\\\"\" 2)\n"));
+    assert_non_null(strstr(buf, "set xrange [-0.5:2.5]\n"));
+    /* Without labels there are no named tics. */
+    ax.x_labels = NULL;
+    ax.n_x_labels = 0;
+    assert_int_equal(sp_plot_xy(DIR "/plain", &ax, SP_PLOT_ERRORBARS, 1, &s), SP_OK);
+    f = fopen(DIR "/plain.gp", "r");
+    n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    assert_null(strstr(buf, "set xtics ("));
+}
+
 static void test_histograms_are_fractions(void **state)
 {
     (void)state;
@@ -146,6 +176,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scatter_with_names_that_need_quoting),
         cmocka_unit_test(test_lines_with_bands_and_errorbars),
+        cmocka_unit_test(test_category_labels_on_x),
         cmocka_unit_test(test_histograms_are_fractions),
         cmocka_unit_test(test_heatmaps_side_by_side),
         cmocka_unit_test(test_unwritable_directory_leaves_nothing),

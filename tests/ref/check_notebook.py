@@ -93,6 +93,8 @@ def check_numbers(ns, expected):
         check(got["log_x"] == (stem == "rashomon"), f"{stem}: log_x {got['log_x']} (only rashomon is log x)")
         for key in ("kind", "title", "xlabel"):
             check(got[key] == want[key], f"{stem}: {key} {got[key]!r}, want {want[key]!r}")
+        want_tics = [tuple(t) for t in want["xtics"]] if "xtics" in want else None
+        check(got["xtics"] == want_tics, f"{stem}: xtics {got['xtics']!r}, want {want_tics!r}")
         check(len(got["blocks"]) == len(want["blocks"]),
               f"{stem}: {len(got['blocks'])} blocks, want {len(want['blocks'])}")
         for k, (g, w) in enumerate(zip(got["blocks"], want["blocks"])):

@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# check_report.sh: `splinter report` on a real linear run (data import of a small synthetic table, then
+# `splinter train --family linear`, four seeds).
+#  - exit 0; every expected figure exists as .dat/.gp/.png/.svg, non-empty, PNG magic bytes; report.md links
+#    only files that exist; the sections a linear run cannot have say so ("Not drawn: ...");
+#  - key numbers of report.md (accuracy mean with interval, ambiguity at epsilon 0.01) equal the CSV values;
+#  - a second report does not recompute (analysis.h5 mtime unchanged); touching a model file recomputes;
+#  - bad input: missing RUN (exit 2), RUN without models (exit 1), bad option (exit 2), each with a message,
+#    and no report/ or report.tmp/ left behind;
+#  - a real run of tiny encoders (finetune, joint): all fourteen figures, both verdicts, the 2x2 table.
+# Environment (set by CTest): SPLINTER, SPLINTER_SRC, SPLINTER_TEST_TMP.
+set -euo pipefail
+: "${SPLINTER:?}" "${SPLINTER_SRC:?}" "${SPLINTER_TEST_TMP:?}"
+PY=/usr/bin/python3
+T="$SPLINTER_TEST_TMP"
+rm -rf "$T"
+mkdir -p "$T/run"
+failures=0
+bad() {
+  echo "FAIL: $*" >&2
+  failures=$((failures + 1))
+}
+
+"$PY" - "$T/table.jsonl" <<'PYEOF'
+import json, random, sys
+rng = random.Random(99)
+common = "the a of and to in is it that was for on with as this".split()
+pos = "great excellent wonderful superb loved brilliant enjoyable".split()
+neg = "awful terrible boring dreadful hated poor weak".split()
+with open(sys.argv[1], "w") as f:
+    for i in range(300):
+        label = i % 2
+        domain = "news" if i < 220 else "forum"
+        cue = pos if label else neg
+        words = [rng.choice(common) for _ in range(rng.randint(8, 25))]
+        for _ in range(rng.randint(1, 3)):
+            words.insert(rng.randrange(len(words) + 1), rng.choice(cue if domain == "news" or rng.random() < 0.6 else pos + neg))
+        f.write(json.dumps({"text": " ".join(words), "label": label, "domain": domain}) + "\n")
+PYEOF
+"$SPLINTER" data import --dataset table --input "$T/table.jsonl" --format jsonl --domain-column domain \
+  --ood-domains forum -o "$T/run/dataset.h5" 2>/dev/null
+"$SPLINTER" train --family linear "$T/run" --seeds 0-3 --topk 4 >/dev/null 2>"$T/train.err" ||
+  { echo "FAIL: train: $(cat "$T/train.err")" >&2; exit 1; }
+
+mtime() { "$PY" -c 'import os, sys; print(os.stat(sys.argv[1]).st_mtime_ns)' "$1"; }
+
+# --- first report: computes the analysis
+if ! "$SPLINTER" report "$T/run" --bootstrap 20 2>"$T/r1.err"; then
+  bad "report failed: $(cat "$T/r1.err")"
+fi
+grep -q "analysis recomputed" "$T/r1.err" || bad "first report did not say it recomputed: $(cat "$T/r1.err")"
+[ -e "$T/run/report.tmp" ] && bad "report.tmp left behind"
+"$PY" - "$T/run" <<'PYEOF' || failures=$((failures + 1))
+import csv, os, re, sys
+run = sys.argv[1]
+rep = os.path.join(run, "report")
+md = open(os.path.join(rep, "report.md"), encoding="utf-8").read()
+variants = sorted({r["variant"] for r in csv.DictReader(open(os.path.join(run, "analysis", "models.csv")))})
+expected = ["accuracy_id_ood", "rashomon_set_size", "rashomon_ambiguity"]
+for v in variants:
+    expected += ["vpr_width_" + v, "capacity_" + v, "disagreement_" + v]
+errors = []
+for stem in expected:
+    for ext in ("dat", "gp", "png", "svg"):
+        p = os.path.join(rep, stem + "." + ext)
+        if not os.path.isfile(p) or os.path.getsize(p) == 0:
+            errors.append("missing or empty " + p)
+    p = os.path.join(rep, stem + ".png")
+    if os.path.isfile(p) and open(p, "rb").read(8) != b"\x89PNG\r\n\x1a\n":
+        errors.append("not a PNG: " + p)
+links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
+for target in links:
+    if not os.path.isfile(os.path.join(rep, target)):
+        errors.append("report.md links a missing file: " + target)
+if sorted(l[:-4] for l in links) != sorted(expected):
+    errors.append("linked figures %s != expected %s" % (sorted(links), sorted(expected)))
+for phrase in ["## Summary", "## Fine-tuning vs joint training", "no pair of `finetune` and `joint` variants",
+               "*Not drawn: CKA heatmaps need `similarity.csv`", "*Not drawn: splintering per layer needs",
+               "*Not drawn: no variant has fine-tuning seeds nested"]:
+    if phrase not in md:
+        errors.append("report.md lacks: " + phrase)
+# Key numbers equal the CSVs.
+fmt = lambda r, k: "%.4f [%.4f, %.4f]" % (float(r[k]), float(r[k + "_lo"] if k + "_lo" in r else r["lo"]),
+                                          float(r[k + "_hi"] if k + "_hi" in r else r["hi"]))
+for r in csv.DictReader(open(os.path.join(run, "analysis", "variants.csv"))):
+    if r["metric"] == "accuracy_mean":
+        want = "%.4f [%.4f, %.4f]" % (float(r["value"]), float(r["lo"]), float(r["hi"]))
+        row = [l for l in md.splitlines() if l.startswith("| %s | %s" % (r["variant"], r["split"]))]
+        if not row or want not in row[0]:
+            errors.append("accuracy of %s/%s: %s not in %s" % (r["variant"], r["split"], want, row))
+for r in csv.DictReader(open(os.path.join(run, "analysis", "multiplicity.csv"))):
+    if r["eps_kind"] == "loss-abs" and float(r["eps"]) == 0.01:
+        want = "%.4f [%.4f, %.4f]" % (float(r["ambiguity"]), float(r["ambiguity_lo"]), float(r["ambiguity_hi"]))
+        row = [l for l in md.splitlines() if l.startswith("| %s | %s" % (r["variant"], r["split"]))]
+        if not row or want not in row[0]:
+            errors.append("ambiguity of %s/%s: %s not in %s" % (r["variant"], r["split"], want, row))
+for e in errors:
+    print("FAIL: " + e, file=sys.stderr)
+sys.exit(1 if errors else 0)
+PYEOF
+
+# --- staleness
+before=$(mtime "$T/run/analysis/analysis.h5")
+"$SPLINTER" report "$T/run" --bootstrap 20 2>"$T/r2.err" || bad "second report failed: $(cat "$T/r2.err")"
+grep -q "analysis up to date" "$T/r2.err" || bad "second report recomputed: $(cat "$T/r2.err")"
+[ "$(mtime "$T/run/analysis/analysis.h5")" = "$before" ] || bad "second report rewrote analysis.h5"
+sleep 0.01
+touch "$(ls "$T"/run/models/*.h5 | head -1)"
+"$SPLINTER" report "$T/run" --bootstrap 20 2>"$T/r3.err" || bad "third report failed: $(cat "$T/r3.err")"
+grep -q "analysis recomputed" "$T/r3.err" || bad "touching a model did not recompute: $(cat "$T/r3.err")"
+[ "$(mtime "$T/run/analysis/analysis.h5")" != "$before" ] || bad "analysis.h5 not rewritten after touching a model"
+
+# --- bad input
+expect_fail() { # expected exit code, message fragment, command...
+  local code=$1 msg=$2
+  shift 2
+  set +e
+  "$@" >"$T/out" 2>"$T/err"
+  local rc=$?
+  set -e
+  [ "$rc" = "$code" ] || bad "'$*' exited $rc, expected $code ($(cat "$T/err"))"
+  grep -q -- "$msg" "$T/err" || bad "'$*' message lacks '$msg': $(cat "$T/err")"
+}
+expect_fail 2 "is not a directory" "$SPLINTER" report "$T/no-such-run"
+mkdir -p "$T/empty/models"
+expect_fail 1 "no model files" "$SPLINTER" report "$T/empty"
+[ -e "$T/empty/report" ] || [ -e "$T/empty/report.tmp" ] && bad "a report directory was left for a run without models"
+expect_fail 2 "unknown option" "$SPLINTER" report "$T/run" --no-such-option
+expect_fail 2 "expects exactly one run directory" "$SPLINTER" report
+expect_fail 2 "eps-kind" "$SPLINTER" report "$T/run" --eps-kind loss
+expect_fail 2 "option --delta" "$SPLINTER" report "$T/run" --delta 2
+
+# --- a real encoder run (tiny encoders): finetune on two pretraining seeds x two seeds, three joint models.
+# Every figure kind is drawn, nothing is left out, and both verdicts are stated.
+"$SPLINTER" data import --dataset table --input "$T/table.jsonl" --format jsonl --domain-column domain \
+  --ood-domains forum -o "$T/enc/dataset.h5" 2>/dev/null
+E="--threads 1 --quiet --vocab 300 --d-model 16 --layers 2 --heads 2 --ffn 32 --max-len 48 --epochs 2"
+E="$E --pretrain-epochs 1 --batch 16"
+for p in 0 1; do
+  for s in 0 1; do
+    # shellcheck disable=SC2086
+    "$SPLINTER" train-encoder --run "$T/enc" --variant finetune --seed $s --pretrain-seed $p $E 2>>"$T/enc.err" ||
+      bad "train-encoder finetune p$p s$s: $(cat "$T/enc.err")"
+  done
+done
+for s in 0 1 2; do
+  # shellcheck disable=SC2086
+  "$SPLINTER" train-encoder --run "$T/enc" --variant joint --seed $s $E 2>>"$T/enc.err" ||
+    bad "train-encoder joint s$s: $(cat "$T/enc.err")"
+done
+"$SPLINTER" report "$T/enc" --bootstrap 20 2>"$T/enc-report.err" || bad "encoder report failed: $(cat "$T/enc-report.err")"
+grep -q "14 figures, 0 left out" "$T/enc-report.err" || bad "encoder report: $(tail -1 "$T/enc-report.err")"
+for stem in accuracy_id_ood rashomon_set_size rashomon_ambiguity variance_share_pretrain splinter_cka_layers \
+  splinter_align_layers vpr_width_finetune vpr_width_joint capacity_finetune capacity_joint \
+  disagreement_finetune disagreement_joint cka_finetune cka_joint; do
+  [ "$(head -c 4 "$T/enc/report/$stem.png" 2>/dev/null | od -An -c | tr -d ' ')" = "211PNG" ] ||
+    bad "encoder report: $stem.png missing or not a PNG"
+  grep -q "](${stem}.png)" "$T/enc/report/report.md" || bad "encoder report.md does not link $stem.png"
+done
+grep -q "^\*\*Verdict (ood-forum, model level):\*\*" "$T/enc/report/report.md" || bad "no model-level verdict"
+grep -q "^\*\*Verdict (ood-forum, feature level, layer block1):\*\*" "$T/enc/report/report.md" ||
+  bad "no feature-level verdict at the deepest layer"
+grep -q "^| finetune | ood-forum | block1 | cls |" "$T/enc/report/report.md" || bad "no 2x2 row for block1"
+
+if [ "$failures" -ne 0 ]; then
+  echo "check_report: $failures failure(s)" >&2
+  exit 1
+fi
+echo "check_report: ok"
