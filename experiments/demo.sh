@@ -10,7 +10,7 @@ cd "$root"
 config=${1:-experiments/spam-demo.yaml}
 start=$(date +%s)
 
-scripts/install-deps.sh
+scripts/install-deps.sh --run
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j "$(nproc 2>/dev/null || echo 2)" >/dev/null
 

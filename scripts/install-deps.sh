@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages splinter needs to build, test and run; a no-op when all are present.
-# Usage: scripts/install-deps.sh        (uses sudo when not root)
+# Installs the Debian 12 packages splinter needs; a no-op when all are present.
+# Usage: scripts/install-deps.sh [--run]   (uses sudo when not root)
+#   default: everything to build, run and test (reference checks in numpy, PyTorch, scikit-learn, Jupyter;
+#            clang for the fuzz targets)
+#   --run:   only what building and running splinter needs (the main job)
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config git ca-certificates clang libomp-dev
-  libgsl-dev libopenblas-dev libhdf5-dev hdf5-tools libcyaml-dev libjansson-dev libssl-dev
+  build-essential cmake pkg-config ca-certificates
+  libgsl-dev libopenblas-dev libhdf5-dev libcyaml-dev libjansson-dev libssl-dev
   libopenmpi-dev openmpi-bin gnuplot-nox libcmocka-dev
-  python3 python3-numpy python3-h5py python3-torch python3-sklearn python3-pandas python3-matplotlib
-  jupyter-nbconvert python3-nbformat python3-ipykernel
 )
+if [ "${1:-}" != "--run" ]; then
+  packages+=(
+    git clang libomp-dev hdf5-tools
+    python3 python3-numpy python3-h5py python3-torch python3-sklearn python3-pandas python3-matplotlib
+    jupyter-nbconvert python3-nbformat python3-ipykernel
+  )
+fi
 
 missing=()
 for p in "${packages[@]}"; do
