@@ -139,14 +139,14 @@ E="$E --pretrain-epochs 1 --batch 16"
 for p in 0 1; do
   for s in 0 1; do
     # shellcheck disable=SC2086
-    "$SPLINTER" train-encoder --run "$T/enc" --variant finetune --seed $s --pretrain-seed $p $E 2>>"$T/enc.err" ||
-      bad "train-encoder finetune p$p s$s: $(cat "$T/enc.err")"
+    "$SPLINTER" train --family encoder "$T/enc" --variant finetune --seed $s --pretrain-seed $p $E 2>>"$T/enc.err" ||
+      bad "train --family encoder finetune p$p s$s: $(cat "$T/enc.err")"
   done
 done
 for s in 0 1 2; do
   # shellcheck disable=SC2086
-  "$SPLINTER" train-encoder --run "$T/enc" --variant joint --seed $s $E 2>>"$T/enc.err" ||
-    bad "train-encoder joint s$s: $(cat "$T/enc.err")"
+  "$SPLINTER" train --family encoder "$T/enc" --variant joint --seed $s $E 2>>"$T/enc.err" ||
+    bad "train --family encoder joint s$s: $(cat "$T/enc.err")"
 done
 "$SPLINTER" report "$T/enc" --bootstrap 20 2>"$T/enc-report.err" || bad "encoder report failed: $(cat "$T/enc-report.err")"
 grep -q "14 figures, 0 left out" "$T/enc-report.err" || bad "encoder report: $(tail -1 "$T/enc-report.err")"
