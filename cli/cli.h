@@ -7,6 +7,7 @@
 #ifndef SPLINTER_CLI_H
 #define SPLINTER_CLI_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -27,6 +28,19 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 int cli_parse_u64(const char *cmd, const char *option, const char *text, uint64_t *out);
 int cli_parse_int(const char *cmd, const char *option, const char *text, int min, int max, int *out);
 int cli_parse_double(const char *cmd, const char *option, const char *text, double min, double max, double *out);
+
+/* The analysis section of RUN/run.yaml, the resolved configuration a sweep records in its run directory. */
+typedef struct {
+    int found;          /* 0: RUN has no run.yaml (not made by `splinter sweep`) */
+    double eps[64];
+    size_t n_eps;
+    size_t bootstrap;
+    uint64_t seed;
+    size_t top;
+} cli_run_analysis;
+
+/* Reads RUN/run.yaml's analysis section when the file exists; SP_OK with found = 0 when it does not. */
+sp_status cli_run_analysis_load(const char *run, cli_run_analysis *out);
 
 /* Subcommands (one per cli/cmd_<name>.c). */
 int cmd_data(int argc, char **argv);

@@ -4,8 +4,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
+#include "sweep_config.h"
 
 int cli_report(sp_status st)
 {
@@ -64,4 +66,26 @@ int cli_parse_double(const char *cmd, const char *option, const char *text, doub
     }
     *out = v;
     return 1;
+}
+
+sp_status cli_run_analysis_load(const char *run, cli_run_analysis *out)
+{
+    memset(out, 0, sizeof *out);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/run.yaml", run);
+    FILE *f = fopen(path, "r");
+    if (!f) return SP_OK;
+    fclose(f);
+    sp_sweep_config *cfg = NULL;
+    sp_status st = sp_sweep_config_load(path, &cfg);
+    if (st != SP_OK) return st;
+    const sp_cfg_analysis *a = cfg->analysis;
+    out->found = 1;
+    out->n_eps = a->eps_count < 64 ? a->eps_count : 64;
+    for (size_t i = 0; i < out->n_eps; i++) out->eps[i] = a->eps[i];
+    out->bootstrap = (size_t)*a->bootstrap;
+    out->seed = *a->seed;
+    out->top = (size_t)*a->top;
+    sp_sweep_config_free(cfg);
+    return SP_OK;
 }

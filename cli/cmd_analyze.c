@@ -113,13 +113,14 @@ int cmd_analyze(int argc, char **argv)
         {"top", required_argument, NULL, 't'},      {"bootstrap", required_argument, NULL, 'b'},
         {"seed", required_argument, NULL, 's'},     {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    int c, v;
+    int c, v, grid_set = 0, top_set = 0, boot_set = 0, seed_set = 0;
     uint64_t u;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
         case 'e':
             if (!parse_grid(optarg, &opt)) return CLI_EXIT_USAGE;
+            grid_set = 1;
             break;
         case 'd':
             if (!cli_parse_double("analyze", "--delta", optarg, 0.0, 1.0, &opt.delta)) return CLI_EXIT_USAGE;
@@ -127,14 +128,17 @@ int cmd_analyze(int argc, char **argv)
         case 't':
             if (!cli_parse_int("analyze", "--top", optarg, 0, 1000000, &v)) return CLI_EXIT_USAGE;
             opt.top_k = (size_t)v;
+            top_set = 1;
             break;
         case 'b':
             if (!cli_parse_int("analyze", "--bootstrap", optarg, 0, 1000000, &v)) return CLI_EXIT_USAGE;
             opt.bootstrap = (size_t)v;
+            boot_set = 1;
             break;
         case 's':
             if (!cli_parse_u64("analyze", "--seed", optarg, &u)) return CLI_EXIT_USAGE;
             opt.seed = u;
+            seed_set = 1;
             break;
         case 'A':
             if (!cli_parse_double("analyze", "--agree-eps", optarg, 0.0, 1.0, &fopt.agree_eps)) return CLI_EXIT_USAGE;
@@ -159,8 +163,18 @@ int cmd_analyze(int argc, char **argv)
     }
     if (optind != argc - 1) return cli_usage_error("analyze", "expects exactly one run directory");
     const char *run = argv[optind];
+    /* A sweep's run directory records its analysis settings; options given here take precedence. */
+    cli_run_analysis recorded;
+    sp_status st = cli_run_analysis_load(run, &recorded);
+    if (st != SP_OK) return cli_report(st);
+    if (recorded.found) {
+        if (!grid_set) memcpy(opt.eps, recorded.eps, recorded.n_eps * sizeof *recorded.eps), opt.n_eps = recorded.n_eps;
+        if (!top_set) opt.top_k = recorded.top;
+        if (!boot_set) opt.bootstrap = recorded.bootstrap;
+        if (!seed_set) opt.seed = recorded.seed;
+    }
     sp_analysis_result *res = NULL;
-    sp_status st = sp_analysis_run(run, &opt, &res);
+    st = sp_analysis_run(run, &opt, &res);
     if (st != SP_OK) return cli_report(st);
     for (size_t k = 0; k < res->n_warnings; k++) fprintf(stderr, "splinter analyze: warning: %s\n", res->warnings[k]);
     fprintf(stderr, "splinter analyze: %zu models in %zu variant(s); results in %s/analysis/\n", res->n_models,

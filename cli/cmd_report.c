@@ -35,7 +35,7 @@ int cmd_report(int argc, char **argv)
         {"seed", required_argument, NULL, 's'},     {"delta", required_argument, NULL, 'd'},
         {"max-examples", required_argument, NULL, 'm'}, {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    int c, v;
+    int c, v, boot_set = 0, seed_set = 0;
     uint64_t u;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -56,11 +56,13 @@ int cmd_report(int argc, char **argv)
             if (!cli_parse_int("report", "--bootstrap", optarg, 0, 1000000, &v)) return CLI_EXIT_USAGE;
             opt.analysis.bootstrap = (size_t)v;
             opt.splinter.bootstrap = (size_t)v;
+            boot_set = 1;
             break;
         case 's':
             if (!cli_parse_u64("report", "--seed", optarg, &u)) return CLI_EXIT_USAGE;
             opt.analysis.seed = u;
             opt.splinter.seed = u;
+            seed_set = 1;
             break;
         case 'd':
             if (!cli_parse_double("report", "--delta", optarg, 0.0, 1.0, &opt.analysis.delta)) return CLI_EXIT_USAGE;
@@ -78,8 +80,18 @@ int cmd_report(int argc, char **argv)
     }
     if (optind != argc - 1) return cli_usage_error("report", "expects exactly one run directory");
     const char *run = argv[optind];
+    /* A sweep's run directory records its analysis settings; options given here take precedence. */
+    cli_run_analysis rc;
+    sp_status st = cli_run_analysis_load(run, &rc);
+    if (st != SP_OK) return cli_report(st);
+    if (rc.found) {
+        memcpy(opt.analysis.eps, rc.eps, rc.n_eps * sizeof *rc.eps);
+        opt.analysis.n_eps = rc.n_eps;
+        if (!boot_set) opt.analysis.bootstrap = opt.splinter.bootstrap = rc.bootstrap;
+        if (!seed_set) opt.analysis.seed = opt.splinter.seed = rc.seed;
+    }
     sp_report_result *res = NULL;
-    sp_status st = sp_report_run(run, &opt, &res);
+    st = sp_report_run(run, &opt, &res);
     if (st != SP_OK) return cli_report(st);
     for (size_t k = 0; k < res->n_warnings; k++) fprintf(stderr, "splinter report: warning: %s\n", res->warnings[k]);
     fprintf(stderr, "splinter report: %s; %zu figures, %zu left out; %s/report/report.md\n",

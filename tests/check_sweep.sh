@@ -23,6 +23,10 @@ linear:
   seeds: {first: 0, count: 6}
   epochs: 3
   exact: false
+analysis:
+  eps: [0.003, 0.3]
+  bootstrap: 20
+  top: 2
 YAML
 }
 
@@ -31,6 +35,13 @@ config reference "$tmp/reference"
 "$SPLINTER" sweep --quiet --threads 2 "$tmp/reference.yaml"
 [ "$(ls "$tmp/reference/models" | wc -l)" -eq 6 ] || fail "reference sweep did not write 6 models"
 "$SPLINTER" sweep --dry-run "$tmp/reference.yaml" | grep -c '^complete' | grep -qx 6 || fail "dry run does not see 6 complete"
+# analyze takes the run's recorded analysis settings (eps grid, replicates, top) unless options override them.
+"$SPLINTER" analyze "$tmp/reference" > "$tmp/analyze.out" 2>&1 || fail "analyze failed: $(cat "$tmp/analyze.out")"
+cut -d, -f3 "$tmp/reference/analysis/multiplicity.csv" | sed 1d | sort -u | tr '\n' ' ' | grep -qx '0.003 0.3 ' ||
+  fail "analyze did not use the eps grid of run.yaml"
+grep -c '^[0-9]*\. ' "$tmp/analyze.out" | grep -qx 2 || fail "analyze did not print the top 2 examples of run.yaml"
+"$SPLINTER" analyze --eps-grid 0.05 "$tmp/reference" > /dev/null 2>&1
+cut -d, -f3 "$tmp/reference/analysis/multiplicity.csv" | sed 1d | sort -u | grep -qx '0.05' || fail "--eps-grid did not override run.yaml"
 
 # 2. killed at seeded random points, then finished
 config killed "$tmp/killed"
