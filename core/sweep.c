@@ -215,8 +215,9 @@ sp_status sp_sweep_run(const sp_sweep_config *cfg, const sp_sweep_job *jobs, siz
         return st;
 
     /* Which jobs are mine, and which are already complete (valid files are never retrained). */
-    unsigned char *todo = calloc(n_jobs ? n_jobs : 1, 1);
-    if (!todo) return sp_fail(SP_ERR_NOMEM, "out of memory scheduling sweep %s", cfg->name);
+    /* Per job: 1 = train here, 2 = already complete, 0 = another rank's. */
+    unsigned char *job_state = calloc(n_jobs ? n_jobs : 1, 1);
+    if (!job_state) return sp_fail(SP_ERR_NOMEM, "out of memory scheduling sweep %s", cfg->name);
     sweep_progress prog = {.total = n_jobs, .start = sweep_now(), .quiet = opt->quiet || opt->rank != 0,
                            .tty = isatty(2)};
     size_t mine = 0;
@@ -225,16 +226,16 @@ sp_status sp_sweep_run(const sp_sweep_config *cfg, const sp_sweep_job *jobs, siz
         sp_sweep_model_path(cfg->run_dir, &jobs[i], path, sizeof path);
         if (sp_store_is_complete(path, sweep_format_of(jobs[i].kind))) {
             prog.done_before++;
-            todo[i] = 2; /* complete */
+            job_state[i] = 2; /* complete */
             continue;
         }
-        if ((long)(i % (size_t)opt->n_ranks) == opt->rank) todo[i] = 1, mine++;
+        if ((long)(i % (size_t)opt->n_ranks) == opt->rank) job_state[i] = 1, mine++;
     }
     if (opt->dry_run) {
         for (size_t i = 0; i < n_jobs; i++)
-            printf("%s\t%s\t%s\n", todo[i] == 1 ? "train" : todo[i] == 2 ? "complete" : "other-rank", jobs[i].name,
+            printf("%s\t%s\t%s\n", job_state[i] == 1 ? "train" : job_state[i] == 2 ? "complete" : "other-rank", jobs[i].name,
                    jobs[i].variant);
-        free(todo);
+        free(job_state);
         return SP_OK;
     }
     if (!prog.quiet)
@@ -247,11 +248,11 @@ sp_status sp_sweep_run(const sp_sweep_config *cfg, const sp_sweep_job *jobs, siz
         /* Wave 0: jobs with no dependency; wave 1: jobs that start from a pretrained encoder. */
         size_t *list = malloc((n_jobs ? n_jobs : 1) * sizeof *list), count = 0;
         if (!list) {
-            free(todo);
+            free(job_state);
             return sp_fail(SP_ERR_NOMEM, "out of memory scheduling sweep %s", cfg->name);
         }
         for (size_t i = 0; i < n_jobs; i++)
-            if (todo[i] == 1 && ((jobs[i].needs < 0) == (wave == 0))) list[count++] = i;
+            if (job_state[i] == 1 && ((jobs[i].needs < 0) == (wave == 0))) list[count++] = i;
         if (wave == 1 && opt->barrier) opt->barrier();
         if (wave == 1 && (failure = sweep_check_dependencies(cfg, jobs, list, count)) != SP_OK) {
             snprintf(failure_message, sizeof failure_message, "%s", sp_error_message());
@@ -283,7 +284,7 @@ sp_status sp_sweep_run(const sp_sweep_config *cfg, const sp_sweep_job *jobs, siz
         if (failure != SP_OK) break;
     }
     if (!prog.quiet && prog.tty) fputc('\n', stderr);
-    free(todo);
+    free(job_state);
     if (failure != SP_OK) return sp_fail(failure, "%s", failure_message);
     return SP_OK;
 }

@@ -19,6 +19,8 @@
 
 #include <gsl/gsl_randist.h>
 
+#include "linalg_test_util.h"
+
 #include "csv_read.h"
 #include "report.h"
 #include "seeds.h"
@@ -33,21 +35,6 @@
 #define HASH "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 static int32_t labels[N_ROWS];
-
-static void random_rotation(double *Q, gsl_rng *r)
-{
-    for (int i = 0; i < D * D; i++) Q[i] = gsl_ran_gaussian(r, 1.0);
-    for (int j = 0; j < D; j++) {
-        for (int k = 0; k < j; k++) {
-            double dot = 0;
-            for (int i = 0; i < D; i++) dot += Q[i * D + j] * Q[i * D + k];
-            for (int i = 0; i < D; i++) Q[i * D + j] -= dot * Q[i * D + k];
-        }
-        double norm = 0;
-        for (int i = 0; i < D; i++) norm += Q[i * D + j] * Q[i * D + j];
-        for (int i = 0; i < D; i++) Q[i * D + j] /= sqrt(norm);
-    }
-}
 
 static void rotate(float *out, const double *X, const double *Q, int n)
 {
@@ -126,10 +113,10 @@ static void make_run(void)
     for (int i = 0; i < N_OOD * D; i++) ood[i] = gsl_ran_gaussian(r, 1.0);
     float *acts[4];
     for (int k = 0; k < 4; k++) acts[k] = malloc(sizeof(float) * N_ID * D);
-    double Q[D * D];
     for (int m = 0; m < 8; m++) {
         int finetune = m < 4;
-        random_rotation(Q, r);
+        gsl_matrix *Qm = test_random_orthogonal(r, D);
+        const double *Q = Qm->data; /* row-major, tda == D */
         rotate(acts[0], id, Q, N_ID);
         rotate(acts[1], id, Q, N_ID);
         const double *o = ood;
@@ -144,6 +131,7 @@ static void make_run(void)
         else snprintf(name, sizeof name, "joint-s%d", m - 4);
         write_model(name, finetune ? "finetune" : "joint", finetune ? (uint64_t)(m / 2) : (uint64_t)(100 + m),
                     1000 + (uint64_t)m, acts);
+        gsl_matrix_free(Qm);
     }
     for (int k = 0; k < 4; k++) free(acts[k]);
     free(id), free(ood), free(own);

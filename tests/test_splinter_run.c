@@ -18,6 +18,8 @@
 
 #include <gsl/gsl_randist.h>
 
+#include "linalg_test_util.h"
+
 #include "seeds.h"
 #include "splinter_run.h"
 #include "store.h"
@@ -26,22 +28,6 @@
 #define N_ID 120
 #define N_OOD 80
 #define D 8
-
-/* A random orthogonal D x D matrix (Gram-Schmidt on Gaussian columns). */
-static void random_rotation(double *Q, gsl_rng *r)
-{
-    for (int i = 0; i < D * D; i++) Q[i] = gsl_ran_gaussian(r, 1.0);
-    for (int j = 0; j < D; j++) {
-        for (int k = 0; k < j; k++) {
-            double dot = 0;
-            for (int i = 0; i < D; i++) dot += Q[i * D + j] * Q[i * D + k];
-            for (int i = 0; i < D; i++) Q[i * D + j] -= dot * Q[i * D + k];
-        }
-        double norm = 0;
-        for (int i = 0; i < D; i++) norm += Q[i * D + j] * Q[i * D + j];
-        for (int i = 0; i < D; i++) Q[i * D + j] /= sqrt(norm);
-    }
-}
 
 static void rotate(float *out, const double *X, const double *Q, int n)
 {
@@ -107,12 +93,12 @@ static void make_run(int constant_emb)
     for (int i = 0; i < N_ID + N_OOD; i++) labels_all[i] = i % 2;
     for (int i = 0; i < N_ID * D; i++) id[i] = gsl_ran_gaussian(r, 1.0) + ((i % D) == 0 ? 2.0 * labels_all[i / D] : 0);
     for (int i = 0; i < N_OOD * D; i++) ood[i] = gsl_ran_gaussian(r, 1.0);
-    double Q[D * D];
     float *buf[4];
     for (int k = 0; k < 4; k++) buf[k] = malloc(sizeof(float) * N_ID * D);
     for (int m = 0; m < 6; m++) {
         int splinters = m < 3; /* finetune models */
-        random_rotation(Q, r);
+        gsl_matrix *Qm = test_random_orthogonal(r, D);
+        const double *Q = Qm->data; /* row-major, tda == D */
         rotate(buf[0], id, Q, N_ID);
         rotate(buf[1], id, Q, N_ID);
         if (splinters) {
@@ -132,6 +118,7 @@ static void make_run(int constant_emb)
         char name[32];
         snprintf(name, sizeof name, "%s-s%d", splinters ? "finetune-p0" : "joint", m % 3);
         write_model(name, splinters ? "finetune" : "joint", 0, ida, oa, labels_all);
+        gsl_matrix_free(Qm);
     }
     for (int k = 0; k < 4; k++) free(buf[k]);
     free(id);
