@@ -214,8 +214,8 @@ sp_status sp_sweep_run(const sp_sweep_config *cfg, const sp_sweep_job *jobs, siz
     if (!opt->dry_run && ((st = sweep_mkdir(cfg->run_dir)) != SP_OK || (st = sweep_mkdir(models_dir)) != SP_OK))
         return st;
 
-    /* Which jobs are mine, and which are already complete (valid files are never retrained). */
-    /* Per job: 1 = train here, 2 = already complete, 0 = another rank's. */
+    /* Which jobs are mine, and which are already complete (valid files are never retrained):
+     * per job 1 = train here, 2 = already complete, 0 = another rank's. */
     unsigned char *job_state = calloc(n_jobs ? n_jobs : 1, 1);
     if (!job_state) return sp_fail(SP_ERR_NOMEM, "out of memory scheduling sweep %s", cfg->name);
     sweep_progress prog = {.total = n_jobs, .start = sweep_now(), .quiet = opt->quiet || opt->rank != 0,
