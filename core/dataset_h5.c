@@ -12,17 +12,6 @@
 
 #define DATASET_FORMAT "splinter-dataset"
 
-static hid_t vlen_utf8_type(void)
-{
-    hid_t t = H5Tcopy(H5T_C_S1);
-    if (t < 0) return t;
-    if (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
-        H5Tclose(t);
-        return H5I_INVALID_HID;
-    }
-    return t;
-}
-
 /* A 1-D array attribute on the root group: `n` elements of `type` from `data`. */
 static sp_status write_array_attr(hid_t file, const char *path, const char *name, hid_t type, size_t n,
                                   const void *data)
@@ -50,7 +39,7 @@ sp_status sp_dataset_save(const sp_dataset *ds, const char *path)
                        path);
     sp_store_writer *w = NULL;
     if ((st = sp_store_create(path, DATASET_FORMAT, &w)) != SP_OK) return st;
-    hid_t file = sp_store_file(w), str_type = vlen_utf8_type();
+    hid_t file = sp_store_file(w), str_type = sp_store_string_type();
     hsize_t dims[1] = {ds->n};
     if (str_type < 0) st = sp_fail(SP_ERR_IO, "%s: cannot make a string type", path);
     if (st == SP_OK) st = sp_store_write_strings(w, "/text", ds->n, ds->text);
@@ -100,7 +89,7 @@ static sp_status read_string_array_attr(hid_t file, const char *path, const char
         st = sp_fail(SP_ERR_NOMEM, "out of memory reading %s", path);
         goto done;
     }
-    if ((mtype = vlen_utf8_type()) < 0 || (m > 0 && H5Aread(attr, mtype, raw) < 0)) {
+    if ((mtype = sp_store_string_type()) < 0 || (m > 0 && H5Aread(attr, mtype, raw) < 0)) {
         st = sp_fail(SP_ERR_INPUT, "%s: cannot read attribute %s", path, name);
         goto done;
     }

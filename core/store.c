@@ -108,8 +108,7 @@ done:
     return st;
 }
 
-/* A variable-length UTF-8 string type; h5py reads it as str. Caller closes. */
-static hid_t store_vlen_utf8_type(void)
+hid_t sp_store_string_type(void)
 {
     hid_t t = H5Tcopy(H5T_C_S1);
     if (t < 0) return t;
@@ -122,7 +121,7 @@ static hid_t store_vlen_utf8_type(void)
 
 sp_status sp_store_attr_str(sp_store_writer *w, const char *obj, const char *name, const char *value)
 {
-    hid_t t = store_vlen_utf8_type();
+    hid_t t = sp_store_string_type();
     if (t < 0) return sp_fail(SP_ERR_IO, "%s: cannot make a string type", w->tmp_path);
     sp_status st = store_attr_write(w, obj, name, t, t, &value);
     H5Tclose(t);
@@ -220,7 +219,7 @@ sp_status sp_store_write_u8(sp_store_writer *w, const char *path, int rank, cons
 
 sp_status sp_store_write_strings(sp_store_writer *w, const char *path, size_t n, char *const *strings)
 {
-    hid_t t = store_vlen_utf8_type();
+    hid_t t = sp_store_string_type();
     if (t < 0) return sp_fail(SP_ERR_IO, "%s: cannot make a string type", w->tmp_path);
     hsize_t dims[1] = {n};
     /* Variable-length strings live in the global heap, which HDF5 filters cannot compress. */
@@ -308,7 +307,7 @@ static sp_status store_attr_read_str(hid_t file, const char *obj, const char *na
     }
     if (H5Tis_variable_str(ftype) > 0) {
         char *s = NULL;
-        mtype = store_vlen_utf8_type();
+        mtype = sp_store_string_type();
         if (mtype < 0 || H5Aread(attr, mtype, &s) < 0) {
             st = sp_fail(SP_ERR_INPUT, "%s: cannot read attribute %s on %s", what, name, obj);
             goto done;
@@ -478,7 +477,7 @@ sp_status sp_store_read_strings(hid_t file, const char *path, size_t *n, char **
         goto done;
     }
     if ((space = H5Dget_space(dset)) < 0 || H5Sget_simple_extent_ndims(space) != 1 ||
-        H5Sget_simple_extent_dims(space, &count, NULL) < 0 || (mtype = store_vlen_utf8_type()) < 0) {
+        H5Sget_simple_extent_dims(space, &count, NULL) < 0 || (mtype = sp_store_string_type()) < 0) {
         st = sp_fail(SP_ERR_INPUT, "%s: dataset %s is not a 1-D string list", store_file_name(file), path);
         goto done;
     }

@@ -92,6 +92,10 @@ sp_status sp_store_read_attr_f64(hid_t file, const char *obj, const char *name, 
 /* 1 if the link `path` exists in the file (intermediate groups checked), else 0. */
 int sp_store_exists(hid_t file, const char *path);
 
+/* The store's string type: variable-length UTF-8 (h5py reads it as str). The caller closes it with H5Tclose;
+ * H5I_INVALID_HID on failure. */
+hid_t sp_store_string_type(void);
+
 /* Program version string and BLAS configuration (openblas_get_config()). */
 const char *sp_program_version(void);
 const char *sp_blas_config(void);
