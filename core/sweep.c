@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "store.h"
 
 sp_sweep_options sp_sweep_options_default(void)
@@ -139,14 +140,16 @@ sp_status sp_sweep_expand(const sp_sweep_config *cfg, sp_sweep_job **out, size_t
     return SP_OK;
 }
 
+/* mkdir -p of a run's directory, which must end up writable. */
 static sp_status sweep_mkdir(const char *path)
 {
-    if (mkdir(path, 0755) == 0 || errno == EEXIST) {
-        struct stat st;
-        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode) && access(path, W_OK) == 0) return SP_OK;
-    }
-    return sp_fail(SP_ERR_IO, "cannot create or write directory %s: %s; choose a writable run_dir", path,
-                   strerror(errno));
+    sp_status st = sp_make_dirs(path);
+    if (st == SP_OK && access(path, W_OK) != 0)
+        st = sp_fail(SP_ERR_IO, "cannot write directory %s: %s", path, strerror(errno));
+    if (st == SP_OK) return st;
+    char why[512];
+    snprintf(why, sizeof why, "%s", sp_error_message());
+    return sp_fail(st, "%s; choose a writable run_dir", why);
 }
 
 /* Progress shared by the worker threads of one process. */
