@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cca_map.h"
 #include "seeds.h"
 #include "similarity.h"
 
@@ -29,6 +30,8 @@ void sp_splinter_options_default(sp_splinter_options *opt)
     opt->probe_l2 = 1e-3;
     opt->probe_max_iter = 200;
     opt->seed = 0;
+    opt->cca_k = 10;
+    opt->cca_ridge = 0.01;
 }
 
 sp_status sp_splinter_behaviour(double *s_beh, double *d_id, double *d_ood, const int32_t *pred_a_id,
@@ -237,6 +240,7 @@ struct sp_splinter_model {
     const float *id, *ood;   /* borrowed, for the representational measures */
     gsl_matrix *al[3];       /* each set centred by its own means, unit Frobenius norm (alignment) */
     gsl_matrix *st[3];       /* each set's columns centred and scaled to unit norm (unit correlations) */
+    double *Wcca;            /* [d, d] ridge whitener of al[0] for the CCA map */
     size_t n_classes;        /* 0: no probe */
     double *W;               /* [d, C] probe weights minus each row's mean over classes */
     int32_t *pred[2];        /* probe predictions on the held-out and OOD inputs */
@@ -251,6 +255,7 @@ void sp_splinter_model_free(sp_splinter_model *m)
         gsl_matrix_free(m->st[s]);
     }
     free(m->W);
+    free(m->Wcca);
     free(m->pred[0]);
     free(m->pred[1]);
     free(m);
@@ -307,10 +312,11 @@ sp_status sp_splinter_model_prepare(sp_splinter_model **out, const float *id, si
     if (n_id < 8 || n_ood < 4)
         return sp_fail(SP_ERR_USAGE, "splintering needs >= 8 ID and >= 4 OOD inputs (got %zu and %zu)", n_id, n_ood);
     if (!(opt->fit_fraction > 0.0 && opt->fit_fraction < 1.0) || !(opt->probe_l2 > 0.0) || opt->probe_max_iter < 1 ||
-        !(opt->unit_delta >= 0.0))
+        !(opt->unit_delta >= 0.0) || opt->cca_k < 1 || !(opt->cca_ridge > 0.0))
         return sp_fail(SP_ERR_USAGE, "splinter options out of range (fit share %g must be in (0, 1), probe l2 %g > 0, "
-                                     "iterations %d >= 1, unit delta %g >= 0)",
-                       opt->fit_fraction, opt->probe_l2, opt->probe_max_iter, opt->unit_delta);
+                                     "iterations %d >= 1, unit delta %g >= 0, CCA directions %zu >= 1, CCA ridge %g > 0)",
+                       opt->fit_fraction, opt->probe_l2, opt->probe_max_iter, opt->unit_delta, opt->cca_k,
+                       opt->cca_ridge);
     if (labels_id && n_classes < 2) return sp_fail(SP_ERR_USAGE, "probes need >= 2 classes (got %zu)", n_classes);
     if (labels_id)
         for (size_t i = 0; i < n_id; i++)
@@ -356,6 +362,8 @@ sp_status sp_splinter_model_prepare(sp_splinter_model **out, const float *id, si
         gsl_matrix_memcpy(m->st[s], raw[s]);
         standardise_columns(m->st[s], scratch, scratch + d);
     }
+    if (!(m->Wcca = malloc(d * d * sizeof *m->Wcca))) goto nomem;
+    if ((st = sp_cca_whitener(m->Wcca, m->al[0]->data, n_fit, d, opt->cca_ridge)) != SP_OK) goto fail;
     if (labels_id) {
         int two_classes = 0;
         for (size_t i = 0; i < n_id; i++) y[i] = labels_id[idx[i]]; /* fit labels, then held-out labels */
@@ -404,6 +412,36 @@ static sp_status pair_alignment(sp_splinter_layer *L, gsl_matrix *R, const sp_sp
     L->align_ood = res[2];
     L->s_align = res[2] - res[1];
     return SP_OK;
+}
+
+/* S_align with the CCA map: fitted on the fit share (each side's whitener prepared with its model), scored
+ * on every set. */
+static sp_status pair_alignment_cca(sp_splinter_layer *L, const sp_splinter_model *a, const sp_splinter_model *b,
+                                    const sp_splinter_options *opt)
+{
+    const size_t da = a->d, db = b->d, r = da < db ? da : db, k = opt->cca_k < r ? opt->cca_k : r;
+    double *Ua = malloc(da * k * sizeof *Ua), *Ub = malloc(db * k * sizeof *Ub), *s = malloc(k * sizeof *s);
+    sp_status st = SP_OK;
+    if (!Ua || !Ub || !s) {
+        st = sp_fail(SP_ERR_NOMEM, "out of memory for a %zu x %zu CCA map", da, db);
+        goto done;
+    }
+    if ((st = sp_cca_map_fit(Ua, Ub, s, a->Wcca, b->Wcca, a->al[0]->data, b->al[0]->data, a->n[0], da, db, k)) != SP_OK)
+        goto done;
+    double score[3];
+    for (int set = 0; set < 3 && st == SP_OK; set++)
+        st = sp_cca_map_score(NULL, &score[set], Ua, Ub, a->al[set]->data, b->al[set]->data, a->n[set], da, db, k);
+    if (st != SP_OK) goto done;
+    L->align_cca_k = k;
+    L->align_cca_fit = score[0];
+    L->align_cca_heldout = score[1];
+    L->align_cca_ood = score[2];
+    L->s_align_cca = score[1] - score[2];
+done:
+    free(Ua);
+    free(Ub);
+    free(s);
+    return st;
 }
 
 /* Units: Hungarian matching on fit-share correlations; drops scored on the held-out and OOD sets. */
@@ -506,7 +544,8 @@ sp_status sp_splinter_pair_prepared(sp_splinter_layer *out, const sp_splinter_mo
 
     gsl_matrix *R = gsl_matrix_alloc(a->d, b->d);
     if (!R) return sp_fail(SP_ERR_NOMEM, "out of memory for a %zu x %zu map", a->d, b->d);
-    if ((st = pair_alignment(&L, R, a, b)) == SP_OK && (st = pair_units(&L, a, b, opt)) == SP_OK) {
+    if ((st = pair_alignment(&L, R, a, b)) == SP_OK && (st = pair_alignment_cca(&L, a, b, opt)) == SP_OK &&
+        (st = pair_units(&L, a, b, opt)) == SP_OK) {
         if (a->n_classes) pair_probes(&L, R, a, b);
         *out = L;
     }

@@ -37,9 +37,12 @@ typedef struct {
     double probe_l2;      /* probe objective: mean cross-entropy + probe_l2 / 2 * ||W||_F^2 */
     int probe_max_iter;   /* BFGS iterations per probe */
     uint64_t seed;        /* the fit / held-out partition of the ID inputs */
+    size_t cca_k;         /* CCA alignment map: canonical directions kept (clipped to the smaller width) */
+    double cca_ridge;     /* CCA alignment map: covariance ridge, relative to the mean variance (> 0) */
 } sp_splinter_options;
 
-/* fit_fraction 0.5, unit_delta 0.2, unit_min_corr 0.5, probe_l2 1e-3, probe_max_iter 200, seed 0. */
+/* fit_fraction 0.5, unit_delta 0.2, unit_min_corr 0.5, probe_l2 1e-3, probe_max_iter 200, seed 0, cca_k 10,
+ * cca_ridge 0.01. */
 void sp_splinter_options_default(sp_splinter_options *opt);
 
 typedef struct {
@@ -50,6 +53,11 @@ typedef struct {
     double align_fit, align_heldout, align_ood;
     double align_ood_refit; /* the best orthogonal map fitted on OOD itself: its Procrustes d^2 */
     double s_align;         /* align_ood - align_heldout */
+    /* alignment transfer with the CCA map (analysis/cca_map.h) fitted on the fit share: mean correlation of
+     * its top cca_k canonical variate pairs on each set (1 = perfectly aligned) */
+    size_t align_cca_k;     /* directions used: min(cca_k, da, db) */
+    double align_cca_fit, align_cca_heldout, align_cca_ood;
+    double s_align_cca;     /* align_cca_heldout - align_cca_ood */
     /* units: max-correlation one-to-one matching (Hungarian) on the fit share */
     size_t unit_pairs;         /* matched pairs with held-out ID correlation >= unit_min_corr */
     double unit_corr_id;       /* their mean held-out ID correlation (NAN if unit_pairs == 0) */

@@ -21,7 +21,7 @@
 
 const char *const srun_measure_names[SRUN_N_MEASURES] = {
     "s_beh", "s_rep_cka", "s_rep_dcka", "s_rep_procrustes", "s_rep_svcca", "s_rep_pwcca",
-    "s_align", "unit_splinter_frac", "s_probe"};
+    "s_align", "s_align_cca", "unit_splinter_frac", "s_probe"};
 
 void sp_splinter_run_options_default(sp_splinter_run_options *opt)
 {
@@ -46,6 +46,7 @@ double srun_measure_value(const srun_pair *p, int measure)
     case SRUN_S_REP_SVCCA: return p->svcca_id - p->svcca_ood;
     case SRUN_S_REP_PWCCA: return p->pwcca_id - p->pwcca_ood;
     case SRUN_S_ALIGN: return p->m.s_align;
+    case SRUN_S_ALIGN_CCA: return p->m.s_align_cca;
     case SRUN_UNIT_SPLINTER: return p->m.unit_splinter_frac;
     case SRUN_S_PROBE: return p->m.has_probes ? p->m.s_probe : NAN;
     }

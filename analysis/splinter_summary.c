@@ -44,6 +44,9 @@ PAIR_GETTER(col_pwcca_ood, p->pwcca_ood)
 PAIR_GETTER(col_align_heldout, p->m.align_heldout)
 PAIR_GETTER(col_align_ood, p->m.align_ood)
 PAIR_GETTER(col_s_align, p->m.s_align)
+PAIR_GETTER(col_align_cca_heldout, p->m.align_cca_heldout)
+PAIR_GETTER(col_align_cca_ood, p->m.align_cca_ood)
+PAIR_GETTER(col_s_align_cca, p->m.s_align_cca)
 PAIR_GETTER(col_unit_pairs, (double)p->m.unit_pairs)
 PAIR_GETTER(col_unit_frac, p->m.unit_splinter_frac)
 PAIR_GETTER(col_probe_agree_id, p->m.has_probes ? p->m.probe_agree_id : NAN)
@@ -62,6 +65,8 @@ static const pair_column pair_columns[] = {
     {"svcca_ood", col_svcca_ood},         {"pwcca_id", col_pwcca_id},
     {"pwcca_ood", col_pwcca_ood},         {"align_heldout", col_align_heldout},
     {"align_ood", col_align_ood},         {"s_align", col_s_align},
+    {"align_cca_heldout", col_align_cca_heldout}, {"align_cca_ood", col_align_cca_ood},
+    {"s_align_cca", col_s_align_cca},
     {"unit_pairs", col_unit_pairs},       {"unit_splinter_frac", col_unit_frac},
     {"probe_agree_id", col_probe_agree_id}, {"probe_agree_ood", col_probe_agree_ood},
     {"s_probe", col_s_probe},             {"probe_cosine", col_probe_cosine},

@@ -104,6 +104,11 @@ static void test_planted_splintering_is_found(void **state)
     for (int m = 0; m < SP_SIM_MEASURES; m++) assert_true(L.s_rep[m] > 0.15);
     assert_true(L.s_align > 0.3);
     assert_true(L.align_ood > L.align_ood_refit); /* the ID map is worse than the best OOD map */
+    /* The CCA map (top 10 of 12 directions): aligned on held-out ID, about half its variates lost OOD. */
+    assert_int_equal(L.align_cca_k, 10);
+    assert_true(L.align_cca_heldout > 0.98 && L.align_cca_fit >= L.align_cca_heldout - 0.01);
+    assert_true(L.s_align_cca > 0.3);
+    assert_float_equal(L.s_align_cca, L.align_cca_heldout - L.align_cca_ood, 1e-15);
     assert_int_equal(L.has_probes, 1);
     assert_true(L.probe_acc_a > 0.9 && L.probe_acc_b > 0.9);
     assert_true(L.probe_agree_id > 0.9);
@@ -128,6 +133,7 @@ static void test_unsplintered_control_is_near_zero(void **state)
     run_pair(&L, p);
     for (int m = 0; m < SP_SIM_MEASURES; m++) assert_true(fabs(L.s_rep[m]) < 0.01);
     assert_true(fabs(L.s_align) < 0.01);
+    assert_true(L.align_cca_heldout > 0.98 && fabs(L.s_align_cca) < 0.01);
     assert_true(fabs(L.s_probe) < 0.05);
     assert_true(L.probe_cosine > 0.9);
     sp_splinter_intervals ci;
