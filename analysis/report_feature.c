@@ -299,8 +299,8 @@ static sp_status table_2x2(rp_ctx *c)
     st = rp_columns(t, 10, names, col);
     if (st == SP_OK)
         rp_md(c, "### Model level vs feature level (2x2)\n\nAmong the pairs of one variant that agree in domain: "
-                 "predictions agree OOD when `s_beh` <= tau_beh, features agree OOD when `s_rep_cka` <= tau_rep "
-                 "(docs/splintering.md). Counts of pairs, and the Spearman correlation of `s_beh` and `s_rep_cka`.\n\n"
+                 "predictions agree OOD when `s_beh` <= tau_beh, features agree OOD when `s_rep_cka` <= the pair's "
+                 "tau_rep (by default calibrated: the drop expected from sampling alone; docs/splintering.md). Counts of pairs, and the Spearman correlation of `s_beh` and `s_rep_cka`.\n\n"
                  "| variant | OOD split | layer | pooling | pairs | pred agree, feat agree | pred agree, feat split | "
                  "pred split, feat agree | pred split, feat split | Spearman |\n"
                  "|---|---|---|---|---|---|---|---|---|---|\n");

@@ -27,7 +27,10 @@ void sp_splinter_run_options_default(sp_splinter_run_options *opt)
 {
     opt->agree_eps = 0.05;
     opt->tau_beh = 0.02;
+    opt->tau_rep_calibrated = 1;
     opt->tau_rep = 0.05;
+    opt->tau_resamples = 50;
+    opt->tau_level = 0.95;
     opt->bootstrap = 200;
     opt->seed = 0;
     opt->level = 0.95;
@@ -482,7 +485,8 @@ static sp_status srun_crosslayer_rows(sp_csv *csv, const srun_state *st, const s
 static sp_status srun_pairs_for_split(srun_state *st, const sp_activation_set *id, const int32_t *pred_id,
                                       const sp_activation_set *ood, const int32_t *pred_ood, const int32_t *labels_id,
                                       size_t n_classes, size_t ood_index, size_t pooling_index,
-                                      const unsigned char *skip, const sp_splinter_run_options *opt)
+                                      const unsigned char *skip, const srun_tau_null *tau,
+                                      const sp_splinter_run_options *opt)
 {
     size_t M = st->n_models, L = st->n_layers, kept = 0;
     for (size_t l = 0; l < L; l++) kept += !skip[l];
@@ -564,6 +568,8 @@ static sp_status srun_pairs_for_split(srun_state *st, const sp_activation_set *i
                                                 id->n, pred_ood + a * ood->n, pred_ood + b * ood->n, ood->n);
             p->agree_id = p->d_id <= opt->agree_eps;
             if (s == SP_OK) s = sp_splinter_pair_prepared(&p->m, prepared[a], prepared[b], &opt->pair);
+            for (int q = 0; q < SP_SIM_MEASURES && s == SP_OK; q++)
+                s = srun_tau_value(&p->tau_rep[q], tau, l, q, a, b, ood->n, opt);
             p->svcca_id = p->svcca_ood = p->pwcca_id = p->pwcca_ood = NAN;
             if (opt->cca) {
                 p->svcca_id = svcca_id[a * M + b], p->pwcca_id = pwcca_id[a * M + b];
@@ -645,6 +651,7 @@ sp_status sp_splinter_run(const char *run_dir, const sp_splinter_run_options *op
     sp_csv *sim = NULL, *cross = NULL;
     sp_activation_set *id = NULL, *ood = NULL;
     int32_t *pred_id = NULL, *pred_ood = NULL, *labels = NULL;
+    srun_tau_null tau = {0};
     char dir[4096], path[4200];
     snprintf(dir, sizeof dir, "%s/analysis", run_dir);
 
@@ -689,7 +696,8 @@ sp_status sp_splinter_run(const char *run_dir, const sp_splinter_run_options *op
                                                        "model (no similarity is defined): skipped",
                                                   st.layers[l], pooling)) != SP_OK)
                 goto done;
-        if ((status = srun_labels(&labels, &n_classes, run_dir, &st, id)) != SP_OK ||
+        if ((status = srun_tau_null_build(&tau, &st, id, skip_id, pooling, opt)) != SP_OK ||
+            (status = srun_labels(&labels, &n_classes, run_dir, &st, id)) != SP_OK ||
             (status = srun_similarity_rows(sim, &st, id, "test", pooling, skip_id)) != SP_OK ||
             (status = srun_crosslayer_rows(cross, &st, id, "test", pooling, skip_id)) != SP_OK)
             goto done;
@@ -699,7 +707,8 @@ sp_status sp_splinter_run(const char *run_dir, const sp_splinter_run_options *op
             srun_mark_constant_layers(skip, &st, ood);
             if ((status = srun_similarity_rows(sim, &st, ood, st.ood_splits[o], pooling, skip)) != SP_OK ||
                 (status = srun_crosslayer_rows(cross, &st, ood, st.ood_splits[o], pooling, skip)) != SP_OK ||
-                (status = srun_pairs_for_split(&st, id, pred_id, ood, pred_ood, labels, n_classes, o, p, skip, opt)) !=
+                (status = srun_pairs_for_split(&st, id, pred_id, ood, pred_ood, labels, n_classes, o, p, skip, &tau,
+                                               opt)) !=
                     SP_OK)
                 goto done;
             sp_activations_free(ood);
@@ -713,6 +722,7 @@ sp_status sp_splinter_run(const char *run_dir, const sp_splinter_run_options *op
         pred_id = NULL;
         free(labels);
         labels = NULL;
+        srun_tau_null_free(&tau);
     }
     if ((status = sp_csv_commit(sim)) != SP_OK) {
         sim = NULL;
@@ -737,6 +747,7 @@ done:
     free(pred_id);
     free(pred_ood);
     free(labels);
+    srun_tau_null_free(&tau);
     srun_state_free(&st);
     if (status != SP_OK) {
         sp_splinter_run_result_free(st.result);

@@ -29,7 +29,12 @@
 typedef struct {
     double agree_eps;    /* a pair agrees in domain when its ID test disagreement is <= agree_eps (0.05) */
     double tau_beh;      /* 2x2: predictions agree OOD when s_beh <= tau_beh (0.02) */
-    double tau_rep;      /* 2x2: features agree OOD when s_rep of linear CKA <= tau_rep (0.05) */
+    int tau_rep_calibrated; /* 2x2: 1 (default): features agree OOD when the linear-CKA drop s_rep is at most
+                             * the drop expected from sampling alone (per pair, layer and OOD split; see
+                             * docs/splintering.md); 0: at most the fixed tau_rep */
+    double tau_rep;      /* the fixed threshold when tau_rep_calibrated == 0 (0.05) */
+    size_t tau_resamples; /* random ID half splits behind the calibrated threshold (50) */
+    double tau_level;    /* the calibrated threshold is this quantile of the ID-vs-ID drop (0.95) */
     size_t bootstrap;    /* Multi-Bootstrap replicates over seeds (200; 0 = no intervals) */
     uint64_t seed;       /* bootstrap and example-subsampling seed (0) */
     double level;        /* interval level (0.95) */

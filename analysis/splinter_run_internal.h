@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "activations.h"
 #include "splinter_measures.h"
 #include "splinter_run.h"
 #include "status.h"
@@ -41,6 +42,7 @@ typedef struct {
     double d_id, d_ood, s_beh;
     sp_splinter_layer m;
     double svcca_id, svcca_ood, pwcca_id, pwcca_ood; /* NAN when CCA is off */
+    double tau_rep[SP_SIM_MEASURES]; /* threshold of s_rep per measure (calibrated or the fixed value) */
 } srun_pair;
 
 typedef struct {
@@ -59,6 +61,26 @@ typedef struct {
     size_t n_pairs, cap_pairs;
     sp_splinter_run_result *result;
 } srun_state;
+
+/* The ID-vs-ID null of s_rep for one pooling (splinter_tau.c): per layer, measure and model pair, the
+ * similarity on all ID inputs, the mean over B random half splits, and each split's half-vs-half difference. */
+typedef struct {
+    size_t n_id, n1, n2, B, n_models;
+    double *full;      /* [n_layers][3][M * M] */
+    double *half_mean; /* [n_layers][3][M * M] */
+    double *diff;      /* [n_layers][3][M * M][B] */
+} srun_tau_null;
+
+/* Builds the null of the ID set `id` (layers with skip[l] set are left out); with opt->tau_rep_calibrated == 0
+ * it only records the sizes. */
+sp_status srun_tau_null_build(srun_tau_null *t, const srun_state *st, const sp_activation_set *id,
+                              const unsigned char *skip, const char *pooling, const sp_splinter_run_options *opt);
+void srun_tau_null_free(srun_tau_null *t);
+
+/* tau of one pair (a, b), layer and measure (SP_SIM_*) against an OOD split of n_ood inputs: the tau_level
+ * quantile of the modelled ID-vs-ID drop, plus 1e-6 (docs/splintering.md); opt->tau_rep when not calibrated. */
+sp_status srun_tau_value(double *tau, const srun_tau_null *t, size_t layer, int measure, size_t a, size_t b,
+                         size_t n_ood, const sp_splinter_run_options *opt);
 
 /* The value of one summarised quantity of a pair record (NAN when undefined). */
 double srun_measure_value(const srun_pair *p, int measure);

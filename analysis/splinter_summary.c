@@ -37,6 +37,10 @@ PAIR_GETTER(col_s_rep_dcka, p->m.s_rep[SP_SIM_DCKA])
 PAIR_GETTER(col_sim_id_proc, p->m.sim_id[SP_SIM_PROCRUSTES])
 PAIR_GETTER(col_sim_ood_proc, p->m.sim_ood[SP_SIM_PROCRUSTES])
 PAIR_GETTER(col_s_rep_proc, p->m.s_rep[SP_SIM_PROCRUSTES])
+PAIR_GETTER(col_tau_rep_cka, p->tau_rep[SP_SIM_CKA])
+PAIR_GETTER(col_tau_rep_dcka, p->tau_rep[SP_SIM_DCKA])
+PAIR_GETTER(col_tau_rep_proc, p->tau_rep[SP_SIM_PROCRUSTES])
+PAIR_GETTER(col_feat_agree, p->m.s_rep[SP_SIM_CKA] <= p->tau_rep[SP_SIM_CKA])
 PAIR_GETTER(col_svcca_id, p->svcca_id)
 PAIR_GETTER(col_svcca_ood, p->svcca_ood)
 PAIR_GETTER(col_pwcca_id, p->pwcca_id)
@@ -61,7 +65,9 @@ static const pair_column pair_columns[] = {
     {"s_rep_cka", col_s_rep_cka},         {"sim_id_dcka", col_sim_id_dcka},
     {"sim_ood_dcka", col_sim_ood_dcka},   {"s_rep_dcka", col_s_rep_dcka},
     {"sim_id_procrustes", col_sim_id_proc}, {"sim_ood_procrustes", col_sim_ood_proc},
-    {"s_rep_procrustes", col_s_rep_proc}, {"svcca_id", col_svcca_id},
+    {"s_rep_procrustes", col_s_rep_proc}, {"tau_rep_cka", col_tau_rep_cka},
+    {"tau_rep_dcka", col_tau_rep_dcka},   {"tau_rep_procrustes", col_tau_rep_proc},
+    {"feat_agree_ood", col_feat_agree},   {"svcca_id", col_svcca_id},
     {"svcca_ood", col_svcca_ood},         {"pwcca_id", col_pwcca_id},
     {"pwcca_ood", col_pwcca_ood},         {"align_heldout", col_align_heldout},
     {"align_ood", col_align_ood},         {"s_align", col_s_align},
@@ -141,7 +147,12 @@ static sp_status write_pairs_h5(const srun_state *st, const sp_splinter_run_opti
     if (status == SP_OK) status = sp_store_attr_str(w, "/", "analysis", "feature splintering (docs/splintering.md)");
     if (status == SP_OK) status = sp_store_attr_f64(w, "/", "agree_eps", opt->agree_eps);
     if (status == SP_OK) status = sp_store_attr_f64(w, "/", "tau_beh", opt->tau_beh);
-    if (status == SP_OK) status = sp_store_attr_f64(w, "/", "tau_rep", opt->tau_rep);
+    if (status == SP_OK)
+        status = sp_store_attr_str(w, "/", "tau_rep_mode", opt->tau_rep_calibrated ? "calibrated" : "fixed");
+    if (status == SP_OK && !opt->tau_rep_calibrated) status = sp_store_attr_f64(w, "/", "tau_rep", opt->tau_rep);
+    if (status == SP_OK && opt->tau_rep_calibrated)
+        status = sp_store_attr_i64(w, "/", "tau_resamples", (int64_t)opt->tau_resamples);
+    if (status == SP_OK && opt->tau_rep_calibrated) status = sp_store_attr_f64(w, "/", "tau_level", opt->tau_level);
     if (status == SP_OK) status = sp_store_attr_i64(w, "/", "bootstrap", (int64_t)opt->bootstrap);
     if (status == SP_OK) status = sp_store_attr_u64(w, "/", "seed", opt->seed);
     if (status == SP_OK) status = sp_store_attr_i64(w, "/", "max_examples", (int64_t)opt->max_examples);
@@ -164,6 +175,7 @@ typedef struct {
     size_t *global;      /* [Mv] model indices */
     sp_boot_groups *groups;
     double *value;       /* [SRUN_N_MEASURES][Mv][Mv], upper triangle used */
+    double *tau;         /* [Mv][Mv] each agreeing pair's tau_rep of linear CKA */
 } variant_cell;
 
 static void variant_cell_free(variant_cell *c)
@@ -171,6 +183,7 @@ static void variant_cell_free(variant_cell *c)
     free(c->global);
     sp_boot_groups_free(c->groups);
     free(c->value);
+    free(c->tau);
     memset(c, 0, sizeof *c);
 }
 
@@ -182,7 +195,8 @@ static sp_status variant_cell_build(variant_cell *c, const srun_state *st, size_
     c->global = malloc(c->Mv * sizeof *c->global);
     uint64_t *keys = malloc(c->Mv * sizeof *keys);
     c->value = malloc((size_t)SRUN_N_MEASURES * c->Mv * c->Mv * sizeof *c->value);
-    if (!c->global || !keys || !c->value) {
+    c->tau = malloc(c->Mv * c->Mv * sizeof *c->tau);
+    if (!c->global || !keys || !c->value || !c->tau) {
         free(keys);
         variant_cell_free(c);
         return sp_fail(SP_ERR_NOMEM, "out of memory summarising variant %s", st->variants[v]);
@@ -201,6 +215,7 @@ static sp_status variant_cell_build(variant_cell *c, const srun_state *st, size_
         if (p->variant != v || p->ood != ood || p->layer != layer || p->pooling != pooling || !p->agree_id) continue;
         size_t i = local[p->a], j = local[p->b];
         for (int q = 0; q < SRUN_N_MEASURES; q++) c->value[((size_t)q * c->Mv + i) * c->Mv + j] = srun_measure_value(p, q);
+        c->tau[i * c->Mv + j] = p->tau_rep[SP_SIM_CKA];
     }
     free(local);
     sp_status status = sp_boot_groups_alloc(&c->groups, keys, c->Mv);
@@ -265,7 +280,8 @@ static sp_status cell_estimates(double *est, size_t *n_pairs, double *reps, cons
     return SP_OK;
 }
 
-/* 2x2 counts of the agreeing pairs of a cell and the Spearman correlation of s_beh and s_rep (linear CKA). */
+/* 2x2 counts of the agreeing pairs of a cell (features agree when s_rep of linear CKA <= the pair's tau_rep)
+ * and the Spearman correlation of s_beh and s_rep (linear CKA). */
 static void cell_two_by_two(size_t counts[4], double *spearman, size_t *n_pairs, const variant_cell *c,
                             const sp_splinter_run_options *opt)
 {
@@ -278,7 +294,7 @@ static void cell_two_by_two(size_t counts[4], double *spearman, size_t *n_pairs,
             double beh = c->value[((size_t)SRUN_S_BEH * c->Mv + i) * c->Mv + j];
             double rep = c->value[((size_t)SRUN_S_REP_CKA * c->Mv + i) * c->Mv + j];
             if (isnan(beh) || isnan(rep)) continue;
-            int pred_agree = beh <= opt->tau_beh, feat_agree = rep <= opt->tau_rep;
+            int pred_agree = beh <= opt->tau_beh, feat_agree = rep <= c->tau[i * c->Mv + j];
             counts[pred_agree ? (feat_agree ? 0 : 1) : (feat_agree ? 2 : 3)]++;
             if (x && y) x[n] = beh, y[n] = rep;
             n++;

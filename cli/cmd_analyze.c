@@ -31,7 +31,10 @@ static void analyze_usage(FILE *out)
             "splinter_2x2.csv and splinter.h5:\n"
             "  --agree-eps E    pairs agree in domain when their ID test disagreement is <= E (default 0.05)\n"
             "  --tau-beh T      2x2: predictions agree OOD when s_beh <= T (default 0.02)\n"
-            "  --tau-rep T      2x2: features agree OOD when the linear-CKA drop s_rep <= T (default 0.05)\n"
+            "  --tau-rep T      2x2: features agree OOD when the linear-CKA drop s_rep <= T; 'calibrated' (default):\n"
+            "                   T per pair, layer and OOD split = the 95th percentile of the drop expected from\n"
+            "                   sampling alone (ID vs ID; docs/splintering.md)\n"
+            "  --tau-resamples B  random ID half splits behind the calibrated tau_rep (default 50)\n"
             "  --max-examples N at most N inputs per split for the fitted measures (default 2000; 0: all)\n"
             "  --no-features    skip feature splintering\n");
 }
@@ -108,7 +111,7 @@ int cmd_analyze(int argc, char **argv)
     static const struct option longopts[] = {
         {"agree-eps", required_argument, NULL, 'A'}, {"tau-beh", required_argument, NULL, 'B'},
         {"tau-rep", required_argument, NULL, 'R'},   {"max-examples", required_argument, NULL, 'X'},
-        {"no-features", no_argument, NULL, 'N'},
+        {"no-features", no_argument, NULL, 'N'},   {"tau-resamples", required_argument, NULL, 'T'},
         {"eps-grid", required_argument, NULL, 'e'}, {"delta", required_argument, NULL, 'd'},
         {"top", required_argument, NULL, 't'},      {"bootstrap", required_argument, NULL, 'b'},
         {"seed", required_argument, NULL, 's'},     {"help", no_argument, NULL, 'h'},
@@ -147,7 +150,16 @@ int cmd_analyze(int argc, char **argv)
             if (!cli_parse_double("analyze", "--tau-beh", optarg, -1.0, 1.0, &fopt.tau_beh)) return CLI_EXIT_USAGE;
             break;
         case 'R':
+            if (strcmp(optarg, "calibrated") == 0) {
+                fopt.tau_rep_calibrated = 1;
+                break;
+            }
             if (!cli_parse_double("analyze", "--tau-rep", optarg, -2.0, 2.0, &fopt.tau_rep)) return CLI_EXIT_USAGE;
+            fopt.tau_rep_calibrated = 0;
+            break;
+        case 'T':
+            if (!cli_parse_int("analyze", "--tau-resamples", optarg, 2, 100000, &v)) return CLI_EXIT_USAGE;
+            fopt.tau_resamples = (size_t)v;
             break;
         case 'X':
             if (!cli_parse_int("analyze", "--max-examples", optarg, 0, 100000000, &v)) return CLI_EXIT_USAGE;

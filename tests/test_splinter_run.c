@@ -262,6 +262,116 @@ static void test_linear_only_run_is_a_documented_skip(void **state)
     assert_non_null(strstr(sp_error_message(), "no-such-run/models"));
 }
 
+
+/* ---------------------------------------------------------------- the ID-vs-ID null of tau_rep */
+
+#define RUN_NULL "splinter-run-null"
+enum { NV_ID = 160, NV_SMALL = 60, NV_LARGE = 800, NV_D = 48, NV_LATENT = 4 };
+
+/* One model file with layer block0 on the test split and two OOD splits; every prediction is class 1. */
+static void write_view_model(const char *name, const float *acts[3], const size_t n[3])
+{
+    static const char *const splits[3] = {"test", "ood-small", "ood-large"};
+    char path[256];
+    snprintf(path, sizeof path, RUN_NULL "/models/%s.h5", name);
+    sp_store_writer *w;
+    assert_int_equal(sp_store_create(path, "splinter-model", &w), SP_OK);
+    assert_int_equal(sp_store_attr_str(w, "/", "variant", "joint"), SP_OK);
+    assert_int_equal(sp_store_attr_str(w, "/", "name", name), SP_OK);
+    assert_int_equal(sp_store_attr_i64(w, "/", "n_classes", 2), SP_OK);
+    int64_t row0 = 0;
+    for (int s = 0; s < 3; s++) {
+        float *probs = malloc(sizeof(float) * n[s] * 2);
+        int64_t *rows = malloc(sizeof(int64_t) * n[s]);
+        for (size_t i = 0; i < n[s]; i++) probs[2 * i] = 0.3f, probs[2 * i + 1] = 0.7f, rows[i] = row0 + (int64_t)i;
+        row0 += (int64_t)n[s];
+        char p[128];
+        hsize_t dp[2] = {n[s], 2}, dr[1] = {n[s]}, da[2] = {n[s], NV_D};
+        snprintf(p, sizeof p, "/predictions/%s", splits[s]);
+        assert_int_equal(sp_store_write_f32(w, p, 2, dp, probs, 0), SP_OK);
+        snprintf(p, sizeof p, "/rows/%s", splits[s]);
+        assert_int_equal(sp_store_write_i64(w, p, 1, dr, rows, 0), SP_OK);
+        snprintf(p, sizeof p, "/activations/%s/block0_cls", splits[s]);
+        assert_int_equal(sp_store_write_f32(w, p, 2, da, acts[s], 1), SP_OK);
+        free(probs);
+        free(rows);
+    }
+    assert_int_equal(sp_store_commit(w), SP_OK);
+}
+
+/* Three models that read one latent z (NV_LATENT dims) through their own random maps plus their own noise;
+ * the OOD "groups" are just more draws from the ID distribution, one smaller and one larger than ID. */
+static void make_null_run(void)
+{
+    (void)system("rm -rf " RUN_NULL);
+    assert_int_equal(mkdir(RUN_NULL, 0755), 0);
+    assert_int_equal(mkdir(RUN_NULL "/models", 0755), 0);
+    const size_t n[3] = {NV_ID, NV_SMALL, NV_LARGE}, total = NV_ID + NV_SMALL + NV_LARGE;
+    gsl_rng *r = sp_rng_alloc(77);
+    double *z = malloc(sizeof(double) * total * NV_LATENT);
+    for (size_t i = 0; i < total * NV_LATENT; i++) z[i] = gsl_ran_gaussian(r, 1.0);
+    float *x = malloc(sizeof(float) * total * NV_D);
+    for (int m = 0; m < 3; m++) {
+        double map[NV_LATENT * NV_D];
+        for (int i = 0; i < NV_LATENT * NV_D; i++) map[i] = gsl_ran_gaussian(r, 1.0);
+        for (size_t i = 0; i < total; i++)
+            for (int j = 0; j < NV_D; j++) {
+                double v = 3.0 * gsl_ran_gaussian(r, 1.0);
+                for (int k = 0; k < NV_LATENT; k++) v += z[i * NV_LATENT + k] * map[k * NV_D + j];
+                x[i * NV_D + j] = (float)v;
+            }
+        const float *acts[3] = {x, x + NV_ID * NV_D, x + (NV_ID + NV_SMALL) * NV_D};
+        char name[32];
+        snprintf(name, sizeof name, "joint-s%d", m);
+        write_view_model(name, acts, n);
+    }
+    free(x);
+    free(z);
+    gsl_rng_free(r);
+    int32_t *labels = malloc(sizeof(int32_t) * total);
+    for (size_t i = 0; i < total; i++) labels[i] = (int32_t)(i % 2);
+    sp_store_writer *w;
+    assert_int_equal(sp_store_create(RUN_NULL "/dataset.h5", "splinter-dataset", &w), SP_OK);
+    hsize_t dn[1] = {total};
+    assert_int_equal(sp_store_write_i32(w, "/label", 1, dn, labels, 0), SP_OK);
+    assert_int_equal(sp_store_commit(w), SP_OK);
+    free(labels);
+}
+
+static void test_ood_that_is_another_id_sample_agrees(void **state)
+{
+    (void)state;
+    make_null_run();
+    sp_splinter_run_options opt;
+    sp_splinter_run_options_default(&opt);
+    opt.bootstrap = 0;
+    sp_splinter_run_result *res = NULL;
+    assert_int_equal(sp_splinter_run(RUN_NULL, &opt, &res), SP_OK);
+    assert_int_equal(res->n_pairs, 6); /* 3 pairs x 2 OOD splits */
+    sp_splinter_run_result_free(res);
+    const char *small[4] = {"joint", "ood-small", "block0", "cls"}, *large[4] = {"joint", "ood-large", "block0", "cls"};
+    assert_int_equal((int)csv_lookup(RUN_NULL "/analysis/splinter_2x2.csv", small, 4, "pred_agree_feat_agree"), 3);
+    assert_int_equal((int)csv_lookup(RUN_NULL "/analysis/splinter_2x2.csv", large, 4, "pred_agree_feat_agree"), 3);
+    /* Linear CKA is biased upwards on fewer inputs: more OOD inputs than ID lower the OOD similarity (a
+     * positive drop from sampling alone, which a fixed tau of 0.05 calls splintering), fewer raise it. */
+    const char *pl[6] = {"joint", "joint-s0", "joint-s1", "ood-large", "block0", "cls"};
+    const char *ps[6] = {"joint", "joint-s0", "joint-s1", "ood-small", "block0", "cls"};
+    double s_large = csv_lookup(RUN_NULL "/analysis/splinter_pairs.csv", pl, 6, "s_rep_cka");
+    double t_large = csv_lookup(RUN_NULL "/analysis/splinter_pairs.csv", pl, 6, "tau_rep_cka");
+    double t_small = csv_lookup(RUN_NULL "/analysis/splinter_pairs.csv", ps, 6, "tau_rep_cka");
+    assert_true(s_large > 0.05);
+    assert_true(t_large > s_large);
+    assert_true(t_small < t_large);
+
+    /* The fixed threshold is still available. */
+    opt.tau_rep_calibrated = 0;
+    opt.tau_rep = 0.05;
+    assert_int_equal(sp_splinter_run(RUN_NULL, &opt, &res), SP_OK);
+    sp_splinter_run_result_free(res);
+    assert_float_equal(csv_lookup(RUN_NULL "/analysis/splinter_pairs.csv", pl, 6, "tau_rep_cka"), 0.05, 0);
+    assert_true(csv_lookup(RUN_NULL "/analysis/splinter_2x2.csv", large, 4, "pred_agree_feat_agree") < 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -269,6 +379,7 @@ int main(void)
         cmocka_unit_test(test_deterministic_outputs),
         cmocka_unit_test(test_constant_layer_is_skipped_with_a_warning),
         cmocka_unit_test(test_linear_only_run_is_a_documented_skip),
+        cmocka_unit_test(test_ood_that_is_another_id_sample_agrees),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
