@@ -245,6 +245,11 @@ struct sp_splinter_model {
     double *W;               /* [d, C] probe weights minus each row's mean over classes */
     int32_t *pred[2];        /* probe predictions on the held-out and OOD inputs */
     double probe_acc;        /* held-out ID accuracy */
+    size_t n_concepts;       /* 0: no concept probes */
+    double *cW;              /* [n_concepts][d, 2] class-centred concept probe weights */
+    int32_t *cpred;          /* [n_concepts][n[1] + n[2]] predictions on held-out then OOD inputs */
+    double *cacc;            /* [n_concepts][2] accuracy on held-out ID and on OOD (NAN if undefined) */
+    unsigned char *cdefined; /* [n_concepts] 0 when the fit share held one class only */
 };
 
 void sp_splinter_model_free(sp_splinter_model *m)
@@ -258,53 +263,112 @@ void sp_splinter_model_free(sp_splinter_model *m)
     free(m->Wcca);
     free(m->pred[0]);
     free(m->pred[1]);
+    free(m->cW);
+    free(m->cpred);
+    free(m->cacc);
+    free(m->cdefined);
     free(m);
 }
 
-/* The probe: coordinates centred by the fit means and scaled to unit RMS row norm (an isotropic scale, so
- * the orthogonal map between two models still relates their probe coordinates). raw[] is consumed. */
-static sp_status model_probe(sp_splinter_model *m, gsl_matrix *raw[3], const int32_t *y_fit, const int32_t *y_ho,
+/* Probe coordinates, in place: every set centred by the fit means and scaled so the fit rows have unit RMS
+ * norm (an isotropic scale, so the orthogonal map between two models still relates their probe coordinates). */
+static void probe_coordinates(gsl_matrix *raw[3], size_t n_fit, double *mu)
+{
+    double scale;
+    centre_scale(raw[0], mu, &scale, 1);
+    gsl_matrix_scale(raw[0], sqrt((double)n_fit));
+    scale /= sqrt((double)n_fit);
+    centre_scale(raw[1], mu, &scale, 0);
+    centre_scale(raw[2], mu, &scale, 0);
+}
+
+/* One probe (label or concept) on probe coordinates X[3]: W [d, C] minus each row's mean over classes
+ * (softmax ignores a vector added to every class column), predictions on the held-out and OOD sets. */
+static sp_status probe_fit_predict(double *W, int32_t *pred_ho, int32_t *pred_ood, gsl_matrix *const X[3],
+                                   const int32_t *y_fit, size_t C, const sp_splinter_options *opt)
+{
+    const size_t d = X[0]->size2;
+    double *bias = malloc(C * sizeof *bias);
+    if (!bias) return sp_fail(SP_ERR_NOMEM, "out of memory for a probe of width %zu", d);
+    sp_status st = sp_probe_fit(W, bias, X[0]->data, y_fit, X[0]->size1, d, C, opt->probe_l2, opt->probe_max_iter);
+    if (st == SP_OK) {
+        sp_probe_predict(pred_ho, W, bias, X[1]->data, X[1]->size1, d, C);
+        sp_probe_predict(pred_ood, W, bias, X[2]->data, X[2]->size1, d, C);
+        for (size_t j = 0; j < d; j++) {
+            double mean = 0.0;
+            for (size_t c = 0; c < C; c++) mean += W[j * C + c];
+            for (size_t c = 0; c < C; c++) W[j * C + c] -= mean / (double)C;
+        }
+    }
+    free(bias);
+    return st;
+}
+
+static double accuracy(const int32_t *pred, const int32_t *y, size_t n)
+{
+    size_t ok = 0;
+    for (size_t i = 0; i < n; i++) ok += pred[i] == y[i];
+    return (double)ok / (double)n;
+}
+
+/* The label probe (y: fit labels then held-out labels, in partition order). */
+static sp_status model_probe(sp_splinter_model *m, gsl_matrix *const X[3], const int32_t *y,
                              const sp_splinter_options *opt)
 {
     const size_t d = m->d, C = m->n_classes;
-    double *mu = malloc(d * sizeof *mu), *bias = malloc(C * sizeof *bias);
     m->W = malloc(d * C * sizeof *m->W);
     m->pred[0] = malloc(m->n[1] * sizeof *m->pred[0]);
     m->pred[1] = malloc(m->n[2] * sizeof *m->pred[1]);
-    sp_status st = SP_OK;
-    if (!mu || !bias || !m->W || !m->pred[0] || !m->pred[1]) {
-        st = sp_fail(SP_ERR_NOMEM, "out of memory for a probe of width %zu", d);
-        goto done;
+    if (!m->W || !m->pred[0] || !m->pred[1]) return sp_fail(SP_ERR_NOMEM, "out of memory for a probe of width %zu", d);
+    sp_status st = probe_fit_predict(m->W, m->pred[0], m->pred[1], X, y, C, opt);
+    if (st == SP_OK) m->probe_acc = accuracy(m->pred[0], y + m->n[0], m->n[1]);
+    return st;
+}
+
+/* Binary concept probes: concept k's targets on the fit, held-out and OOD inputs (idx: the partition). A
+ * concept whose fit share holds one class only is left undefined (cdefined[k] = 0), not an error: its
+ * rarity is a property of the data, reported by the caller. */
+static sp_status model_concepts(sp_splinter_model *m, gsl_matrix *const X[3], const size_t *idx,
+                                const sp_concept_targets *ct, const sp_splinter_options *opt)
+{
+    const size_t d = m->d, K = ct->n_concepts, n_id = m->n_id, n_fit = m->n[0], n_ho = m->n[1], n_ood = m->n[2];
+    m->n_concepts = K;
+    m->cW = calloc(K * d * 2, sizeof *m->cW);
+    m->cpred = calloc(K * (n_ho + n_ood), sizeof *m->cpred);
+    m->cacc = malloc(K * 2 * sizeof *m->cacc);
+    m->cdefined = calloc(K, 1);
+    int32_t *y = malloc((n_id + n_ood) * sizeof *y);
+    sp_status st = m->cW && m->cpred && m->cacc && m->cdefined && y
+                       ? SP_OK
+                       : sp_fail(SP_ERR_NOMEM, "out of memory for %zu concept probes of width %zu", K, d);
+    for (size_t k = 0; k < K && st == SP_OK; k++) {
+        const uint8_t *tid = ct->id + k * n_id, *tood = ct->ood + k * n_ood;
+        size_t pos = 0;
+        for (size_t i = 0; i < n_id; i++) y[i] = tid[idx[i]] != 0; /* fit, then held-out */
+        for (size_t i = 0; i < n_ood; i++) y[n_id + i] = tood[i] != 0;
+        for (size_t i = 0; i < n_fit; i++) pos += (size_t)y[i];
+        m->cacc[2 * k] = m->cacc[2 * k + 1] = NAN;
+        if (pos == 0 || pos == n_fit) continue;
+        int32_t *pho = m->cpred + k * (n_ho + n_ood);
+        if ((st = probe_fit_predict(m->cW + k * d * 2, pho, pho + n_ho, X, y, 2, opt)) != SP_OK) break;
+        m->cacc[2 * k] = accuracy(pho, y + n_fit, n_ho);
+        m->cacc[2 * k + 1] = accuracy(pho + n_ho, y + n_id, n_ood);
+        m->cdefined[k] = 1;
     }
-    double scale;
-    centre_scale(raw[0], mu, &scale, 1);
-    gsl_matrix_scale(raw[0], sqrt((double)m->n[0]));
-    scale /= sqrt((double)m->n[0]);
-    centre_scale(raw[1], mu, &scale, 0);
-    centre_scale(raw[2], mu, &scale, 0);
-    if ((st = sp_probe_fit(m->W, bias, raw[0]->data, y_fit, m->n[0], d, C, opt->probe_l2, opt->probe_max_iter)) !=
-        SP_OK)
-        goto done;
-    sp_probe_predict(m->pred[0], m->W, bias, raw[1]->data, m->n[1], d, C);
-    sp_probe_predict(m->pred[1], m->W, bias, raw[2]->data, m->n[2], d, C);
-    size_t ok = 0;
-    for (size_t i = 0; i < m->n[1]; i++) ok += m->pred[0][i] == y_ho[i];
-    m->probe_acc = (double)ok / (double)m->n[1];
-    /* Softmax ignores a vector added to every class column: compare class-centred weights. */
-    for (size_t j = 0; j < d; j++) {
-        double mean = 0.0;
-        for (size_t c = 0; c < C; c++) mean += m->W[j * C + c];
-        for (size_t c = 0; c < C; c++) m->W[j * C + c] -= mean / (double)C;
-    }
-done:
-    free(mu);
-    free(bias);
+    free(y);
     return st;
 }
 
 sp_status sp_splinter_model_prepare(sp_splinter_model **out, const float *id, size_t n_id, const float *ood,
                                     size_t n_ood, size_t d, const int32_t *labels_id, size_t n_classes,
                                     const sp_splinter_options *opt)
+{
+    return sp_splinter_model_prepare_concepts(out, id, n_id, ood, n_ood, d, labels_id, n_classes, NULL, opt);
+}
+
+sp_status sp_splinter_model_prepare_concepts(sp_splinter_model **out, const float *id, size_t n_id, const float *ood,
+                                             size_t n_ood, size_t d, const int32_t *labels_id, size_t n_classes,
+                                             const sp_concept_targets *concepts, const sp_splinter_options *opt)
 {
     *out = NULL;
     if (!id || !ood || d == 0)
@@ -323,6 +387,8 @@ sp_status sp_splinter_model_prepare(sp_splinter_model **out, const float *id, si
             if (labels_id[i] < 0 || (size_t)labels_id[i] >= n_classes)
                 return sp_fail(SP_ERR_INPUT, "label %d of ID input %zu is outside [0, %zu); check the data set's "
                                              "label column", (int)labels_id[i], i, n_classes);
+    if (concepts && concepts->n_concepts && (!concepts->id || !concepts->ood))
+        return sp_fail(SP_ERR_USAGE, "concept probes need targets on the ID and the OOD inputs");
     sp_gsl_quiet(); /* GSL's default handler aborts; we return a status instead */
     sp_splinter_model *m = calloc(1, sizeof *m);
     size_t *idx = malloc(n_id * sizeof *idx);
@@ -374,8 +440,10 @@ sp_status sp_splinter_model_prepare(sp_splinter_model **out, const float *id, si
             goto fail;
         }
         m->n_classes = n_classes;
-        if ((st = model_probe(m, raw, y, y + n_fit, opt)) != SP_OK) goto fail;
     }
+    if (labels_id || (concepts && concepts->n_concepts)) probe_coordinates(raw, n_fit, scratch);
+    if (labels_id && (st = model_probe(m, raw, y, opt)) != SP_OK) goto fail;
+    if (concepts && concepts->n_concepts && (st = model_concepts(m, raw, idx, concepts, opt)) != SP_OK) goto fail;
     *out = m;
     m = NULL;
     goto done;
@@ -484,36 +552,69 @@ done:
     return st;
 }
 
-/* Probe agreement from the stored predictions; the cosine of W_a and R W_b (b's probe read in a's
- * coordinates: x_a R W_b). */
-static void pair_probes(sp_splinter_layer *L, const gsl_matrix *R, const sp_splinter_model *a,
-                        const sp_splinter_model *b)
+/* Cosine between W_a [da, C] and R W_b (model b's probe read in a's coordinates: x_a R W_b). */
+static double probe_cosine(const double *Wa, const double *Wb, const gsl_matrix *R, size_t da, size_t db, size_t C)
 {
-    const size_t C = a->n_classes, da = a->d, db = b->d;
-    size_t agree = 0;
-    for (size_t i = 0; i < a->n[1]; i++) agree += a->pred[0][i] == b->pred[0][i];
-    L->probe_agree_id = (double)agree / (double)a->n[1];
-    agree = 0;
-    for (size_t i = 0; i < a->n[2]; i++) agree += a->pred[1][i] == b->pred[1][i];
-    L->probe_agree_ood = (double)agree / (double)a->n[2];
-    L->s_probe = L->probe_agree_id - L->probe_agree_ood;
-    L->probe_acc_a = a->probe_acc;
-    L->probe_acc_b = b->probe_acc;
     double dot = 0.0, na = 0.0, nb = 0.0;
     for (size_t j = 0; j < da; j++)
         for (size_t c = 0; c < C; c++) {
             double s = 0.0;
-            for (size_t k = 0; k < db; k++) s += R->data[j * db + k] * b->W[k * C + c];
-            dot += a->W[j * C + c] * s;
-            na += a->W[j * C + c] * a->W[j * C + c];
+            for (size_t k = 0; k < db; k++) s += R->data[j * db + k] * Wb[k * C + c];
+            dot += Wa[j * C + c] * s;
+            na += Wa[j * C + c] * Wa[j * C + c];
             nb += s * s;
         }
-    L->probe_cosine = na > 0.0 && nb > 0.0 ? dot / sqrt(na * nb) : NAN;
+    return na > 0.0 && nb > 0.0 ? dot / sqrt(na * nb) : NAN;
+}
+
+static double agreement(const int32_t *x, const int32_t *y, size_t n)
+{
+    size_t agree = 0;
+    for (size_t i = 0; i < n; i++) agree += x[i] == y[i];
+    return (double)agree / (double)n;
+}
+
+/* Label-probe agreement from the stored predictions and the cosine of the probe directions. */
+static void pair_probes(sp_splinter_layer *L, const gsl_matrix *R, const sp_splinter_model *a,
+                        const sp_splinter_model *b)
+{
+    L->probe_agree_id = agreement(a->pred[0], b->pred[0], a->n[1]);
+    L->probe_agree_ood = agreement(a->pred[1], b->pred[1], a->n[2]);
+    L->s_probe = L->probe_agree_id - L->probe_agree_ood;
+    L->probe_acc_a = a->probe_acc;
+    L->probe_acc_b = b->probe_acc;
+    L->probe_cosine = probe_cosine(a->W, b->W, R, a->d, b->d, a->n_classes);
     L->has_probes = 1;
+}
+
+/* The same per concept; undefined (NAN, defined = 0) when either model's concept probe is. */
+static void pair_concepts(sp_concept_pair *out, const gsl_matrix *R, const sp_splinter_model *a,
+                          const sp_splinter_model *b)
+{
+    const size_t n_ho = a->n[1], n_ood = a->n[2];
+    for (size_t k = 0; k < a->n_concepts; k++) {
+        sp_concept_pair *c = &out[k];
+        c->defined = a->cdefined[k] && b->cdefined[k];
+        c->acc_id_a = a->cacc[2 * k], c->acc_ood_a = a->cacc[2 * k + 1];
+        c->acc_id_b = b->cacc[2 * k], c->acc_ood_b = b->cacc[2 * k + 1];
+        c->agree_id = c->agree_ood = c->s_probe = c->cosine = NAN;
+        if (!c->defined) continue;
+        const int32_t *pa = a->cpred + k * (n_ho + n_ood), *pb = b->cpred + k * (n_ho + n_ood);
+        c->agree_id = agreement(pa, pb, n_ho);
+        c->agree_ood = agreement(pa + n_ho, pb + n_ho, n_ood);
+        c->s_probe = c->agree_id - c->agree_ood;
+        c->cosine = probe_cosine(a->cW + k * a->d * 2, b->cW + k * b->d * 2, R, a->d, b->d, 2);
+    }
 }
 
 sp_status sp_splinter_pair_prepared(sp_splinter_layer *out, const sp_splinter_model *a, const sp_splinter_model *b,
                                     const sp_splinter_options *opt)
+{
+    return sp_splinter_pair_concepts(out, NULL, a, b, opt);
+}
+
+sp_status sp_splinter_pair_concepts(sp_splinter_layer *out, sp_concept_pair *concepts, const sp_splinter_model *a,
+                                    const sp_splinter_model *b, const sp_splinter_options *opt)
 {
     if (a->n_id != b->n_id || a->n[2] != b->n[2] || a->seed != b->seed || a->fit_fraction != b->fit_fraction)
         return sp_fail(SP_ERR_USAGE, "models prepared on different inputs or partitions (ID %zu vs %zu, OOD %zu vs "
@@ -522,6 +623,9 @@ sp_status sp_splinter_pair_prepared(sp_splinter_layer *out, const sp_splinter_mo
     if ((a->n_classes == 0) != (b->n_classes == 0) || a->n_classes != b->n_classes)
         return sp_fail(SP_ERR_USAGE, "one model was prepared with probes and the other without (or with other "
                                      "classes); give both the same labels");
+    if (concepts && (a->n_concepts != b->n_concepts || a->n_concepts == 0))
+        return sp_fail(SP_ERR_USAGE, "concept results asked for models prepared with %zu and %zu concepts; prepare "
+                                     "both with the same concept targets", a->n_concepts, b->n_concepts);
     sp_splinter_layer L;
     memset(&L, 0, sizeof L);
     L.probe_acc_a = L.probe_acc_b = L.probe_agree_id = L.probe_agree_ood = L.s_probe = L.probe_cosine = NAN;
@@ -547,6 +651,7 @@ sp_status sp_splinter_pair_prepared(sp_splinter_layer *out, const sp_splinter_mo
     if ((st = pair_alignment(&L, R, a, b)) == SP_OK && (st = pair_alignment_cca(&L, a, b, opt)) == SP_OK &&
         (st = pair_units(&L, a, b, opt)) == SP_OK) {
         if (a->n_classes) pair_probes(&L, R, a, b);
+        if (concepts) pair_concepts(concepts, R, a, b);
         *out = L;
     }
     gsl_matrix_free(R);

@@ -91,6 +91,36 @@ sp_status sp_splinter_model_prepare(sp_splinter_model **out, const float *id, si
                                     const sp_splinter_options *opt);
 void sp_splinter_model_free(sp_splinter_model *m);
 
+/* Concept probes (docs/splintering.md, "Concept probes"): binary targets of each concept on the ID and OOD
+ * inputs (1 = the input's text has the concept), probed like the label on the same coordinates. */
+typedef struct {
+    size_t n_concepts;
+    const uint8_t *id;  /* [n_concepts][n_id] */
+    const uint8_t *ood; /* [n_concepts][n_ood] */
+} sp_concept_targets;
+
+/* sp_splinter_model_prepare plus one binary logistic probe per concept (same objective, options and
+ * coordinates as the label probe; fitted on the fit share). A concept whose fit share holds one class is
+ * left undefined (its pair results NAN), not an error. concepts may be NULL. */
+sp_status sp_splinter_model_prepare_concepts(sp_splinter_model **out, const float *id, size_t n_id, const float *ood,
+                                             size_t n_ood, size_t d, const int32_t *labels_id, size_t n_classes,
+                                             const sp_concept_targets *concepts, const sp_splinter_options *opt);
+
+/* One concept of one pair. */
+typedef struct {
+    int defined;                  /* 0 when either model's probe is undefined (the fields below are NAN) */
+    double acc_id_a, acc_id_b;    /* held-out ID accuracy of each model's probe against the concept targets */
+    double acc_ood_a, acc_ood_b;  /* OOD accuracy likewise */
+    double agree_id, agree_ood;   /* share of held-out ID / OOD inputs where both probes predict alike */
+    double s_probe;               /* agree_id - agree_ood */
+    double cosine;                /* cosine of the probe directions after the orthogonal (Procrustes) map */
+} sp_concept_pair;
+
+/* sp_splinter_pair_prepared plus concepts [n_concepts] (NULL: none) for models prepared with the same
+ * concept targets. */
+sp_status sp_splinter_pair_concepts(sp_splinter_layer *out, sp_concept_pair *concepts, const sp_splinter_model *a,
+                                    const sp_splinter_model *b, const sp_splinter_options *opt);
+
 /* sp_splinter_pair for two prepared models (a first); SP_ERR_USAGE if they were prepared on different
  * input counts, seeds or fit shares, or only one with labels. Thread-safe on shared prepared models. */
 sp_status sp_splinter_pair_prepared(sp_splinter_layer *out, const sp_splinter_model *a, const sp_splinter_model *b,

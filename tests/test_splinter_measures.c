@@ -192,6 +192,65 @@ static void test_prepared_models_match_pairs(void **state)
     free(p);
 }
 
+/* Concept probes: concept 0 is the label itself (so its results must equal the label probe's, bit for bit:
+ * one code path), concept 1 = 1[z_1 > 0.3] reads a unit that survives OOD, concept 2 = 1[z_8 > 0] one that
+ * splinters in model b, concept 3 never occurs (undefined). */
+static void test_concept_probes(void **state)
+{
+    (void)state;
+    pair_data *p = make_pair(108, 1, 0);
+    sp_splinter_options opt;
+    sp_splinter_options_default(&opt);
+    opt.seed = 5;
+    enum { K = 4 };
+    uint8_t *tid = calloc(K * N_ID, 1), *tood = calloc(K * N_OOD, 1);
+    int32_t *y_ood = malloc(N_OOD * sizeof *y_ood);
+    for (size_t i = 0; i < N_ID; i++) {
+        tid[i] = (uint8_t)p->y[i];
+        tid[N_ID + i] = p->a_id[i * D + 1] > 0.3f;
+        tid[2 * N_ID + i] = p->a_id[i * D + 8] > 0.0f;
+    }
+    for (size_t i = 0; i < N_OOD; i++) { /* model a reads the latent itself */
+        y_ood[i] = p->a_ood[i * D + 0] + p->a_ood[i * D + 6] > 0.0f;
+        tood[i] = (uint8_t)y_ood[i];
+        tood[N_OOD + i] = p->a_ood[i * D + 1] > 0.3f;
+        tood[2 * N_OOD + i] = p->a_ood[i * D + 8] > 0.0f;
+    }
+    const sp_concept_targets ct = {K, tid, tood};
+    sp_splinter_model *a = NULL, *b = NULL;
+    assert_int_equal(sp_splinter_model_prepare_concepts(&a, p->a_id, N_ID, p->a_ood, N_OOD, D, p->y, 2, &ct, &opt),
+                     SP_OK);
+    assert_int_equal(sp_splinter_model_prepare_concepts(&b, p->b_id, N_ID, p->b_ood, N_OOD, D, p->y, 2, &ct, &opt),
+                     SP_OK);
+    sp_splinter_layer L, plain;
+    sp_concept_pair c[K];
+    assert_int_equal(sp_splinter_pair_concepts(&L, c, a, b, &opt), SP_OK);
+    run_pair(&plain, p);
+    assert_memory_equal(&L, &plain, sizeof L); /* concepts change nothing else */
+    assert_int_equal(c[0].defined, 1);
+    assert_true(c[0].acc_id_a == L.probe_acc_a && c[0].acc_id_b == L.probe_acc_b);
+    assert_true(c[0].agree_id == L.probe_agree_id && c[0].agree_ood == L.probe_agree_ood);
+    assert_true(c[0].s_probe == L.probe_agree_id - L.probe_agree_ood && c[0].cosine == L.probe_cosine);
+    /* Concept 1 survives out of domain in both models. */
+    assert_true(c[1].acc_id_a > 0.9 && c[1].acc_id_b > 0.9 && c[1].acc_ood_a > 0.9 && c[1].acc_ood_b > 0.9);
+    assert_true(c[1].agree_ood > 0.9 && fabs(c[1].s_probe) < 0.05 && c[1].cosine > 0.9);
+    /* Concept 2: model b's unit 8 is noise OOD, so its probe is at chance there and the probes disagree. */
+    assert_true(c[2].acc_id_a > 0.9 && c[2].acc_id_b > 0.9 && c[2].acc_ood_a > 0.9);
+    assert_true(c[2].acc_ood_b < 0.65 && c[2].s_probe > 0.3 && c[2].cosine > 0.9);
+    assert_float_equal(c[2].s_probe, c[2].agree_id - c[2].agree_ood, 1e-15);
+    /* Concept 3 never occurs: undefined, not an error. */
+    assert_int_equal(c[3].defined, 0);
+    assert_true(isnan(c[3].acc_id_a) && isnan(c[3].agree_ood) && isnan(c[3].cosine));
+    /* Pairing a model with concepts and one without is refused. */
+    sp_splinter_model *plain_b = NULL;
+    assert_int_equal(sp_splinter_model_prepare(&plain_b, p->b_id, N_ID, p->b_ood, N_OOD, D, p->y, 2, &opt), SP_OK);
+    assert_int_equal(sp_splinter_pair_concepts(&L, c, a, plain_b, &opt), SP_ERR_USAGE);
+    sp_splinter_model_free(plain_b);
+    sp_splinter_model_free(a);
+    sp_splinter_model_free(b);
+    free(tid), free(tood), free(y_ood), free(p);
+}
+
 static void test_results_do_not_depend_on_threads(void **state)
 {
     (void)state;
@@ -308,6 +367,7 @@ int main(void)
         cmocka_unit_test(test_unsplintered_control_is_near_zero),
         cmocka_unit_test(test_unit_level_matching),
         cmocka_unit_test(test_prepared_models_match_pairs),
+        cmocka_unit_test(test_concept_probes),
         cmocka_unit_test(test_results_do_not_depend_on_threads),
         cmocka_unit_test(test_assignment_beats_greedy),
         cmocka_unit_test(test_probe_reaches_optimum),
