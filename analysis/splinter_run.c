@@ -36,6 +36,8 @@ void sp_splinter_run_options_default(sp_splinter_run_options *opt)
     opt->level = 0.95;
     opt->max_examples = 2000;
     opt->cca = 1;
+    opt->concepts = NULL;
+    opt->concept_min_rate = 0.01;
     sp_splinter_options_default(&opt->pair);
 }
 
@@ -95,6 +97,7 @@ static void srun_state_free(srun_state *st)
     srun_free_strings(st->ood_splits, st->n_ood);
     srun_free_strings(st->layers, st->n_layers);
     free(st->pairs);
+    srun_concepts_free(&st->concepts);
 }
 
 static int srun_cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
@@ -486,7 +489,7 @@ static sp_status srun_pairs_for_split(srun_state *st, const sp_activation_set *i
                                       const sp_activation_set *ood, const int32_t *pred_ood, const int32_t *labels_id,
                                       size_t n_classes, size_t ood_index, size_t pooling_index,
                                       const unsigned char *skip, const srun_tau_null *tau,
-                                      const sp_splinter_run_options *opt)
+                                      const sp_concept_targets *ct, const sp_splinter_run_options *opt)
 {
     size_t M = st->n_models, L = st->n_layers, kept = 0;
     for (size_t l = 0; l < L; l++) kept += !skip[l];
@@ -513,6 +516,30 @@ static sp_status srun_pairs_for_split(srun_state *st, const sp_activation_set *i
             }
     st->n_pairs += count;
 
+    /* Concept records: per layer, per pair, the used concepts in list order. */
+    const size_t K = ct ? ct->n_concepts : 0;
+    size_t concept_index[SP_CONCEPTS_MAX], rec_first = st->concepts.n_recs;
+    for (size_t k = 0, u = 0; K && k < st->concepts.list->n; k++)
+        if (st->concepts.used[k]) concept_index[u++] = k;
+    if (K) {
+        srun_concepts *c = &st->concepts;
+        if (c->n_recs + count * K > c->cap_recs) {
+            size_t cap = (c->n_recs + count * K) * 2;
+            srun_concept_rec *grown = realloc(c->recs, cap * sizeof *grown);
+            if (!grown) return sp_fail(SP_ERR_NOMEM, "out of memory for %zu concept records", cap);
+            c->recs = grown;
+            c->cap_recs = cap;
+        }
+        for (size_t r = 0; r < count; r++)
+            for (size_t k = 0; k < K; k++) {
+                srun_concept_rec *cr = &c->recs[rec_first + r * K + k];
+                memset(cr, 0, sizeof *cr);
+                cr->pair = first + r;
+                cr->concept = concept_index[k];
+            }
+        c->n_recs += count * K;
+    }
+
     sp_splinter_model **prepared = calloc(M, sizeof *prepared);
     double *cca = malloc(4 * M * M * sizeof *cca);
     if (!prepared || !cca) {
@@ -529,8 +556,9 @@ static sp_status srun_pairs_for_split(srun_state *st, const sp_activation_set *i
         const float *const *ida = (const float *const *)id->acts + l * M, *const *oa = (const float *const *)ood->acts + l * M;
 #pragma omp parallel for schedule(dynamic, 1)
         for (size_t m = 0; m < M; m++) {
-            sp_status s = sp_splinter_model_prepare(&prepared[m], ida[m], id->n, oa[m], ood->n, id->dims[l * M + m],
-                                                    labels_id, n_classes, &opt->pair);
+            sp_status s = sp_splinter_model_prepare_concepts(&prepared[m], ida[m], id->n, oa[m], ood->n,
+                                                             id->dims[l * M + m], labels_id, n_classes, K ? ct : NULL,
+                                                             &opt->pair);
             if (s != SP_OK) {
 #pragma omp critical(srun_failure)
                 if (failure == SP_OK) {
@@ -567,7 +595,9 @@ static sp_status srun_pairs_for_split(srun_state *st, const sp_activation_set *i
             sp_status s = sp_splinter_behaviour(&p->s_beh, &p->d_id, &p->d_ood, pred_id + a * id->n, pred_id + b * id->n,
                                                 id->n, pred_ood + a * ood->n, pred_ood + b * ood->n, ood->n);
             p->agree_id = p->d_id <= opt->agree_eps;
-            if (s == SP_OK) s = sp_splinter_pair_prepared(&p->m, prepared[a], prepared[b], &opt->pair);
+            sp_concept_pair cp[SP_CONCEPTS_MAX];
+            if (s == SP_OK) s = sp_splinter_pair_concepts(&p->m, K ? cp : NULL, prepared[a], prepared[b], &opt->pair);
+            for (size_t k = 0; s == SP_OK && k < K; k++) st->concepts.recs[rec_first + (r - first) * K + k].c = cp[k];
             for (int q = 0; q < SP_SIM_MEASURES && s == SP_OK; q++)
                 s = srun_tau_value(&p->tau_rep[q], tau, l, q, a, b, ood->n, opt);
             p->svcca_id = p->svcca_ood = p->pwcca_id = p->pwcca_ood = NAN;
@@ -652,6 +682,8 @@ sp_status sp_splinter_run(const char *run_dir, const sp_splinter_run_options *op
     sp_activation_set *id = NULL, *ood = NULL;
     int32_t *pred_id = NULL, *pred_ood = NULL, *labels = NULL;
     srun_tau_null tau = {0};
+    uint8_t *concepts_id = NULL, *concepts_ood = NULL;
+    size_t k_used = 0;
     char dir[4096], path[4200];
     snprintf(dir, sizeof dir, "%s/analysis", run_dir);
 
@@ -662,7 +694,9 @@ sp_status sp_splinter_run(const char *run_dir, const sp_splinter_run_options *op
                                 "feature splintering skipped", run_dir);
         goto done;
     }
-    if ((status = srun_group_variants(&st)) != SP_OK || (status = srun_discover_layout(&st)) != SP_OK) goto done;
+    if ((status = srun_group_variants(&st)) != SP_OK || (status = srun_discover_layout(&st)) != SP_OK ||
+        (status = srun_concepts_init(&st, run_dir, opt)) != SP_OK)
+        goto done;
     int any_pair = 0;
     for (size_t v = 0; v < st.n_variants; v++) {
         size_t count = 0;
@@ -698,24 +732,33 @@ sp_status sp_splinter_run(const char *run_dir, const sp_splinter_run_options *op
                 goto done;
         if ((status = srun_tau_null_build(&tau, &st, id, skip_id, pooling, opt)) != SP_OK ||
             (status = srun_labels(&labels, &n_classes, run_dir, &st, id)) != SP_OK ||
+            (status = srun_concept_targets(&concepts_id, &k_used, &st, id, 0, opt)) != SP_OK ||
             (status = srun_similarity_rows(sim, &st, id, "test", pooling, skip_id)) != SP_OK ||
             (status = srun_crosslayer_rows(cross, &st, id, "test", pooling, skip_id)) != SP_OK)
             goto done;
         for (size_t o = 0; o < st.n_ood; o++) {
             memcpy(skip, skip_id, sizeof skip);
-            if ((status = srun_load_split(&ood, &pred_ood, &st, st.ood_splits[o], pooling, opt)) != SP_OK) goto done;
+            if ((status = srun_load_split(&ood, &pred_ood, &st, st.ood_splits[o], pooling, opt)) != SP_OK ||
+                (status = srun_concept_targets(&concepts_ood, &k_used, &st, ood, 1 + o, opt)) != SP_OK)
+                goto done;
+            const sp_concept_targets ct = {k_used, concepts_id, concepts_ood};
             srun_mark_constant_layers(skip, &st, ood);
             if ((status = srun_similarity_rows(sim, &st, ood, st.ood_splits[o], pooling, skip)) != SP_OK ||
                 (status = srun_crosslayer_rows(cross, &st, ood, st.ood_splits[o], pooling, skip)) != SP_OK ||
                 (status = srun_pairs_for_split(&st, id, pred_id, ood, pred_ood, labels, n_classes, o, p, skip, &tau,
-                                               opt)) !=
+                                               k_used ? &ct : NULL, opt)) !=
                     SP_OK)
                 goto done;
             sp_activations_free(ood);
             ood = NULL;
             free(pred_ood);
             pred_ood = NULL;
+            free(concepts_ood);
+            concepts_ood = NULL;
         }
+        free(concepts_id);
+        concepts_id = NULL;
+        st.concepts.recorded = 1; /* rates and skips come from the first pooling (the same inputs) */
         sp_activations_free(id);
         id = NULL;
         free(pred_id);
@@ -747,6 +790,8 @@ done:
     free(pred_id);
     free(pred_ood);
     free(labels);
+    free(concepts_id);
+    free(concepts_ood);
     srun_tau_null_free(&tau);
     srun_state_free(&st);
     if (status != SP_OK) {

@@ -8,7 +8,8 @@
  * summaries with Multi-Bootstrap intervals over seeds (fine-tuning seeds nested in pretraining seeds), the
  * paired variant differences (finetune - joint first), and the model-level vs feature-level 2x2 tables.
  * Writes RUN/analysis/splinter.h5 and the CSVs similarity.csv, crosslayer.csv, splinter_pairs.csv,
- * splinter_variants.csv, splinter_compare.csv and splinter_2x2.csv, each atomically.
+ * splinter_variants.csv, splinter_compare.csv and splinter_2x2.csv, each atomically; with a concept file also
+ * concepts.csv, splinter_concept_pairs.csv and splinter_concept_variants.csv.
  *
  *     sp_splinter_run_options opt;
  *     sp_splinter_run_options_default(&opt);
@@ -40,6 +41,8 @@ typedef struct {
     double level;        /* interval level (0.95) */
     size_t max_examples; /* per split, a seeded subset of at most this many inputs (2000; 0 = all) */
     int cca;             /* also SVCCA (99% variance) and PWCCA per pair (1) */
+    const char *concepts; /* concept word-list file for concept probes (NULL: none; analysis/concepts.h) */
+    double concept_min_rate; /* concepts whose ID positive rate is < this or > 1 - this are skipped (0.01) */
     sp_splinter_options pair; /* per-pair options (fit share, unit delta, probes) */
 } sp_splinter_run_options;
 

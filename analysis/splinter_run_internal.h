@@ -7,9 +7,11 @@
 #include <stdint.h>
 
 #include "activations.h"
+#include "concepts.h"
 #include "splinter_measures.h"
 #include "splinter_run.h"
 #include "status.h"
+#include "store.h"
 
 typedef struct {
     char path[4096];
@@ -45,6 +47,26 @@ typedef struct {
     double tau_rep[SP_SIM_MEASURES]; /* threshold of s_rep per measure (calibrated or the fixed value) */
 } srun_pair;
 
+/* One concept of one pair record. */
+typedef struct {
+    size_t pair;     /* index into srun_state.pairs */
+    size_t concept;  /* index into the concept list */
+    sp_concept_pair c;
+} srun_concept_rec;
+
+/* Concept probes of a run (splinter_concepts_run.c); all NULL / 0 without a concept file. */
+typedef struct {
+    sp_concept_list *list;
+    char **texts;          /* dataset.h5 /text, by dataset row */
+    size_t n_texts;
+    unsigned char *used;   /* [list->n] 1 when the ID positive rate is within [min_rate, 1 - min_rate] */
+    size_t *positives;     /* [1 + n_ood][list->n] positive inputs per split (test first) */
+    size_t *n_inputs;      /* [1 + n_ood] inputs per split */
+    int recorded;          /* positives and used are filled in (by the first pooling) */
+    srun_concept_rec *recs;
+    size_t n_recs, cap_recs;
+} srun_concepts;
+
 typedef struct {
     srun_model *models;
     size_t n_models;
@@ -59,6 +81,7 @@ typedef struct {
     size_t n_poolings;
     srun_pair *pairs;
     size_t n_pairs, cap_pairs;
+    srun_concepts concepts;
     sp_splinter_run_result *result;
 } srun_state;
 
@@ -81,6 +104,21 @@ void srun_tau_null_free(srun_tau_null *t);
  * quantile of the modelled ID-vs-ID drop, plus 1e-6 (docs/splintering.md); opt->tau_rep when not calibrated. */
 sp_status srun_tau_value(double *tau, const srun_tau_null *t, size_t layer, int measure, size_t a, size_t b,
                          size_t n_ood, const sp_splinter_run_options *opt);
+
+/* Loads opt->concepts and the run's texts (nothing when opt->concepts is NULL). */
+sp_status srun_concepts_init(srun_state *st, const char *run_dir, const sp_splinter_run_options *opt);
+void srun_concepts_free(srun_concepts *c);
+
+/* Targets of the used concepts on the inputs of `set` (split_index 0: the ID test split, which on the first
+ * call also decides which concepts are used and warns about the others; 1 + o: OOD split o). *targets is
+ * [n_used][set->n] (NULL when no concept is used), *n_used how many. */
+sp_status srun_concept_targets(uint8_t **targets, size_t *n_used, srun_state *st, const sp_activation_set *set,
+                               size_t split_index, const sp_splinter_run_options *opt);
+
+/* Writes concepts.csv, splinter_concept_pairs.csv and splinter_concept_variants.csv into dir (nothing without
+ * a concept file), and the /concepts group of splinter.h5 through w. */
+sp_status srun_write_concepts(const srun_state *st, const sp_splinter_run_options *opt, const char *dir);
+sp_status srun_write_concepts_h5(const srun_state *st, sp_store_writer *w);
 
 /* The value of one summarised quantity of a pair record (NAN when undefined). */
 double srun_measure_value(const srun_pair *p, int measure);

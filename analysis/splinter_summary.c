@@ -156,6 +156,8 @@ static sp_status write_pairs_h5(const srun_state *st, const sp_splinter_run_opti
     if (status == SP_OK) status = sp_store_attr_i64(w, "/", "bootstrap", (int64_t)opt->bootstrap);
     if (status == SP_OK) status = sp_store_attr_u64(w, "/", "seed", opt->seed);
     if (status == SP_OK) status = sp_store_attr_i64(w, "/", "max_examples", (int64_t)opt->max_examples);
+    if (status == SP_OK && opt->concepts) status = sp_store_attr_str(w, "/", "concepts_file", opt->concepts);
+    if (status == SP_OK) status = srun_write_concepts_h5(st, w);
     free(text);
     free(values);
     if (status != SP_OK) {
@@ -426,6 +428,7 @@ sp_status srun_write_summaries(const srun_state *st, const sp_splinter_run_optio
 {
     sp_status status = write_pairs_csv(st, dir);
     if (status == SP_OK) status = write_summary_csvs(st, opt, dir);
+    if (status == SP_OK) status = srun_write_concepts(st, opt, dir);
     if (status == SP_OK) status = write_pairs_h5(st, opt, dir);
     return status;
 }

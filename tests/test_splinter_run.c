@@ -129,6 +129,14 @@ static void make_run(int constant_emb)
     assert_int_equal(sp_store_create(RUN "/dataset.h5", "splinter-dataset", &w), SP_OK);
     hsize_t n[1] = {N_ID + N_OOD};
     assert_int_equal(sp_store_write_i32(w, "/label", 1, n, labels_all, 0), SP_OK);
+    /* Texts for concept probes: "Message <i> is ODD." exactly when the label is 1. */
+    char *texts[N_ID + N_OOD];
+    for (int i = 0; i < N_ID + N_OOD; i++) {
+        texts[i] = malloc(64);
+        snprintf(texts[i], 64, "Message %d is %s.", i, labels_all[i] ? "ODD" : "even");
+    }
+    assert_int_equal(sp_store_write_strings(w, "/text", N_ID + N_OOD, texts), SP_OK);
+    for (int i = 0; i < N_ID + N_OOD; i++) free(texts[i]);
     assert_int_equal(sp_store_commit(w), SP_OK);
 }
 
@@ -372,6 +380,100 @@ static void test_ood_that_is_another_id_sample_agrees(void **state)
     assert_true(csv_lookup(RUN_NULL "/analysis/splinter_2x2.csv", large, 4, "pred_agree_feat_agree") < 3);
 }
 
+/* Value of column `col` in the first CSV row whose fields key_cols[k] equal key[k]. */
+static double csv_where(const char *file, const char *const *key_cols, const char *const *key, int nk, const char *col)
+{
+    FILE *f = fopen(file, "r");
+    assert_non_null(f);
+    char line[4096], header[4096];
+    assert_non_null(fgets(header, sizeof header, f));
+    int target = -1, idx[8], n = 0;
+    for (int k = 0; k < nk; k++) idx[k] = -1;
+    for (char *t = strtok(header, ",\n"); t; t = strtok(NULL, ",\n"), n++) {
+        if (strcmp(t, col) == 0) target = n;
+        for (int k = 0; k < nk; k++)
+            if (strcmp(t, key_cols[k]) == 0) idx[k] = n;
+    }
+    assert_true(target >= 0);
+    double value = NAN;
+    while (fgets(line, sizeof line, f)) {
+        char *fields[64];
+        int nf = 0;
+        for (char *t = strtok(line, ",\n"); t && nf < 64; t = strtok(NULL, ",\n")) fields[nf++] = t;
+        int match = 1;
+        for (int k = 0; k < nk; k++)
+            if (idx[k] < 0 || strcmp(fields[idx[k]], key[k]) != 0) match = 0;
+        if (match) {
+            value = strtod(fields[target], NULL);
+            break;
+        }
+    }
+    fclose(f);
+    return value;
+}
+
+static void test_concept_probes_in_a_run(void **state)
+{
+    (void)state;
+    make_run(0);
+    FILE *f = fopen("concepts-test.txt", "w");
+    assert_non_null(f);
+    fprintf(f, "# test concepts\nodd: odd\nzebra: zebra\nmessage: message\n");
+    fclose(f);
+    sp_splinter_run_options opt;
+    sp_splinter_run_options_default(&opt);
+    opt.bootstrap = 0;
+    opt.concepts = "concepts-test.txt";
+    sp_splinter_run_result *res = NULL;
+    assert_int_equal(sp_splinter_run(RUN, &opt, &res), SP_OK);
+    int warned_zebra = 0, warned_message = 0;
+    for (size_t k = 0; k < res->n_warnings; k++) {
+        warned_zebra |= strstr(res->warnings[k], "concept zebra (concepts-test.txt line 3)") != NULL;
+        warned_message |= strstr(res->warnings[k], "concept message") != NULL;
+    }
+    assert_true(warned_zebra && warned_message);
+    sp_splinter_run_result_free(res);
+
+    /* concepts.csv: rates per split and the skip status. */
+    const char *lc[2] = {"concept", "split"};
+    const char *odd_test[2] = {"odd", "test"}, *zebra_test[2] = {"zebra", "test"};
+    assert_float_equal(csv_where(RUN "/analysis/concepts.csv", lc, odd_test, 2, "positive_rate"), 0.5, 1e-12);
+    assert_float_equal(csv_where(RUN "/analysis/concepts.csv", lc, zebra_test, 2, "positives"), 0, 0);
+    assert_int_equal(system("grep -q '^zebra,3,1,test,120,0,0,skipped' " RUN "/analysis/concepts.csv"), 0);
+    assert_int_equal(system("grep -q '^odd,2,1,ood-x,80,40,0.5,used' " RUN "/analysis/concepts.csv"), 0);
+    /* Only the used concept has pair rows: 12 pair records x 1 concept. */
+    assert_int_equal(system("test $(wc -l < " RUN "/analysis/splinter_concept_pairs.csv) = 13"), 0);
+    assert_int_equal(system("grep -q zebra " RUN "/analysis/splinter_concept_pairs.csv"), 256);
+
+    /* The concept "odd" is the label: its probe results are the label probe's, bit for bit. */
+    const char *pc[5] = {"model_a", "model_b", "ood_split", "layer", "pooling"};
+    const char *pk[5] = {"finetune-p0-s0", "finetune-p0-s1", "ood-x", "block0", "cls"};
+    const char *cc[6] = {"model_a", "model_b", "ood_split", "layer", "pooling", "concept"};
+    const char *ck[6] = {"finetune-p0-s0", "finetune-p0-s1", "ood-x", "block0", "cls", "odd"};
+    const char *names[3][2] = {{"probe_agree_id", "probe_agree_id"}, {"probe_agree_ood", "probe_agree_ood"},
+                               {"probe_cosine", "probe_cosine"}};
+    for (int k = 0; k < 3; k++)
+        assert_float_equal(csv_where(RUN "/analysis/splinter_concept_pairs.csv", cc, ck, 6, names[k][0]),
+                           csv_where(RUN "/analysis/splinter_pairs.csv", pc, pk, 5, names[k][1]), 0);
+    assert_true(csv_where(RUN "/analysis/splinter_concept_pairs.csv", cc, ck, 6, "acc_id_a") > 0.8);
+    /* OOD activations carry no label signal: the probes are near chance there. */
+    assert_true(fabs(csv_where(RUN "/analysis/splinter_concept_pairs.csv", cc, ck, 6, "acc_ood_a") - 0.5) < 0.2);
+    const char *vc[5] = {"variant", "ood_split", "layer", "pooling", "concept"};
+    const char *vk[5] = {"joint", "ood-x", "block0", "cls", "odd"};
+    assert_int_equal((int)csv_where(RUN "/analysis/splinter_concept_variants.csv", vc, vk, 5, "n_pairs"), 3);
+    assert_true(csv_where(RUN "/analysis/splinter_concept_variants.csv", vc, vk, 5, "probe_cosine") > 0.99);
+
+    /* A bad concept file fails before anything is written, naming file and line. */
+    f = fopen("concepts-bad.txt", "w");
+    fprintf(f, "odd: odd\nodd: even\n");
+    fclose(f);
+    opt.concepts = "concepts-bad.txt";
+    assert_int_equal(sp_splinter_run(RUN, &opt, &res), SP_ERR_INPUT);
+    assert_non_null(strstr(sp_error_message(), "concepts-bad.txt:2: concept 'odd' is already defined on line 1"));
+    remove("concepts-test.txt");
+    remove("concepts-bad.txt");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -380,6 +482,7 @@ int main(void)
         cmocka_unit_test(test_constant_layer_is_skipped_with_a_warning),
         cmocka_unit_test(test_linear_only_run_is_a_documented_skip),
         cmocka_unit_test(test_ood_that_is_another_id_sample_agrees),
+        cmocka_unit_test(test_concept_probes_in_a_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,292 @@
+/* splinter_concepts_run.c: concept probes in the run-level splintering driver: the concept file and the
+ * run's texts, each split's concept targets (matched through the activations' dataset rows), which concepts
+ * are too rare or too common to probe, and the concept output files (docs/splintering.md, "Concept probes"). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "csv.h"
+#include "splinter_run_internal.h"
+
+sp_status srun_concepts_init(srun_state *st, const char *run_dir, const sp_splinter_run_options *opt)
+{
+    srun_concepts *c = &st->concepts;
+    if (!opt->concepts) return SP_OK;
+    if (!(opt->concept_min_rate >= 0.0 && opt->concept_min_rate < 0.5))
+        return sp_fail(SP_ERR_USAGE, "concept minimum positive rate %g must be in [0, 0.5)", opt->concept_min_rate);
+    sp_status status = sp_concepts_load(&c->list, opt->concepts);
+    if (status != SP_OK) return status;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/dataset.h5", run_dir);
+    hid_t f;
+    if ((status = sp_store_open(path, "splinter-dataset", &f)) != SP_OK) return status;
+    status = sp_store_read_strings(f, "/text", &c->n_texts, &c->texts);
+    H5Fclose(f);
+    if (status != SP_OK) return sp_fail_context(status, "concept probes need the texts of %s", path);
+    const size_t K = c->list->n, S = 1 + st->n_ood;
+    c->used = calloc(K, 1);
+    c->positives = calloc(S * K, sizeof *c->positives);
+    c->n_inputs = calloc(S, sizeof *c->n_inputs);
+    if (!c->used || !c->positives || !c->n_inputs) return sp_fail(SP_ERR_NOMEM, "out of memory for %zu concepts", K);
+    return SP_OK;
+}
+
+void srun_concepts_free(srun_concepts *c)
+{
+    sp_concepts_free(c->list);
+    for (size_t i = 0; c->texts && i < c->n_texts; i++) free(c->texts[i]);
+    free(c->texts);
+    free(c->used);
+    free(c->positives);
+    free(c->n_inputs);
+    free(c->recs);
+    memset(c, 0, sizeof *c);
+}
+
+sp_status srun_concept_targets(uint8_t **targets, size_t *n_used, srun_state *st, const sp_activation_set *set,
+                               size_t split_index, const sp_splinter_run_options *opt)
+{
+    srun_concepts *c = &st->concepts;
+    *targets = NULL;
+    *n_used = 0;
+    if (!c->list) return SP_OK;
+    const size_t K = c->list->n, n = set->n;
+    const char *split = split_index == 0 ? "test" : st->ood_splits[split_index - 1];
+    if (!set->rows)
+        return sp_fail(SP_ERR_INPUT, "%s has no /rows/%s: cannot match activations to texts for concept probes",
+                       st->models[0].path, split);
+    const char **texts = malloc((n ? n : 1) * sizeof *texts);
+    uint8_t *all = malloc((K * n > 0 ? K * n : 1) * sizeof *all);
+    if (!texts || !all) {
+        free(texts);
+        free(all);
+        return sp_fail(SP_ERR_NOMEM, "out of memory matching concepts");
+    }
+    sp_status status = SP_OK;
+    for (size_t i = 0; i < n && status == SP_OK; i++) {
+        if (set->rows[i] < 0 || (size_t)set->rows[i] >= c->n_texts)
+            status = sp_fail(SP_ERR_INPUT, "%s: row %lld of /rows/%s is not a row of the run's dataset.h5 (%zu texts)",
+                             st->models[0].path, (long long)set->rows[i], split, c->n_texts);
+        else
+            texts[i] = c->texts[set->rows[i]];
+    }
+    if (status == SP_OK) status = sp_concepts_match(all, c->list, texts, n);
+    free(texts);
+    if (status == SP_OK && !c->recorded) {
+        c->n_inputs[split_index] = n;
+        for (size_t k = 0; k < K; k++) {
+            size_t pos = 0;
+            for (size_t i = 0; i < n; i++) pos += all[k * n + i];
+            c->positives[split_index * K + k] = pos;
+            if (split_index != 0) continue;
+            const double rate = n ? (double)pos / (double)n : 0.0;
+            c->used[k] = rate >= opt->concept_min_rate && rate <= 1.0 - opt->concept_min_rate;
+            if (!c->used[k] && (status = srun_warn(st, "concept %s (%s line %zu): ID positive rate %.4f is outside "
+                                                       "[%g, %g]; skipped", c->list->concepts[k].name, opt->concepts,
+                                                   c->list->concepts[k].line, rate, opt->concept_min_rate,
+                                                   1.0 - opt->concept_min_rate)) != SP_OK)
+                break;
+        }
+    }
+    /* Keep only the used concepts' rows, in list order. */
+    size_t u = 0;
+    for (size_t k = 0; status == SP_OK && k < K; k++)
+        if (c->used[k]) memmove(all + u++ * n, all + k * n, n);
+    if (status != SP_OK || u == 0) {
+        free(all);
+        return status;
+    }
+    *targets = all;
+    *n_used = u;
+    return SP_OK;
+}
+
+/* ---------------------------------------------------------------- outputs */
+
+static const char *const list_columns[] = {"concept", "line", "n_words", "split", "n_inputs", "positives",
+                                           "positive_rate", "status"};
+static const char *const pair_columns[] = {"variant", "model_a", "model_b", "ood_split", "layer", "pooling",
+                                           "concept", "agree_id", "defined", "acc_id_a", "acc_id_b", "acc_ood_a",
+                                           "acc_ood_b", "probe_agree_id", "probe_agree_ood", "s_probe",
+                                           "probe_cosine"};
+static const char *const variant_columns[] = {"variant", "ood_split", "layer", "pooling", "concept", "n_pairs",
+                                              "acc_id", "acc_ood", "probe_agree_id", "probe_agree_ood", "s_probe",
+                                              "probe_cosine"};
+enum { N_LIST = 8, N_PAIR_TEXT = 7, N_PAIR_NUM = 10, N_VAR = 12 };
+
+static const char *concept_status(const srun_concepts *c, size_t k)
+{
+    return c->used[k] ? "used" : "skipped: ID positive rate outside the allowed range";
+}
+
+/* The numeric columns of one concept record, in pair_columns order after the text columns. */
+static void rec_numbers(double v[N_PAIR_NUM], const srun_state *st, const srun_concept_rec *r)
+{
+    const sp_concept_pair *c = &r->c;
+    v[0] = st->pairs[r->pair].agree_id;
+    v[1] = c->defined;
+    v[2] = c->acc_id_a, v[3] = c->acc_id_b, v[4] = c->acc_ood_a, v[5] = c->acc_ood_b;
+    v[6] = c->agree_id, v[7] = c->agree_ood, v[8] = c->s_probe, v[9] = c->cosine;
+}
+
+static void rec_texts(const char *t[N_PAIR_TEXT], const srun_state *st, const srun_concept_rec *r)
+{
+    const srun_pair *p = &st->pairs[r->pair];
+    t[0] = st->variants[p->variant], t[1] = st->models[p->a].name, t[2] = st->models[p->b].name;
+    t[3] = st->ood_splits[p->ood], t[4] = st->layers[p->layer], t[5] = st->poolings[p->pooling];
+    t[6] = st->concepts.list->concepts[r->concept].name;
+}
+
+static sp_status row(sp_csv *csv, const char *const *text, size_t n_text, const double *num, size_t n_num)
+{
+    sp_status status = SP_OK;
+    for (size_t i = 0; i < n_text && status == SP_OK; i++) status = sp_csv_str(csv, text[i]);
+    for (size_t i = 0; i < n_num && status == SP_OK; i++) status = sp_csv_f64(csv, num[i]);
+    return status == SP_OK ? sp_csv_end_row(csv) : status;
+}
+
+static sp_status write_list(const srun_state *st, const char *dir)
+{
+    const srun_concepts *c = &st->concepts;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/concepts.csv", dir);
+    sp_csv *csv = NULL;
+    sp_status status = sp_csv_open(&csv, path, list_columns, N_LIST);
+    const size_t K = c->list->n;
+    for (size_t k = 0; k < K && status == SP_OK; k++)
+        for (size_t s = 0; s <= st->n_ood && status == SP_OK; s++) {
+            const sp_concept *cp = &c->list->concepts[k];
+            if ((status = sp_csv_str(csv, cp->name)) != SP_OK || (status = sp_csv_f64(csv, (double)cp->line)) != SP_OK ||
+                (status = sp_csv_f64(csv, (double)cp->n_words)) != SP_OK ||
+                (status = sp_csv_str(csv, s == 0 ? "test" : st->ood_splits[s - 1])) != SP_OK)
+                break;
+            const double n = (double)c->n_inputs[s], pos = (double)c->positives[s * K + k];
+            const double num[3] = {n, pos, n > 0 ? pos / n : NAN};
+            for (int i = 0; i < 3 && status == SP_OK; i++) status = sp_csv_f64(csv, num[i]);
+            if (status == SP_OK) status = sp_csv_str(csv, concept_status(c, k));
+            if (status == SP_OK) status = sp_csv_end_row(csv);
+        }
+    if (status != SP_OK) {
+        sp_csv_abort(csv);
+        return status;
+    }
+    return sp_csv_commit(csv);
+}
+
+static sp_status write_pairs(const srun_state *st, const char *dir)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/splinter_concept_pairs.csv", dir);
+    sp_csv *csv = NULL;
+    sp_status status = sp_csv_open(&csv, path, pair_columns, N_PAIR_TEXT + N_PAIR_NUM);
+    for (size_t i = 0; i < st->concepts.n_recs && status == SP_OK; i++) {
+        const char *t[N_PAIR_TEXT];
+        double v[N_PAIR_NUM];
+        rec_texts(t, st, &st->concepts.recs[i]);
+        rec_numbers(v, st, &st->concepts.recs[i]);
+        status = row(csv, t, N_PAIR_TEXT, v, N_PAIR_NUM);
+    }
+    if (status != SP_OK) {
+        sp_csv_abort(csv);
+        return status;
+    }
+    return sp_csv_commit(csv);
+}
+
+/* Per variant, OOD split, layer, pooling and used concept: means over the variant's in-domain-agreeing pairs
+ * with defined results (accuracies: the mean of the two models' accuracies, averaged over those pairs). */
+static sp_status write_variants(const srun_state *st, const char *dir)
+{
+    const srun_concepts *c = &st->concepts;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/splinter_concept_variants.csv", dir);
+    sp_csv *csv = NULL;
+    sp_status status = sp_csv_open(&csv, path, variant_columns, N_VAR);
+    for (size_t v = 0; v < st->n_variants && status == SP_OK; v++)
+        for (size_t o = 0; o < st->n_ood && status == SP_OK; o++)
+            for (size_t l = 0; l < st->n_layers && status == SP_OK; l++)
+                for (size_t p = 0; p < st->n_poolings && status == SP_OK; p++)
+                    for (size_t k = 0; k < c->list->n && status == SP_OK; k++) {
+                        if (!c->used[k]) continue;
+                        double sum[6] = {0}, n = 0;
+                        int present = 0;
+                        for (size_t i = 0; i < c->n_recs; i++) {
+                            const srun_concept_rec *r = &c->recs[i];
+                            const srun_pair *q = &st->pairs[r->pair];
+                            if (r->concept != k || q->variant != v || q->ood != o || q->layer != l || q->pooling != p)
+                                continue;
+                            present = 1;
+                            if (!q->agree_id || !r->c.defined) continue;
+                            sum[0] += (r->c.acc_id_a + r->c.acc_id_b) / 2.0;
+                            sum[1] += (r->c.acc_ood_a + r->c.acc_ood_b) / 2.0;
+                            sum[2] += r->c.agree_id, sum[3] += r->c.agree_ood;
+                            sum[4] += r->c.s_probe, sum[5] += r->c.cosine;
+                            n++;
+                        }
+                        if (!present) continue; /* e.g. a layer skipped as constant */
+                        const char *t[5] = {st->variants[v], st->ood_splits[o], st->layers[l], st->poolings[p],
+                                            c->list->concepts[k].name};
+                        double num[7] = {n};
+                        for (int j = 0; j < 6; j++) num[1 + j] = n > 0 ? sum[j] / n : NAN;
+                        status = row(csv, t, 5, num, 7);
+                    }
+    if (status != SP_OK) {
+        sp_csv_abort(csv);
+        return status;
+    }
+    return sp_csv_commit(csv);
+}
+
+sp_status srun_write_concepts(const srun_state *st, const sp_splinter_run_options *opt, const char *dir)
+{
+    (void)opt;
+    if (!st->concepts.list) return SP_OK;
+    sp_status status = write_list(st, dir);
+    if (status == SP_OK) status = write_pairs(st, dir);
+    if (status == SP_OK) status = write_variants(st, dir);
+    return status;
+}
+
+sp_status srun_write_concepts_h5(const srun_state *st, sp_store_writer *w)
+{
+    const srun_concepts *c = &st->concepts;
+    if (!c->list) return SP_OK;
+    const size_t K = c->list->n, n = c->n_recs;
+    char **text = calloc((n > K ? n : K) + 1, sizeof *text);
+    double *values = malloc(((n > K ? n : K) + 1) * sizeof *values);
+    sp_status status = text && values ? SP_OK : sp_fail(SP_ERR_NOMEM, "out of memory writing concepts");
+    char name[96];
+    /* /concepts/list: one row per concept (ID test positives and status). */
+    for (size_t k = 0; k < K && status == SP_OK; k++) text[k] = (char *)c->list->concepts[k].name;
+    if (status == SP_OK) status = sp_store_write_strings(w, "/concepts/list/concept", K, text);
+    for (size_t k = 0; k < K && status == SP_OK; k++) text[k] = (char *)concept_status(c, k);
+    if (status == SP_OK) status = sp_store_write_strings(w, "/concepts/list/status", K, text);
+    for (size_t k = 0; k < K; k++)
+        values[k] = c->n_inputs[0] ? (double)c->positives[k] / (double)c->n_inputs[0] : NAN;
+    hsize_t dk[1] = {K};
+    if (status == SP_OK) status = sp_store_write_f64(w, "/concepts/list/positive_rate_id", 1, dk, values, 1);
+    /* /concepts/pairs/<column>: the splinter_concept_pairs.csv table (absent when no concept was used). */
+    for (size_t col = 0; n > 0 && col < N_PAIR_TEXT && status == SP_OK; col++) {
+        for (size_t i = 0; i < n; i++) {
+            const char *t[N_PAIR_TEXT];
+            rec_texts(t, st, &c->recs[i]);
+            text[i] = (char *)t[col];
+        }
+        snprintf(name, sizeof name, "/concepts/pairs/%s", pair_columns[col]);
+        status = sp_store_write_strings(w, name, n, text);
+    }
+    for (size_t col = 0; n > 0 && col < N_PAIR_NUM && status == SP_OK; col++) {
+        for (size_t i = 0; i < n; i++) {
+            double v[N_PAIR_NUM];
+            rec_numbers(v, st, &c->recs[i]);
+            values[i] = v[col];
+        }
+        snprintf(name, sizeof name, "/concepts/pairs/%s", pair_columns[N_PAIR_TEXT + col]);
+        hsize_t dn[1] = {n};
+        status = sp_store_write_f64(w, name, 1, dn, values, 1);
+    }
+    free(text);
+    free(values);
+    return status;
+}
