@@ -37,6 +37,7 @@ typedef struct {
     size_t bootstrap;
     uint64_t seed;
     size_t top;
+    char concepts[4096]; /* analysis.concepts, "" when not set */
 } cli_run_analysis;
 
 /* Reads RUN/run.yaml's analysis section when the file exists; SP_OK with found = 0 when it does not. */

@@ -86,6 +86,7 @@ sp_status cli_run_analysis_load(const char *run, cli_run_analysis *out)
     out->bootstrap = (size_t)*a->bootstrap;
     out->seed = *a->seed;
     out->top = (size_t)*a->top;
+    if (a->concepts) snprintf(out->concepts, sizeof out->concepts, "%s", a->concepts);
     sp_sweep_config_free(cfg);
     return SP_OK;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "concepts.h"
 #include "run_analysis.h"
 #include "splinter_run.h"
 #include "store.h"
@@ -36,6 +37,9 @@ static void analyze_usage(FILE *out)
             "                   sampling alone (ID vs ID; docs/splintering.md)\n"
             "  --tau-resamples B  random ID half splits behind the calibrated tau_rep (default 50)\n"
             "  --max-examples N at most N inputs per split for the fitted measures (default 2000; 0: all)\n"
+            "  --concepts FILE  concept probes from a word-list file (lines 'name: word word ...'; default: the\n"
+            "                   sweep's analysis.concepts); writes concepts.csv, splinter_concept_pairs.csv and\n"
+            "                   splinter_concept_variants.csv\n"
             "  --no-features    skip feature splintering\n");
 }
 
@@ -112,6 +116,7 @@ int cmd_analyze(int argc, char **argv)
         {"agree-eps", required_argument, NULL, 'A'}, {"tau-beh", required_argument, NULL, 'B'},
         {"tau-rep", required_argument, NULL, 'R'},   {"max-examples", required_argument, NULL, 'X'},
         {"no-features", no_argument, NULL, 'N'},   {"tau-resamples", required_argument, NULL, 'T'},
+        {"concepts", required_argument, NULL, 'C'},
         {"eps-grid", required_argument, NULL, 'e'}, {"delta", required_argument, NULL, 'd'},
         {"top", required_argument, NULL, 't'},      {"bootstrap", required_argument, NULL, 'b'},
         {"seed", required_argument, NULL, 's'},     {"help", no_argument, NULL, 'h'},
@@ -166,6 +171,7 @@ int cmd_analyze(int argc, char **argv)
             fopt.max_examples = (size_t)v;
             break;
         case 'N': features = 0; break;
+        case 'C': fopt.concepts = optarg; break;
         case 'h':
             analyze_usage(stdout);
             return CLI_EXIT_OK;
@@ -184,6 +190,12 @@ int cmd_analyze(int argc, char **argv)
         if (!top_set) opt.top_k = recorded.top;
         if (!boot_set) opt.bootstrap = recorded.bootstrap;
         if (!seed_set) opt.seed = recorded.seed;
+        if (!fopt.concepts && recorded.concepts[0]) fopt.concepts = recorded.concepts;
+    }
+    if (features && fopt.concepts) { /* a bad concept file fails before anything is written */
+        sp_concept_list *concepts = NULL;
+        if ((st = sp_concepts_load(&concepts, fopt.concepts)) != SP_OK) return cli_report(st);
+        sp_concepts_free(concepts);
     }
     sp_analysis_result *res = NULL;
     st = sp_analysis_run(run, &opt, &res);

@@ -22,7 +22,9 @@ static void report_usage(FILE *out)
             "  --bootstrap B    Multi-Bootstrap replicates when recomputing (default 200; 0: no intervals)\n"
             "  --seed N         bootstrap seed when recomputing (default 0)\n"
             "  --delta D        when recomputing: threshold of delta-ambiguity (default 0.1)\n"
-            "  --max-examples N when recomputing: inputs per split for feature splintering (default 2000; 0: all)\n");
+            "  --max-examples N when recomputing: inputs per split for feature splintering (default 2000; 0: all)\n"
+            "  --concepts FILE  when recomputing: concept probes from a word-list file (default: the sweep's\n"
+            "                   analysis.concepts)\n");
 }
 
 int cmd_report(int argc, char **argv)
@@ -34,6 +36,7 @@ int cmd_report(int argc, char **argv)
         {"eps-kind", required_argument, NULL, 'k'}, {"bootstrap", required_argument, NULL, 'b'},
         {"seed", required_argument, NULL, 's'},     {"delta", required_argument, NULL, 'd'},
         {"max-examples", required_argument, NULL, 'm'}, {"help", no_argument, NULL, 'h'},
+        {"concepts", required_argument, NULL, 'C'},
         {NULL, 0, NULL, 0}};
     int c, v, boot_set = 0, seed_set = 0;
     uint64_t u;
@@ -71,6 +74,9 @@ int cmd_report(int argc, char **argv)
             if (!cli_parse_int("report", "--max-examples", optarg, 0, 100000000, &v)) return CLI_EXIT_USAGE;
             opt.splinter.max_examples = (size_t)v;
             break;
+        case 'C':
+            opt.splinter.concepts = optarg;
+            break;
         case 'h':
             report_usage(stdout);
             return CLI_EXIT_OK;
@@ -89,6 +95,7 @@ int cmd_report(int argc, char **argv)
         opt.analysis.n_eps = rc.n_eps;
         if (!boot_set) opt.analysis.bootstrap = opt.splinter.bootstrap = rc.bootstrap;
         if (!seed_set) opt.analysis.seed = opt.splinter.seed = rc.seed;
+        if (!opt.splinter.concepts && rc.concepts[0]) opt.splinter.concepts = rc.concepts;
     }
     sp_report_result *res = NULL;
     st = sp_report_run(run, &opt, &res);

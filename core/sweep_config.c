@@ -76,6 +76,7 @@ static const cyaml_schema_field_t analysis_fields[] = {
     CYAML_FIELD_UINT_PTR("bootstrap", OPT_PTR, sp_cfg_analysis, bootstrap),
     CYAML_FIELD_UINT_PTR("seed", OPT_PTR, sp_cfg_analysis, seed),
     CYAML_FIELD_UINT_PTR("top", OPT_PTR, sp_cfg_analysis, top),
+    CYAML_FIELD_STRING_PTR("concepts", OPT_PTR, sp_cfg_analysis, concepts, 1, CYAML_UNLIMITED),
     CYAML_FIELD_END};
 
 static const cyaml_schema_field_t config_fields[] = {

@@ -83,6 +83,7 @@ typedef struct {
     uint64_t *bootstrap;   /* replicates, default 1000 */
     uint64_t *seed;        /* bootstrap seed, default 0 */
     uint64_t *top;         /* most ambiguous OOD examples to print, default 10 */
+    char *concepts;        /* concept word-list file for concept probes (docs/splintering.md); default none */
 } sp_cfg_analysis;
 
 typedef struct {
