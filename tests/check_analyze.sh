@@ -35,6 +35,15 @@ check "bad bootstrap count" 2 "$SPLINTER" analyze "$run" --bootstrap -3
 check "missing run" 1 "$SPLINTER" analyze "$SPLINTER_TEST_TMP/nonexistent"
 contains "$SPLINTER_TEST_TMP/err" "models directory"
 
+# A bad concept file fails before anything is written, naming file and line.
+printf 'money: cash\nmoney: dollars\n' >"$SPLINTER_TEST_TMP/concepts-bad.txt"
+check "duplicate concept" 1 "$SPLINTER" analyze "$run" --concepts "$SPLINTER_TEST_TMP/concepts-bad.txt"
+contains "$SPLINTER_TEST_TMP/err" "concepts-bad.txt:2: concept 'money' is already defined on line 1"
+check "missing concept file" 1 "$SPLINTER" analyze "$run" --concepts "$SPLINTER_TEST_TMP/none.txt"
+contains "$SPLINTER_TEST_TMP/err" "none.txt"
+[ ! -e "$run/analysis/analysis.h5" ] || { echo "FAIL: output written with a bad concept file"; fail=1; }
+check "bad tau-rep" 2 "$SPLINTER" analyze "$run" --tau-rep abc
+
 check "analyze with --top" 0 "$SPLINTER" analyze "$run" --eps-grid 0,0.02,0.1 --bootstrap 30 --seed 5 --top 2
 contains "$SPLINTER_TEST_TMP/out" "the 2 most ambiguous OOD examples"
 contains "$SPLINTER_TEST_TMP/out" "ood-late row 1"

@@ -59,7 +59,27 @@ static void test_good_config_resolves_defaults(void **state)
     assert_float_equal(c->analysis->eps[0], 1e-3, 1e-15);
     assert_float_equal(c->analysis->eps[19], 1.0, 1e-12);
     assert_int_equal(*c->analysis->bootstrap, 1000);
+    assert_null(c->analysis->concepts); /* no concept probes unless asked */
     sp_sweep_config_free(c);
+}
+
+static void test_analysis_concepts_key(void **state)
+{
+    (void)state;
+    sp_sweep_config *c, *d;
+    char *text;
+    char yaml[1024];
+    snprintf(yaml, sizeof yaml, "%sanalysis:\n  concepts: experiments/spam-concepts.txt\n", good);
+    assert_int_equal(sp_sweep_config_load(write_file("concepts.yaml", yaml), &c), SP_OK);
+    assert_string_equal(c->analysis->concepts, "experiments/spam-concepts.txt");
+    assert_int_equal(sp_sweep_config_save(c, "concepts-resolved.yaml"), SP_OK);
+    assert_int_equal(sp_sweep_config_load("concepts-resolved.yaml", &d), SP_OK);
+    assert_string_equal(d->analysis->concepts, "experiments/spam-concepts.txt");
+    assert_int_equal(sp_sweep_config_text(d, &text), SP_OK);
+    assert_non_null(strstr(text, "concepts: experiments/spam-concepts.txt"));
+    free(text);
+    sp_sweep_config_free(c);
+    sp_sweep_config_free(d);
 }
 
 static void test_resolved_config_round_trips(void **state)
@@ -137,6 +157,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good_config_resolves_defaults),
         cmocka_unit_test(test_resolved_config_round_trips),
+        cmocka_unit_test(test_analysis_concepts_key),
         cmocka_unit_test(test_unknown_key_names_key_and_line),
         cmocka_unit_test(test_wrong_type),
         cmocka_unit_test(test_semantic_errors_name_the_key),
