@@ -108,12 +108,12 @@ static const char *const list_columns[] = {"concept", "line", "n_words", "split"
                                            "positive_rate", "status"};
 static const char *const pair_columns[] = {"variant", "model_a", "model_b", "ood_split", "layer", "pooling",
                                            "concept", "agree_id", "defined", "acc_id_a", "acc_id_b", "acc_ood_a",
-                                           "acc_ood_b", "probe_agree_id", "probe_agree_ood", "s_probe",
-                                           "probe_cosine"};
+                                           "acc_ood_b", "bacc_id_a", "bacc_id_b", "bacc_ood_a", "bacc_ood_b",
+                                           "probe_agree_id", "probe_agree_ood", "s_probe", "probe_cosine"};
 static const char *const variant_columns[] = {"variant", "ood_split", "layer", "pooling", "concept", "n_pairs",
-                                              "acc_id", "acc_ood", "probe_agree_id", "probe_agree_ood", "s_probe",
-                                              "probe_cosine"};
-enum { N_LIST = 8, N_PAIR_TEXT = 7, N_PAIR_NUM = 10, N_VAR = 12 };
+                                              "acc_id", "acc_ood", "bacc_id", "bacc_ood", "probe_agree_id",
+                                              "probe_agree_ood", "s_probe", "probe_cosine"};
+enum { N_LIST = 8, N_PAIR_TEXT = 7, N_PAIR_NUM = 14, N_VAR = 14 };
 
 static const char *concept_status(const srun_concepts *c, size_t k)
 {
@@ -127,7 +127,8 @@ static void rec_numbers(double v[N_PAIR_NUM], const srun_state *st, const srun_c
     v[0] = st->pairs[r->pair].agree_id;
     v[1] = c->defined;
     v[2] = c->acc_id_a, v[3] = c->acc_id_b, v[4] = c->acc_ood_a, v[5] = c->acc_ood_b;
-    v[6] = c->agree_id, v[7] = c->agree_ood, v[8] = c->s_probe, v[9] = c->cosine;
+    v[6] = c->bacc_id_a, v[7] = c->bacc_id_b, v[8] = c->bacc_ood_a, v[9] = c->bacc_ood_b;
+    v[10] = c->agree_id, v[11] = c->agree_ood, v[12] = c->s_probe, v[13] = c->cosine;
 }
 
 static void rec_texts(const char *t[N_PAIR_TEXT], const srun_state *st, const srun_concept_rec *r)
@@ -209,7 +210,7 @@ static sp_status write_variants(const srun_state *st, const char *dir)
                 for (size_t p = 0; p < st->n_poolings && status == SP_OK; p++)
                     for (size_t k = 0; k < c->list->n && status == SP_OK; k++) {
                         if (!c->used[k]) continue;
-                        double sum[6] = {0}, n = 0;
+                        double sum[8] = {0}, n = 0;
                         int present = 0;
                         for (size_t i = 0; i < c->n_recs; i++) {
                             const srun_concept_rec *r = &c->recs[i];
@@ -220,16 +221,18 @@ static sp_status write_variants(const srun_state *st, const char *dir)
                             if (!q->agree_id || !r->c.defined) continue;
                             sum[0] += (r->c.acc_id_a + r->c.acc_id_b) / 2.0;
                             sum[1] += (r->c.acc_ood_a + r->c.acc_ood_b) / 2.0;
-                            sum[2] += r->c.agree_id, sum[3] += r->c.agree_ood;
-                            sum[4] += r->c.s_probe, sum[5] += r->c.cosine;
+                            sum[2] += (r->c.bacc_id_a + r->c.bacc_id_b) / 2.0;
+                            sum[3] += (r->c.bacc_ood_a + r->c.bacc_ood_b) / 2.0;
+                            sum[4] += r->c.agree_id, sum[5] += r->c.agree_ood;
+                            sum[6] += r->c.s_probe, sum[7] += r->c.cosine;
                             n++;
                         }
                         if (!present) continue; /* e.g. a layer skipped as constant */
                         const char *t[5] = {st->variants[v], st->ood_splits[o], st->layers[l], st->poolings[p],
                                             c->list->concepts[k].name};
-                        double num[7] = {n};
-                        for (int j = 0; j < 6; j++) num[1 + j] = n > 0 ? sum[j] / n : NAN;
-                        status = row(csv, t, 5, num, 7);
+                        double num[9] = {n};
+                        for (int j = 0; j < 8; j++) num[1 + j] = n > 0 ? sum[j] / n : NAN;
+                        status = row(csv, t, 5, num, 9);
                     }
     if (status != SP_OK) {
         sp_csv_abort(csv);

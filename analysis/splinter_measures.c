@@ -248,7 +248,8 @@ struct sp_splinter_model {
     size_t n_concepts;       /* 0: no concept probes */
     double *cW;              /* [n_concepts][d, 2] class-centred concept probe weights */
     int32_t *cpred;          /* [n_concepts][n[1] + n[2]] predictions on held-out then OOD inputs */
-    double *cacc;            /* [n_concepts][2] accuracy on held-out ID and on OOD (NAN if undefined) */
+    double *cacc;            /* [n_concepts][4] accuracy on held-out ID, on OOD, then balanced accuracy on
+                              * each (NAN if undefined) */
     unsigned char *cdefined; /* [n_concepts] 0 when the fit share held one class only */
 };
 
@@ -311,6 +312,22 @@ static double accuracy(const int32_t *pred, const int32_t *y, size_t n)
     return (double)ok / (double)n;
 }
 
+/* Binary balanced accuracy: the mean recall over the classes present among y (a probe that always predicts
+ * the majority class scores 0.5 whatever the base rate). */
+static double balanced_accuracy(const int32_t *pred, const int32_t *y, size_t n)
+{
+    size_t hit[2] = {0, 0}, count[2] = {0, 0};
+    for (size_t i = 0; i < n; i++) {
+        count[y[i] != 0]++;
+        hit[y[i] != 0] += (pred[i] != 0) == (y[i] != 0);
+    }
+    double sum = 0.0;
+    int classes = 0;
+    for (int c = 0; c < 2; c++)
+        if (count[c]) sum += (double)hit[c] / (double)count[c], classes++;
+    return classes ? sum / classes : NAN;
+}
+
 /* The label probe (y: fit labels then held-out labels, in partition order). */
 static sp_status model_probe(sp_splinter_model *m, gsl_matrix *const X[3], const int32_t *y,
                              const sp_splinter_options *opt)
@@ -335,7 +352,7 @@ static sp_status model_concepts(sp_splinter_model *m, gsl_matrix *const X[3], co
     m->n_concepts = K;
     m->cW = calloc(K * d * 2, sizeof *m->cW);
     m->cpred = calloc(K * (n_ho + n_ood), sizeof *m->cpred);
-    m->cacc = malloc(K * 2 * sizeof *m->cacc);
+    m->cacc = malloc(K * 4 * sizeof *m->cacc);
     m->cdefined = calloc(K, 1);
     int32_t *y = malloc((n_id + n_ood) * sizeof *y);
     sp_status st = m->cW && m->cpred && m->cacc && m->cdefined && y
@@ -347,12 +364,14 @@ static sp_status model_concepts(sp_splinter_model *m, gsl_matrix *const X[3], co
         for (size_t i = 0; i < n_id; i++) y[i] = tid[idx[i]] != 0; /* fit, then held-out */
         for (size_t i = 0; i < n_ood; i++) y[n_id + i] = tood[i] != 0;
         for (size_t i = 0; i < n_fit; i++) pos += (size_t)y[i];
-        m->cacc[2 * k] = m->cacc[2 * k + 1] = NAN;
+        m->cacc[4 * k] = m->cacc[4 * k + 1] = m->cacc[4 * k + 2] = m->cacc[4 * k + 3] = NAN;
         if (pos == 0 || pos == n_fit) continue;
         int32_t *pho = m->cpred + k * (n_ho + n_ood);
         if ((st = probe_fit_predict(m->cW + k * d * 2, pho, pho + n_ho, X, y, 2, opt)) != SP_OK) break;
-        m->cacc[2 * k] = accuracy(pho, y + n_fit, n_ho);
-        m->cacc[2 * k + 1] = accuracy(pho + n_ho, y + n_id, n_ood);
+        m->cacc[4 * k] = accuracy(pho, y + n_fit, n_ho);
+        m->cacc[4 * k + 1] = accuracy(pho + n_ho, y + n_id, n_ood);
+        m->cacc[4 * k + 2] = balanced_accuracy(pho, y + n_fit, n_ho);
+        m->cacc[4 * k + 3] = balanced_accuracy(pho + n_ho, y + n_id, n_ood);
         m->cdefined[k] = 1;
     }
     free(y);
@@ -595,8 +614,10 @@ static void pair_concepts(sp_concept_pair *out, const gsl_matrix *R, const sp_sp
     for (size_t k = 0; k < a->n_concepts; k++) {
         sp_concept_pair *c = &out[k];
         c->defined = a->cdefined[k] && b->cdefined[k];
-        c->acc_id_a = a->cacc[2 * k], c->acc_ood_a = a->cacc[2 * k + 1];
-        c->acc_id_b = b->cacc[2 * k], c->acc_ood_b = b->cacc[2 * k + 1];
+        c->acc_id_a = a->cacc[4 * k], c->acc_ood_a = a->cacc[4 * k + 1];
+        c->acc_id_b = b->cacc[4 * k], c->acc_ood_b = b->cacc[4 * k + 1];
+        c->bacc_id_a = a->cacc[4 * k + 2], c->bacc_ood_a = a->cacc[4 * k + 3];
+        c->bacc_id_b = b->cacc[4 * k + 2], c->bacc_ood_b = b->cacc[4 * k + 3];
         c->agree_id = c->agree_ood = c->s_probe = c->cosine = NAN;
         if (!c->defined) continue;
         const int32_t *pa = a->cpred + k * (n_ho + n_ood), *pb = b->cpred + k * (n_ho + n_ood);

@@ -111,6 +111,8 @@ typedef struct {
     int defined;                  /* 0 when either model's probe is undefined (the fields below are NAN) */
     double acc_id_a, acc_id_b;    /* held-out ID accuracy of each model's probe against the concept targets */
     double acc_ood_a, acc_ood_b;  /* OOD accuracy likewise */
+    double bacc_id_a, bacc_id_b;  /* balanced accuracy (mean recall of the two classes) on held-out ID */
+    double bacc_ood_a, bacc_ood_b; /* and on OOD: 0.5 for a probe that predicts one class only */
     double agree_id, agree_ood;   /* share of held-out ID / OOD inputs where both probes predict alike */
     double s_probe;               /* agree_id - agree_ood */
     double cosine;                /* cosine of the probe directions after the orthogonal (Procrustes) map */

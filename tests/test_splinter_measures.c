@@ -237,6 +237,10 @@ static void test_concept_probes(void **state)
     /* Concept 2: model b's unit 8 is noise OOD, so its probe is at chance there and the probes disagree. */
     assert_true(c[2].acc_id_a > 0.9 && c[2].acc_id_b > 0.9 && c[2].acc_ood_a > 0.9);
     assert_true(c[2].acc_ood_b < 0.65 && c[2].s_probe > 0.3 && c[2].cosine > 0.9);
+    /* Balanced classes (rates near 0.5): balanced accuracy is close to accuracy; at most 1 apart by
+     * definition, and a probe at chance scores near 0.5. */
+    assert_true(fabs(c[1].bacc_ood_a - c[1].acc_ood_a) < 0.1 && c[1].bacc_id_b > 0.85);
+    assert_true(c[2].bacc_ood_a > 0.9 && c[2].bacc_ood_b < 0.65);
     assert_float_equal(c[2].s_probe, c[2].agree_id - c[2].agree_ood, 1e-15);
     /* Concept 3 never occurs: undefined, not an error. */
     assert_int_equal(c[3].defined, 0);
