@@ -124,6 +124,40 @@ static void test_predmatrix_capacity_and_reduction(void **state)
     sp_predmatrix_free(pm);
 }
 
+static void test_extremes_with_saturated_rows(void **state)
+{
+    (void)state;
+    /* Saturated and tied outputs (exact 0 and 1, subnormal and near-1 shares, duplicated rows, rows not
+     * summing to 1): the result equals the closed form of the brute-force extreme renormalised shares. */
+    const float vals[] = {0.0f, 1.0f, 1e-40f, 1e-30f, 0.5f, 0.99999994f, 1.0f - 1e-7f, 0.25f};
+    const size_t M = 9, n = 64;
+    sp_predmatrix *pm = NULL;
+    assert_int_equal(sp_predmatrix_alloc(&pm, M, n, 2), SP_OK);
+    gsl_rng *r = sp_rng_alloc(21);
+    for (size_t m = 0; m < M; m++)
+        for (size_t i = 0; i < n; i++) {
+            float p1 = vals[gsl_rng_uniform_int(r, 8)], s = i % 3 == 0 ? 0.9995f : 1.0f;
+            if (i % 4 == 1) p1 = vals[i % 8]; /* every model identical */
+            sp_predmatrix_row(pm, m)[2 * i] = (1.0f - p1) * s;
+            sp_predmatrix_row(pm, m)[2 * i + 1] = p1 * s;
+        }
+    gsl_rng_free(r);
+    double rc[64];
+    assert_int_equal(sp_rashomon_capacity(rc, NULL, pm, NULL), SP_OK);
+    for (size_t i = 0; i < n; i++) {
+        double lo = INFINITY, hi = -INFINITY;
+        for (size_t m = 0; m < M; m++) {
+            const float *g = sp_predmatrix_row(pm, m) + 2 * i;
+            double share = (double)g[1] / ((double)g[0] + g[1]);
+            lo = share < lo ? share : lo, hi = share > hi ? share : hi;
+        }
+        assert_float_equal(rc[i], exp2(sp_capacity_binary(lo, hi)), 0.0);
+        assert_true(rc[i] >= 1.0 && rc[i] <= 2.0 + 1e-12);
+        if (i % 4 == 1) assert_float_equal(rc[i], 1.0, 0.0);
+    }
+    sp_predmatrix_free(pm);
+}
+
 static void test_nearly_identical_rows_converge(void **state)
 {
     (void)state;
@@ -231,6 +265,7 @@ int main(void)
         cmocka_unit_test(test_known_answers),
         cmocka_unit_test(test_predmatrix_capacity_and_reduction),
         cmocka_unit_test(test_nearly_identical_rows_converge),
+        cmocka_unit_test(test_extremes_with_saturated_rows),
         cmocka_unit_test(test_binary_closed_form_known),
         cmocka_unit_test(test_binary_closed_form_matches_blahut_arimoto),
         cmocka_unit_test(test_three_classes_bounds),
