@@ -212,6 +212,18 @@ static void test_planted_splintering_is_found_in_finetune_only(void **state)
     assert_int_equal((int)csv_lookup(RUN "/analysis/splinter_2x2.csv", t_jt, 4, "pred_agree_feat_agree"), 3);
     assert_int_equal((int)csv_lookup(RUN "/analysis/splinter_2x2.csv", t_jt, 4, "n_pairs"), 3);
 
+    /* Calibrated tau_rep (the default): in domain every model is a rotation of one representation, so the
+     * ID-vs-ID drop is zero up to float32 rounding and tau_rep is the 1e-6 rounding allowance; the CCA map
+     * transfers in joint and not in finetune. */
+    const char *pj[6] = {"joint", "joint-s0", "joint-s1", "ood-x", "block0", "cls"};
+    const char *pf[6] = {"finetune", "finetune-p0-s0", "finetune-p0-s1", "ood-x", "block0", "cls"};
+    assert_float_equal(csv_lookup(RUN "/analysis/splinter_pairs.csv", pj, 6, "tau_rep_cka"), 1e-6, 1e-6);
+    assert_float_equal(csv_lookup(RUN "/analysis/splinter_pairs.csv", pf, 6, "tau_rep_cka"), 1e-6, 1e-6);
+    assert_int_equal((int)csv_lookup(RUN "/analysis/splinter_pairs.csv", pj, 6, "feat_agree_ood"), 1);
+    assert_int_equal((int)csv_lookup(RUN "/analysis/splinter_pairs.csv", pf, 6, "feat_agree_ood"), 0);
+    assert_true(fabs(csv_lookup(RUN "/analysis/splinter_pairs.csv", pj, 6, "s_align_cca")) < 1e-6);
+    assert_true(csv_lookup(RUN "/analysis/splinter_pairs.csv", pf, 6, "s_align_cca") > 0.5);
+
     /* similarity.csv: a model with itself has CKA 1; joint models are exact rotations of each other. */
     const char *self[6] = {"ood-x", "block0", "cls", "cka", "joint-s0", "joint-s0"};
     assert_float_equal(csv_lookup(RUN "/analysis/similarity.csv", self, 6, "value"), 1.0, 1e-6);
