@@ -506,6 +506,7 @@ sp_status sp_vpr_solve(sp_vpr_range *out, sp_vpr_workspace *ws, const sp_vpr_pro
                 ws->pt_phi[n] = f - p->f_star;
                 ws->pt_sm[n] = sm;
                 ws->pt_glb[n] = G - lambda2; /* min G_t >= G(z) - lambda^2 / 2, kept with a factor 2 */
+                out[e].solves++;
                 int s_new = ws->pt_phi[n] > eps[e] ? 1 : -1;
                 streak = s_new == streak_side ? streak + 1 : 1;
                 streak_side = s_new;
