@@ -88,8 +88,9 @@ sp_status sp_vpr_problem_alloc(sp_vpr_problem **out, const sp_csr *X, const int3
 struct sp_vpr_workspace {
     size_t N, R;
     /* N-vectors: point, gradient, Newton direction, CG residual / preconditioned residual / search direction /
-     * its Hessian product, Jacobi diagonal, H*^{-1} x~ at the optimum, a right-hand side for CG */
-    double *z, *g, *p, *r, *y, *dir, *Hd, *diag, *w, *xd;
+     * its Hessian product, Jacobi diagonal, H*^{-1} x~ at the optimum, a right-hand side for CG, the path's
+     * tangent dz/dt = H(z_t)^{-1} sigma x~ at the last solved point */
+    double *z, *g, *p, *r, *y, *dir, *Hd, *diag, *w, *xd, *u;
     /* R-vectors: margins of z, X~ dir, curvatures / R */
     double *m, *q, *D;
     int32_t *xc;   /* the example's compact ids */
@@ -99,13 +100,15 @@ struct sp_vpr_workspace {
     double xb;     /* sigma: the bias entry of sigma x~ (xv holds sigma x) */
     /* one side's path of solved points: t, f(z_t) - f*, sigma m(z_t), lower bound of min_z G_t */
     double *pt_t, *pt_phi, *pt_sm, *pt_glb;
+    double last_slope;      /* d(sigma m)/dt = sigma x~' H^{-1} sigma x~ at the last solved point (0: none) */
     size_t pt_cap, n_pt;
+    size_t n_hvp, n_newton; /* Hessian-vector products and Newton steps since allocation (cost counters) */
 };
 
 void sp_vpr_workspace_free(sp_vpr_workspace *ws)
 {
     if (!ws) return;
-    double **v[] = {&ws->z, &ws->g, &ws->p, &ws->r, &ws->y, &ws->dir, &ws->Hd, &ws->diag, &ws->w, &ws->xd,
+    double **v[] = {&ws->z, &ws->g, &ws->p, &ws->r, &ws->y, &ws->dir, &ws->Hd, &ws->diag, &ws->w, &ws->xd, &ws->u,
                     &ws->m, &ws->q, &ws->D, &ws->pt_t, &ws->pt_phi, &ws->pt_sm, &ws->pt_glb};
     for (size_t k = 0; k < sizeof v / sizeof v[0]; k++) free(*v[k]);
     free(ws->xc);
@@ -119,7 +122,7 @@ sp_vpr_workspace *sp_vpr_workspace_alloc(const sp_vpr_problem *p)
     if (!ws) return NULL;
     ws->N = p->ts->n_compact + 1;
     ws->R = p->ts->X->n_rows;
-    double **nv[] = {&ws->z, &ws->g, &ws->p, &ws->r, &ws->y, &ws->dir, &ws->Hd, &ws->diag, &ws->w, &ws->xd};
+    double **nv[] = {&ws->z, &ws->g, &ws->p, &ws->r, &ws->y, &ws->dir, &ws->Hd, &ws->diag, &ws->w, &ws->xd, &ws->u};
     for (size_t k = 0; k < sizeof nv / sizeof nv[0]; k++)
         if (!(*nv[k] = calloc(ws->N, sizeof(double)))) goto fail;
     double **rv[] = {&ws->m, &ws->q, &ws->D};
@@ -211,6 +214,7 @@ static void hess_vec(double *out, double *q, const sp_vpr_workspace *ws, const s
     const sp_csr *X = p->ts->X;
     const size_t Fc = p->ts->n_compact, R = X->n_rows;
     const double half = 0.5 * p->l2;
+    ((sp_vpr_workspace *)ws)->n_hvp++;
     margins(q, p, v);
     double ob = 0;
     for (size_t j = 0; j < Fc; j++) out[j] = half * v[j];
@@ -264,6 +268,7 @@ static sp_status newton(double *lambda2, sp_vpr_workspace *ws, const sp_vpr_prob
             for (size_t j = 0; j < N; j++) *lambda2 += ws->g[j] * ws->g[j] / ws->diag[j];
             return SP_OK;
         }
+        ws->n_newton++;
         for (size_t j = 0; j < N; j++) ws->xd[j] = -ws->g[j];
         double eta = fmin(0.5, sqrt(gn));
         pcg(ws->p, ws, p, ws->xd, eta, o->max_cg);
@@ -403,10 +408,12 @@ static void path_bounds(double *upper, double *inner, const sp_vpr_workspace *ws
     *inner = in;
 }
 
-/* The next multiplier t for level eps: a regula falsi step (Illinois-modified after two steps on one side)
- * on psi(t) = sqrt(f(z_t) - f*) - sqrt(eps), which is nearly linear in t (f - f* ~ t^2 x~'H^{-1}x~ / 2 for
- * small t), inside the bracket of the solved points; extrapolation from the largest t below the level when
- * nothing is above it yet; t0 when nothing is solved. */
+/* The next multiplier t for level eps. psi(t) = sqrt(f(z_t) - f*) - sqrt(eps) is nearly linear in t
+ * (f - f* ~ t^2 x~'H^{-1}x~ / 2 for small t), and along the path d f / dt = t (sigma x~)' H^{-1} (sigma x~)
+ * = t slope, so a Newton step on psi from the last solved point is used when it stays strictly inside the
+ * bracket of solved points; otherwise a regula falsi step (Illinois-modified after two steps on one side),
+ * an extrapolation from the largest t below the level when nothing is above it yet, or t0 when nothing is
+ * solved. */
 static double next_t(const sp_vpr_workspace *ws, double eps, double t0, int streak_side, int streak)
 {
     double ta = 0, pa = 0, tb = INFINITY, pb = 0;
@@ -414,6 +421,15 @@ static double next_t(const sp_vpr_workspace *ws, double eps, double t0, int stre
         double t = ws->pt_t[j], phi = ws->pt_phi[j] > 0 ? ws->pt_phi[j] : 0;
         if (phi <= eps && t > ta) ta = t, pa = phi;
         if (phi > eps && t < tb) tb = t, pb = phi;
+    }
+    if (ws->n_pt && ws->last_slope > 0) {
+        size_t l = ws->n_pt - 1;
+        double tl = ws->pt_t[l], phl = ws->pt_phi[l] > 0 ? ws->pt_phi[l] : 0;
+        if (phl > 0) {
+            double dpsi = tl * ws->last_slope / (2.0 * sqrt(phl));
+            double t = tl - (sqrt(phl) - sqrt(eps)) / dpsi;
+            if (t > ta && t < tb) return t;
+        }
     }
     if (!isfinite(tb)) {
         if (ta == 0) return t0;
@@ -430,6 +446,14 @@ static double next_t(const sp_vpr_workspace *ws, double eps, double t0, int stre
     if (!(t >= ta + 1e-3 * w)) t = ta + 1e-3 * w;
     if (!(t <= tb - 1e-3 * w)) t = tb - 1e-3 * w;
     return t;
+}
+
+/* ws->xd = sigma x~ densely (compact ids, bias last). */
+static void example_dense(sp_vpr_workspace *ws)
+{
+    memset(ws->xd, 0, ws->N * sizeof *ws->xd);
+    for (size_t j = 0; j < ws->nx; j++) ws->xd[ws->xc[j]] += ws->xv[j];
+    ws->xd[ws->N - 1] = ws->xb;
 }
 
 sp_status sp_vpr_solve(sp_vpr_range *out, sp_vpr_workspace *ws, const sp_vpr_problem *p, const int32_t *cols,
@@ -463,9 +487,7 @@ sp_status sp_vpr_solve(sp_vpr_range *out, sp_vpr_workspace *ws, const sp_vpr_pro
     for (size_t j = 0; j < ws->nx; j++) m_star += (double)ws->xv[j] * p->z_star[ws->xc[j]];
     margins(ws->m, p, p->z_star);
     gradient(ws, p, p->z_star, ws->m, 0.0);
-    memset(ws->xd, 0, N * sizeof *ws->xd);
-    for (size_t j = 0; j < ws->nx; j++) ws->xd[ws->xc[j]] += ws->xv[j];
-    ws->xd[Fc] = 1.0;
+    example_dense(ws);
     pcg(ws->w, ws, p, ws->xd, 1e-3, o->max_cg);
     double q = dot(ws->xd, ws->w, N) + 2.0 * ws->xu2 / p->l2;
     for (size_t e = 0; e < n_eps; e++) out[e].converged = 1, out[e].solves = 0;
@@ -476,6 +498,7 @@ sp_status sp_vpr_solve(sp_vpr_range *out, sp_vpr_workspace *ws, const sp_vpr_pro
             ws->xb = -1.0;
         }
         ws->n_pt = 0;
+        ws->last_slope = 0;
         int have_z = 0;
         for (size_t oe = 0; oe < n_eps && st == SP_OK; oe++) {
             size_t e = order[oe];
@@ -493,6 +516,9 @@ sp_status sp_vpr_solve(sp_vpr_range *out, sp_vpr_workspace *ws, const sp_vpr_pro
                 if (!have_z) { /* the quadratic model's maximiser: z* + t sigma H*^{-1} x~ */
                     for (size_t j = 0; j < N; j++) ws->z[j] = p->z_star[j] + t * sigma * ws->w[j];
                     have_z = 1;
+                } else if (ws->last_slope > 0) { /* predictor along the path's tangent */
+                    double dt = t - ws->pt_t[ws->n_pt - 1];
+                    for (size_t j = 0; j < N; j++) ws->z[j] += dt * ws->u[j];
                 }
                 /* The solve must resolve sigma m to well below tol: its error is about sqrt(q) lambda, and the
                  * dual bound's is lambda^2 / t. */
@@ -507,6 +533,10 @@ sp_status sp_vpr_solve(sp_vpr_range *out, sp_vpr_workspace *ws, const sp_vpr_pro
                 ws->pt_sm[n] = sm;
                 ws->pt_glb[n] = G - lambda2; /* min G_t >= G(z) - lambda^2 / 2, kept with a factor 2 */
                 out[e].solves++;
+                /* tangent at the solved point, with the curvatures newton() left for this z */
+                example_dense(ws);
+                pcg(ws->u, ws, p, ws->xd, 1e-3, o->max_cg);
+                ws->last_slope = dot(ws->xd, ws->u, N) + 2.0 * ws->xu2 / p->l2;
                 int s_new = ws->pt_phi[n] > eps[e] ? 1 : -1;
                 streak = s_new == streak_side ? streak + 1 : 1;
                 streak_side = s_new;
@@ -517,4 +547,10 @@ sp_status sp_vpr_solve(sp_vpr_range *out, sp_vpr_workspace *ws, const sp_vpr_pro
     }
     free(order);
     return st;
+}
+
+void sp_vpr_workspace_counters(size_t *n_hvp, size_t *n_newton, const sp_vpr_workspace *ws)
+{
+    *n_hvp = ws->n_hvp;
+    *n_newton = ws->n_newton;
 }

@@ -89,6 +89,10 @@ typedef struct sp_vpr_workspace sp_vpr_workspace;
 sp_vpr_workspace *sp_vpr_workspace_alloc(const sp_vpr_problem *p);
 void sp_vpr_workspace_free(sp_vpr_workspace *ws);
 
+/* Work done with a workspace so far: Hessian-vector products (two passes over the training non-zeros each)
+ * and Newton steps. */
+void sp_vpr_workspace_counters(size_t *n_hvp, size_t *n_newton, const sp_vpr_workspace *ws);
+
 /* out[n_eps]: the margin range of example x (cols[k] in [0, F), vals[k]) over {f <= f* + eps[e]} for each
  * eps[e] >= 0 (any order; eps 0 gives the single point z_star). Needs sp_vpr_fit first. A range that does not
  * meet the tolerance within the step limits is still returned with its certified bounds and converged = 0.
