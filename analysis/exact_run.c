@@ -34,7 +34,8 @@ void run_exact_free(run_exact *e)
     if (!e) return;
     for (size_t k = 0; k < e->n_splits; k++) {
         run_exact_split *x = &e->splits[k];
-        free(x->rows), free(x->label), free(x->weight), free(x->stratum), free(x->m_star), free(x->range);
+        free(x->idx), free(x->rows), free(x->label), free(x->weight), free(x->stratum), free(x->m_star);
+        free(x->range);
         free(x->s_lo), free(x->s_hi), free(x->s_flip), free(x->summary);
     }
     free(e->splits);

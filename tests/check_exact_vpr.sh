@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # check_exact_vpr.sh: exact viable prediction ranges in `splinter analyze` end to end on a small synthetic table.
-#  - 6 SGD seeds + the exact optimum (bits 10, l2 0.01); analyze --exact on every evaluation example at five
+#  - 6 SGD seeds + the exact optimum (bits 10, l2 0.01); analyze --exact on 12 examples per split at three
 #    epsilons: tests/ref/exact_vpr_check.py recomputes f*, the seeds' objective gaps and their margins with
 #    numpy and checks that every seed inside a level set has predictions inside the exact range (the largest
 #    epsilon holds all seeds), ranges nest in eps, flips follow the bounds; exact_vpr.csv and
@@ -46,8 +46,8 @@ opts=(--bits 10 --l2 0.01 --optimizer sgd --lr 0.5 --epochs 3 --topk 0)
   bad "train: $(cat "$T/train.err")"
 "$SPLINTER" train --family linear "$T/noexact" --seeds 0-1 "${opts[@]}" >/dev/null 2>&1 || bad "train noexact"
 
-EPS=0.001,0.01,0.1,0.5,3
-OMP_NUM_THREADS=2 "$SPLINTER" analyze "$T/run" --bootstrap 0 --no-features --exact --exact-max 0 \
+EPS=0.01,0.3,3
+OMP_NUM_THREADS=2 "$SPLINTER" analyze "$T/run" --bootstrap 0 --no-features --exact --exact-max 12 \
   --exact-eps "$EPS" >"$T/a2.out" 2>"$T/a2.err" || bad "analyze: $(cat "$T/a2.err")"
 grep -q "exact ranges of" "$T/a2.err" || bad "analyze did not report the exact ranges: $(cat "$T/a2.err")"
 if grep -q "outside the exact range" "$T/a2.err"; then bad "containment warning: $(cat "$T/a2.err")"; fi
@@ -58,7 +58,7 @@ head -1 "$T/run/analysis/exact_summary.csv" | grep -q "^split,eps,n_examples,n_s
   bad "exact_summary.csv header"
 cp "$T/run/analysis/exact_vpr.csv" "$T/vpr2.csv"
 cp "$T/run/analysis/exact_summary.csv" "$T/sum2.csv"
-OMP_NUM_THREADS=1 "$SPLINTER" analyze "$T/run" --bootstrap 0 --no-features --exact --exact-max 0 \
+OMP_NUM_THREADS=1 "$SPLINTER" analyze "$T/run" --bootstrap 0 --no-features --exact --exact-max 12 \
   --exact-eps "$EPS" >/dev/null 2>&1 || bad "analyze (1 thread)"
 cmp -s "$T/vpr2.csv" "$T/run/analysis/exact_vpr.csv" || bad "exact_vpr.csv differs between 1 and 2 threads"
 cmp -s "$T/sum2.csv" "$T/run/analysis/exact_summary.csv" || bad "exact_summary.csv differs between 1 and 2 threads"
