@@ -10,7 +10,8 @@
  * f(d, beta) <= f* + eps: a linear objective over a convex set. It is solved through its Lagrangian: for
  * t > 0, z(t) = argmin f(z) - t sigma m(z) (sigma = +1 for the max, -1 for the min) is a smooth strictly
  * convex problem (Newton with conjugate-gradient steps and exact Hessian-vector products); f(z(t)) grows
- * with t, and a safeguarded secant search on t finds f(z(t)) = f* + eps. Every solve gives two certified
+ * with t, and Newton steps on t (slope from the path's tangent, safeguarded by a regula falsi bracket) find
+ * f(z(t)) = f* + eps. Every solve gives two certified
  * numbers: a feasible point (its margin is attained inside the set: an inner bound) and the dual bound
  * (c - min_z [f - t sigma m]) / t >= max over the set (an outer bound, up to the inner solve's Newton
  * decrement). The search stops when outer - inner <= tol.
