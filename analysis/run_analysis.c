@@ -36,7 +36,7 @@ void sp_analysis_options_default(sp_analysis_options *opt)
     opt->level = 0.95;
     opt->top_k = 0;
     opt->exact = SP_EXACT_AUTO;
-    static const double exact_grid[] = {0.001, 0.01, 0.1};
+    static const double exact_grid[] = {1e-5, 1e-4, 1e-3};
     opt->n_exact_eps = sizeof exact_grid / sizeof exact_grid[0];
     memcpy(opt->exact_eps, exact_grid, sizeof exact_grid);
     opt->exact_max = 20;

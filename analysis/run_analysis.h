@@ -42,8 +42,8 @@ typedef struct {
     double level;      /* interval level (default 0.95) */
     size_t top_k;      /* collect the top_k most ambiguous OOD examples (default 0) */
     sp_exact_mode exact;                   /* default SP_EXACT_AUTO */
-    double exact_eps[SP_ANALYSIS_MAX_EPS]; /* absolute epsilons on the training objective (default 0.001, 0.01,
-                                            * 0.1): not the validation-loss epsilons of the Rashomon sets */
+    double exact_eps[SP_ANALYSIS_MAX_EPS]; /* absolute epsilons on the training objective (default 1e-5, 1e-4,
+                                            * 1e-3): not the validation-loss epsilons of the Rashomon sets */
     size_t n_exact_eps;
     size_t exact_max;  /* examples solved per evaluation split (default 20; 0 = all) */
     double exact_tol;  /* margin tolerance of the exact ranges (default 1e-6) */
@@ -74,7 +74,8 @@ typedef struct {
 } sp_analysis_result;
 
 /* Defaults: eps grid {0, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1}, delta 0.1, 200 replicates, seed 0,
- * level 0.95, top_k 0, exact ranges automatic at 0.001, 0.01, 0.1 on the training objective, 20 examples per split, tolerance 1e-6. */
+ * level 0.95, top_k 0, exact ranges automatic at 1e-5, 1e-4, 1e-3 on the training objective, 20 examples per split,
+ * tolerance 1e-6. */
 void sp_analysis_options_default(sp_analysis_options *opt);
 
 /* Runs the analysis of run_dir. SP_ERR_INPUT with a one-line message on bad input (fewer than 2 complete

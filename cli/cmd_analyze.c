@@ -32,7 +32,7 @@ static void analyze_usage(FILE *out)
             "compared with the seed-sampled linear models; writes exact_vpr.csv and exact_summary.csv:\n"
             "  --exact          require them (error without a usable exact model); default: when present\n"
             "  --no-exact       skip them\n"
-            "  --exact-eps LIST absolute epsilons on the training objective (default 0.001,0.01,0.1); not the\n"
+            "  --exact-eps LIST absolute epsilons on the training objective (default 1e-5,1e-4,1e-3); not the\n"
             "                   validation-loss epsilons of --eps-grid\n"
             "  --exact-max N    examples solved per split: N/2 nearest the boundary + a random N/2 (default 20;\n"
             "                   0: all)\n"
