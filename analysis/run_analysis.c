@@ -35,6 +35,12 @@ void sp_analysis_options_default(sp_analysis_options *opt)
     opt->seed = 0;
     opt->level = 0.95;
     opt->top_k = 0;
+    opt->exact = SP_EXACT_AUTO;
+    static const double exact_grid[] = {1e-5, 1e-4, 1e-3};
+    opt->n_exact_eps = sizeof exact_grid / sizeof exact_grid[0];
+    memcpy(opt->exact_eps, exact_grid, sizeof exact_grid);
+    opt->exact_max = 20;
+    opt->exact_tol = 1e-6;
 }
 
 /* ------------------------------------------------------------------ multiplicity cells */
@@ -659,6 +665,11 @@ sp_status sp_analysis_run(const char *run_dir, const sp_analysis_options *opt, s
     for (size_t e = 0; e < opt->n_eps; e++)
         if (!isfinite(opt->eps[e]) || opt->eps[e] < 0)
             return sp_fail(SP_ERR_USAGE, "epsilon %g is not a finite non-negative number", opt->eps[e]);
+    if (opt->n_exact_eps == 0 || opt->n_exact_eps > SP_ANALYSIS_MAX_EPS)
+        return sp_fail(SP_ERR_USAGE, "the exact epsilon grid needs 1 to %d values", SP_ANALYSIS_MAX_EPS);
+    for (size_t e = 0; e < opt->n_exact_eps; e++)
+        if (!isfinite(opt->exact_eps[e]) || opt->exact_eps[e] < 0)
+            return sp_fail(SP_ERR_USAGE, "exact epsilon %g is not a finite non-negative number", opt->exact_eps[e]);
     if (!(opt->level > 0 && opt->level < 1)) return sp_fail(SP_ERR_USAGE, "interval level must be in (0, 1)");
     run_state s = {.run_dir = run_dir, .opt = opt};
     sp_analysis_result *res = calloc(1, sizeof *res);
@@ -673,10 +684,19 @@ sp_status sp_analysis_run(const char *run_dir, const sp_analysis_options *opt, s
     }
     if (st == SP_OK) st = variant_difference(&s);
     if (st == SP_OK) st = collect_top(&s, res);
+    if (st == SP_OK) st = run_exact_compute(&s);
     if (st == SP_OK) st = run_write(&s);
     if (st == SP_OK) {
         res->n_models = s.n_models;
         res->n_variants = s.n_variants;
+        if (s.exact) {
+            res->exact_seconds = s.exact->seconds;
+            for (size_t k = 0; k < s.exact->n_splits; k++) {
+                res->exact_examples += s.exact->splits[k].n_sel;
+                for (size_t e = 0; e < s.exact->n_eps; e++)
+                    res->exact_solves += (size_t)s.exact->splits[k].summary[e * EXS_COUNT + EXS_SOLVES];
+            }
+        }
         res->warnings = s.warnings;
         res->n_warnings = s.n_warnings;
         s.warnings = NULL;

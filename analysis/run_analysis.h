@@ -25,6 +25,14 @@
 
 #define SP_ANALYSIS_MAX_EPS 64
 
+/* Exact viable prediction ranges of the linear family's convex level set (docs/metrics.md). */
+typedef enum {
+    SP_EXACT_AUTO = 0, /* when models/ holds an exact linear model (linear-exact.h5); skipped with a warning if it
+                        * has more than two classes */
+    SP_EXACT_OFF = 1,
+    SP_EXACT_ON = 2    /* required: an error when the run has no usable exact model */
+} sp_exact_mode;
+
 typedef struct {
     double eps[SP_ANALYSIS_MAX_EPS]; /* epsilon grid, used for each of the four kinds */
     size_t n_eps;
@@ -33,6 +41,12 @@ typedef struct {
     uint64_t seed;     /* seed of the bootstrap streams (default 0) */
     double level;      /* interval level (default 0.95) */
     size_t top_k;      /* collect the top_k most ambiguous OOD examples (default 0) */
+    sp_exact_mode exact;                   /* default SP_EXACT_AUTO */
+    double exact_eps[SP_ANALYSIS_MAX_EPS]; /* absolute epsilons on the training objective (default 1e-5, 1e-4,
+                                            * 1e-3): not the validation-loss epsilons of the Rashomon sets */
+    size_t n_exact_eps;
+    size_t exact_max;  /* examples solved per evaluation split (default 20; 0 = all) */
+    double exact_tol;  /* margin tolerance of the exact ranges (default 1e-6) */
 } sp_analysis_options;
 
 /* One of the most ambiguous OOD examples (highest Rashomon capacity over the variant's pool, then highest
@@ -54,10 +68,14 @@ typedef struct {
     size_t n_warnings;
     sp_analysis_example *top; /* [n_top], most ambiguous first */
     size_t n_top;
+    size_t exact_examples;    /* examples given exact ranges (0: none) */
+    size_t exact_solves;      /* inner solves they took */
+    double exact_seconds;     /* wall time of those solves */
 } sp_analysis_result;
 
 /* Defaults: eps grid {0, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1}, delta 0.1, 200 replicates, seed 0,
- * level 0.95, top_k 0. */
+ * level 0.95, top_k 0, exact ranges automatic at 1e-5, 1e-4, 1e-3 on the training objective, 20 examples per split,
+ * tolerance 1e-6. */
 void sp_analysis_options_default(sp_analysis_options *opt);
 
 /* Runs the analysis of run_dir. SP_ERR_INPUT with a one-line message on bad input (fewer than 2 complete

@@ -7,10 +7,12 @@
 #include <stdint.h>
 
 #include "bootstrap.h"
+#include "exact_vpr.h"
 #include "predmatrix.h"
 #include "rashomon.h"
 #include "run_analysis.h"
 #include "status.h"
+#include "store.h"
 #include "underspec.h"
 
 /* Probabilities below this are clamped when recomputing the negative log-likelihood. */
@@ -105,6 +107,45 @@ typedef struct {
     double *us_reps;        /* [B][n_splits][US_COUNT] replicates, kept for the variant difference */
 } run_variant;
 
+/* Exact viable prediction ranges (exact_run.c): summary columns per split and epsilon. */
+enum {
+    EXS_N_EXAMPLES = 0, EXS_N_SOLVED, EXS_N_SAMPLED, EXS_N_IN_SET, EXS_EXACT_AMB, EXS_EXACT_AMB_SOLVED,
+    EXS_SAMPLED_AMB, EXS_SAMPLED_AMB_SPLIT, EXS_EXACT_WIDTH, EXS_SAMPLED_WIDTH, EXS_UNDECIDED, EXS_UNCONVERGED,
+    EXS_VIOLATIONS, EXS_MAX_VIOLATION, EXS_SOLVES,
+    EXS_COUNT
+};
+extern const char *const run_exact_summary_names[EXS_COUNT];
+
+typedef struct {
+    char name[64];
+    size_t n;               /* examples in the split */
+    size_t n_sel;           /* examples solved */
+    size_t *idx;            /* [n_sel] their positions in the split */
+    int64_t *rows;          /* [n_sel] dataset rows */
+    int32_t *label;         /* [n_sel] */
+    double *weight;         /* [n_sel] estimation weight (1, or (n - boundary) / random sample size) */
+    uint8_t *stratum;       /* [n_sel] 0 every example solved, 1 nearest the boundary, 2 random */
+    double *m_star;         /* [n_sel] margin of the optimum */
+    sp_vpr_range *range;    /* [n_sel][E] */
+    double *s_lo, *s_hi;    /* [n_sel][E] sampled margin range: the optimum and the sampled models in the set */
+    uint8_t *s_flip;        /* [n_sel][E] some sampled model in the set disagrees with the optimum */
+    double *summary;        /* [E][EXS_COUNT] */
+} run_exact_split;
+
+typedef struct {
+    char *model;            /* path of the exact model file */
+    double l2, f_star, fit_grad_norm;
+    double seconds;         /* wall time of the solves (reported, never written to files) */
+    size_t n_train, n_features;
+    double eps[SP_ANALYSIS_MAX_EPS];
+    size_t n_eps;
+    size_t n_sampled;       /* the other linear models */
+    char **sampled_names;   /* [n_sampled] */
+    double *sampled_gap;    /* [n_sampled] L(model) - L(w*) on the training objective */
+    run_exact_split *splits;
+    size_t n_splits;
+} run_exact;
+
 typedef struct {
     const char *run_dir;
     const sp_analysis_options *opt;
@@ -123,6 +164,7 @@ typedef struct {
     size_t diff_a, diff_b;  /* variant indices of finetune and joint */
     int diff_paired;        /* 1: models resampled paired by fine-tuning seed (sp_boot_pairing) */
     double *diff, *diff_lo, *diff_hi;
+    run_exact *exact;       /* NULL when the run has no exact model or exact ranges are off */
 } run_state;
 
 /* Appends a formatted warning line. */
@@ -135,5 +177,12 @@ void run_split_clear(run_split *sp);
 
 /* run_write.c: analysis.h5 and the CSV files. */
 sp_status run_write(const run_state *s);
+
+/* exact_run.c: exact ranges when the options and the run call for them (s->exact stays NULL otherwise);
+ * exact_write.c: their analysis.h5 group /exact and exact_vpr.csv, exact_summary.csv. */
+sp_status run_exact_compute(run_state *s);
+void run_exact_free(run_exact *e);
+sp_status run_exact_write_h5(sp_store_writer *w, const run_exact *e);
+sp_status run_exact_write_csv(const run_state *s, const char *dir);
 
 #endif

@@ -482,5 +482,6 @@ void run_state_free(run_state *s)
     free(s->diff);
     free(s->diff_lo);
     free(s->diff_hi);
+    run_exact_free(s->exact);
     memset(s, 0, sizeof *s);
 }

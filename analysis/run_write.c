@@ -160,6 +160,7 @@ static sp_status write_h5(const run_state *s, const char *dir)
         if (va->n_splits > 0 && (st = sp_store_attr_i64(w, "/finetune_minus_joint", "paired", s->diff_paired)) != SP_OK)
             goto fail;
     }
+    if (s->exact && (st = run_exact_write_h5(w, s->exact)) != SP_OK) goto fail;
     return sp_store_commit(w);
 fail:
     sp_store_abort(w);
@@ -399,5 +400,6 @@ sp_status run_write(const run_state *s)
     if (st == SP_OK) st = write_examples_csv(s, dir);
     if (st == SP_OK) st = write_pairwise_csv(s, dir);
     if (st == SP_OK) st = write_variants_csv(s, dir);
+    if (st == SP_OK && s->exact) st = run_exact_write_csv(s, dir);
     return st;
 }

@@ -15,7 +15,8 @@
 static void analyze_usage(FILE *out)
 {
     fprintf(out,
-            "usage: splinter analyze RUN [--eps-grid E1,E2,...] [--delta D] [--top K] [--bootstrap B] [--seed N]\n\n"
+            "usage: splinter analyze RUN [--eps-grid E1,E2,...] [--delta D] [--top K] [--bootstrap B] [--seed N]\n"
+            "                       [--exact | --no-exact] [--exact-eps LIST] [--exact-max N] [--exact-tol T]\n\n"
             "Model-level analysis of the complete model files in RUN/models/, grouped by variant: epsilon-Rashomon\n"
             "sets (validation loss and error, absolute and relative epsilon), ambiguity, discrepancy, viable\n"
             "prediction ranges, Rashomon capacity, seed disagreement, pairwise disagreement, underspecification\n"
@@ -27,6 +28,16 @@ static void analyze_usage(FILE *out)
             "  --top K          print the K most ambiguous OOD examples (highest Rashomon capacity) with their text\n"
             "  --bootstrap B    Multi-Bootstrap replicates (default 200; 0: no intervals)\n"
             "  --seed N         seed of the bootstrap streams (default 0)\n\n"
+            "Exact viable prediction ranges of the linear family (when models/ holds linear-exact.h5; two classes):\n"
+            "the range of each example's prediction over {w : L(w) <= L(w*) + eps}, L the training objective,\n"
+            "compared with the seed-sampled linear models; writes exact_vpr.csv and exact_summary.csv:\n"
+            "  --exact          require them (error without a usable exact model); default: when present\n"
+            "  --no-exact       skip them\n"
+            "  --exact-eps LIST absolute epsilons on the training objective (default 1e-5,1e-4,1e-3); not the\n"
+            "                   validation-loss epsilons of --eps-grid\n"
+            "  --exact-max N    examples solved per split: N/2 nearest the boundary + a random N/2 (default 20;\n"
+            "                   0: all)\n"
+            "  --exact-tol T    margin (logit) tolerance of the solver (default 1e-6)\n\n"
             "Feature splintering (models with activations: the encoder family; docs/splintering.md) writes\n"
             "similarity.csv, crosslayer.csv, splinter_pairs.csv, splinter_variants.csv, splinter_compare.csv,\n"
             "splinter_2x2.csv and splinter.h5:\n"
@@ -43,7 +54,7 @@ static void analyze_usage(FILE *out)
             "  --no-features    skip feature splintering\n");
 }
 
-static int parse_grid(const char *text, sp_analysis_options *opt)
+static int parse_grid(const char *text, double *eps, size_t *n_eps, const char *option)
 {
     char *copy = strdup(text);
     if (!copy) return 0;
@@ -51,18 +62,18 @@ static int parse_grid(const char *text, sp_analysis_options *opt)
     int ok = 1;
     for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok && ok; tok = strtok_r(NULL, ",", &save)) {
         if (n == SP_ANALYSIS_MAX_EPS) {
-            cli_usage_error("analyze", "--eps-grid takes at most %d values", SP_ANALYSIS_MAX_EPS);
+            cli_usage_error("analyze", "%s takes at most %d values", option, SP_ANALYSIS_MAX_EPS);
             ok = 0;
             break;
         }
-        ok = cli_parse_double("analyze", "--eps-grid", tok, 0.0, 1e300, &opt->eps[n++]);
+        ok = cli_parse_double("analyze", option, tok, 0.0, 1e300, &eps[n++]);
     }
     free(copy);
     if (ok && n == 0) {
-        cli_usage_error("analyze", "--eps-grid needs at least one value");
+        cli_usage_error("analyze", "%s needs at least one value", option);
         ok = 0;
     }
-    if (ok) opt->n_eps = n;
+    if (ok) *n_eps = n;
     return ok;
 }
 
@@ -120,6 +131,9 @@ int cmd_analyze(int argc, char **argv)
         {"eps-grid", required_argument, NULL, 'e'}, {"delta", required_argument, NULL, 'd'},
         {"top", required_argument, NULL, 't'},      {"bootstrap", required_argument, NULL, 'b'},
         {"seed", required_argument, NULL, 's'},     {"help", no_argument, NULL, 'h'},
+        {"exact", no_argument, NULL, 'E'},          {"no-exact", no_argument, NULL, 'O'},
+        {"exact-eps", required_argument, NULL, 'P'}, {"exact-max", required_argument, NULL, 'M'},
+        {"exact-tol", required_argument, NULL, 'L'},
         {NULL, 0, NULL, 0}};
     int c, v, grid_set = 0, top_set = 0, boot_set = 0, seed_set = 0;
     uint64_t u;
@@ -127,7 +141,7 @@ int cmd_analyze(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
         case 'e':
-            if (!parse_grid(optarg, &opt)) return CLI_EXIT_USAGE;
+            if (!parse_grid(optarg, opt.eps, &opt.n_eps, "--eps-grid")) return CLI_EXIT_USAGE;
             grid_set = 1;
             break;
         case 'd':
@@ -172,6 +186,18 @@ int cmd_analyze(int argc, char **argv)
             break;
         case 'N': features = 0; break;
         case 'C': fopt.concepts = optarg; break;
+        case 'E': opt.exact = SP_EXACT_ON; break;
+        case 'O': opt.exact = SP_EXACT_OFF; break;
+        case 'P':
+            if (!parse_grid(optarg, opt.exact_eps, &opt.n_exact_eps, "--exact-eps")) return CLI_EXIT_USAGE;
+            break;
+        case 'M':
+            if (!cli_parse_int("analyze", "--exact-max", optarg, 0, 100000000, &v)) return CLI_EXIT_USAGE;
+            opt.exact_max = (size_t)v;
+            break;
+        case 'L':
+            if (!cli_parse_double("analyze", "--exact-tol", optarg, 1e-12, 1.0, &opt.exact_tol)) return CLI_EXIT_USAGE;
+            break;
         case 'h':
             analyze_usage(stdout);
             return CLI_EXIT_OK;
@@ -203,6 +229,9 @@ int cmd_analyze(int argc, char **argv)
     for (size_t k = 0; k < res->n_warnings; k++) fprintf(stderr, "splinter analyze: warning: %s\n", res->warnings[k]);
     fprintf(stderr, "splinter analyze: %zu models in %zu variant(s); results in %s/analysis/\n", res->n_models,
             res->n_variants, run);
+    if (res->exact_examples)
+        fprintf(stderr, "splinter analyze: exact ranges of %zu examples (%zu inner solves) in %.1f s\n",
+                res->exact_examples, res->exact_solves, res->exact_seconds);
     int rc = opt.top_k ? print_top(run, res) : CLI_EXIT_OK;
     sp_analysis_result_free(res);
     if (rc != CLI_EXIT_OK || !features) return rc;
