@@ -39,10 +39,44 @@ void sp_linear_free(sp_linear_model *m)
     free(m);
 }
 
+/* The optimal schedule's first step eta0 = (l2/2)^(-1/4) / 2: scikit-learn's initial step for the log loss,
+ * typw = alpha^(-1/4) with alpha = l2/2, halved because a step on the two columns W0, W1 moves D = W1 - W0
+ * twice as far as SGDClassifier's step on its single w. */
+static double linear_optimal_eta0(double l2) { return 0.5 * pow(0.5 * l2, -0.25); }
+
+/* A schedule with its constants computed once (the per-sample kernel asks for a step size per example). */
+typedef struct {
+    sp_linear_lr_schedule kind;
+    double lr, l2, t0;
+    double total; /* T */
+} linear_schedule;
+
+static linear_schedule linear_schedule_make(const sp_linear_train_options *o, long T)
+{
+    linear_schedule s = {.kind = o->lr_schedule, .lr = o->lr, .l2 = o->l2, .total = (double)T};
+    if (o->lr_schedule == SP_LINEAR_LR_OPTIMAL) s.t0 = 1.0 / (o->l2 * linear_optimal_eta0(o->l2));
+    return s;
+}
+
+static inline double linear_schedule_lr(const linear_schedule *s, long k)
+{
+    switch (s->kind) {
+    case SP_LINEAR_LR_LINEAR: return s->lr * (1.0 - (double)k / s->total);
+    case SP_LINEAR_LR_OPTIMAL: return 1.0 / (s->l2 * (s->t0 + (double)k));
+    default: return s->lr;
+    }
+}
+
+double sp_linear_lr_at(const sp_linear_train_options *o, long k, long T)
+{
+    linear_schedule s = linear_schedule_make(o, T);
+    return linear_schedule_lr(&s, k);
+}
+
 sp_linear_train_options sp_linear_train_options_default(void)
 {
     sp_linear_train_options o = {.optimizer = SP_LINEAR_ADAMW, .epochs = 5, .batch = 32, .lr = 0.05, .l2 = 1e-4,
-                                 .lr_decay = 1, .init_std = 0.01, .bootstrap = 0, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8};
+                                 .lr_schedule = SP_LINEAR_LR_LINEAR, .init_std = 0.01, .bootstrap = 0, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8};
     return o;
 }
 
@@ -53,8 +87,16 @@ sp_status sp_linear_train_options_check(const sp_linear_train_options *o)
     if (o->epochs < 1) return sp_fail(SP_ERR_USAGE, "epochs %d: must be at least 1", o->epochs);
     if (o->batch < 1) return sp_fail(SP_ERR_USAGE, "batch %d: must be at least 1", o->batch);
     if (!(o->lr > 0 && isfinite(o->lr))) return sp_fail(SP_ERR_USAGE, "lr %g: must be positive", o->lr);
-    if (!(o->l2 >= 0 && o->lr * o->l2 < 1))
+    if (o->lr_schedule != SP_LINEAR_LR_CONSTANT && o->lr_schedule != SP_LINEAR_LR_LINEAR &&
+        o->lr_schedule != SP_LINEAR_LR_OPTIMAL)
+        return sp_fail(SP_ERR_USAGE, "unknown lr schedule %d; use constant, linear or optimal", (int)o->lr_schedule);
+    if (o->lr_schedule == SP_LINEAR_LR_OPTIMAL) {
+        /* the first step multiplies the weights by 1 - l2 eta0, which must stay positive */
+        if (!(o->l2 > 0 && isfinite(o->l2) && o->l2 * linear_optimal_eta0(o->l2) < 1))
+            return sp_fail(SP_ERR_USAGE, "l2 %g: the optimal lr schedule needs 0 < l2 < 2 (so that l2 eta0 < 1)", o->l2);
+    } else if (!(o->l2 >= 0 && o->lr * o->l2 < 1)) {
         return sp_fail(SP_ERR_USAGE, "l2 %g: must be >= 0 with lr * l2 < 1", o->l2);
+    }
     if (!(o->init_std >= 0 && isfinite(o->init_std)))
         return sp_fail(SP_ERR_USAGE, "init_std %g: must be >= 0", o->init_std);
     if (!(o->beta1 >= 0 && o->beta1 < 1 && o->beta2 >= 0 && o->beta2 < 1 && o->eps > 0))
@@ -69,6 +111,20 @@ int sp_linear_optimizer_parse(const char *name)
 {
     if (strcmp(name, "sgd") == 0) return SP_LINEAR_SGD;
     if (strcmp(name, "adamw") == 0) return SP_LINEAR_ADAMW;
+    return -1;
+}
+
+static const char *const linear_schedule_names[] = {"constant", "linear", "optimal"};
+
+const char *sp_linear_lr_schedule_name(sp_linear_lr_schedule s)
+{
+    return (unsigned)s < 3 ? linear_schedule_names[s] : "unknown";
+}
+
+int sp_linear_lr_schedule_parse(const char *name)
+{
+    for (int i = 0; i < 3; i++)
+        if (strcmp(name, linear_schedule_names[i]) == 0) return i;
     return -1;
 }
 
@@ -324,6 +380,127 @@ static double linear_step2(linear_state *t, const sp_csr *X, const int32_t *y, c
     return nll;
 }
 
+/* ---------------------------------------------------------------- per-sample SGD (batch 1) */
+
+/* Per-sample SGD is minibatch SGD with B = 1 (the same updates and step sizes) without the gradient buffer:
+ * one example's gradient is its own row times dL/dz, so the weights are read once for the logits and written
+ * once for the update, and the decay of every weight stays in the scalar s (scikit-learn's "wscale"). The
+ * state is then V alone: stride 1 (two classes, V = D / s) or C. */
+
+/* Folds the scale into V before it underflows the float range of the updates (see linear_step). */
+static void linear_fold_scale(linear_state *t, double *s)
+{
+    size_t n = t->F * t->stride;
+    for (size_t i = 0; i < n; i++) t->P[i] = (float)(t->P[i] * *s);
+    t->fold *= *s;
+    *s = 1.0;
+}
+
+/* sum_j V[col[j]] (v == NULL) or sum_j v[j] V[col[j]] over j in [lo, hi): entry j goes to partial sum
+ * (j - lo) mod 16, and the 16 sums are combined in a fixed tree. The order of every addition is fixed by
+ * this code, so the result is the same whether the compiler keeps the sums in registers or in one vector
+ * (gathers), and there is no long chain of dependent adds. */
+#define LINEAR_LANES 4
+__attribute__((optimize("no-tree-vectorize"))) static inline float
+linear_sparse_dot(const float *V, const int32_t *col, const float *v, int64_t lo, int64_t hi)
+{
+    float acc[LINEAR_LANES] = {0};
+    int64_t j = lo;
+    if (!v) {
+        for (; j + LINEAR_LANES <= hi; j += LINEAR_LANES)
+            for (int k = 0; k < LINEAR_LANES; k++) acc[k] += V[col[j + k]];
+        for (int k = 0; j < hi; j++, k++) acc[k] += V[col[j]];
+    } else {
+        for (; j + LINEAR_LANES <= hi; j += LINEAR_LANES)
+            for (int k = 0; k < LINEAR_LANES; k++) acc[k] += v[j + k] * V[col[j + k]];
+        for (int k = 0; j < hi; j++, k++) acc[k] += v[j] * V[col[j]];
+    }
+    for (int w = LINEAR_LANES / 2; w > 0; w /= 2)
+        for (int k = 0; k < w; k++) acc[k] += acc[k + w];
+    return acc[0];
+}
+
+/* Two classes: one epoch, one step per row of rows[0..n-1] (positions in ts) in that order; returns the
+ * summed NLL of each row before its step (0 unless want_loss; NaN or Inf if the logits diverged either
+ * way). Same algebra as linear_step2 with B = 1: D <- (1 - lr l2) D - 2 lr (p1 - y) x. A row whose entries
+ * share one value x (ts->row_value) is x times the indicator of its columns, so X->val is not read. */
+static double linear_epoch_sample2(linear_state *t, const sp_linear_trainset *ts, const size_t *rows, size_t n,
+                                   const linear_schedule *sched, double l2, int want_loss)
+{
+    float *V = t->P;
+    const int64_t *rp = ts->X->row_ptr;
+    const int32_t *col = ts->X->col, *y = ts->y;
+    const float *val = ts->X->val;
+    double s = t->s, b0 = t->b[0], b1 = t->b[1], nll = 0.0, logits = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        const size_t r = rows[i];
+        const int64_t lo = rp[r], hi = rp[r + 1];
+        const float x = ts->row_value[r];
+        const int shared = !isnan(x);
+        float d = shared ? x * linear_sparse_dot(V, col, NULL, lo, hi) : linear_sparse_dot(V, col, val, lo, hi);
+        double delta = s * (double)d + (b1 - b0); /* z1 - z0 */
+        double e = exp(-fabs(delta)), p1 = delta >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+        if (want_loss) nll += log1p(e) + (y[r] ? fmax(0.0, -delta) : fmax(0.0, delta));
+        logits += delta;
+        double g = p1 - (double)y[r], lr = linear_schedule_lr(sched, t->step++); /* g = dNLL/dz1 = -dNLL/dz0 */
+        s *= 1.0 - lr * l2;
+        const float coef = (float)(2.0 * lr * g / s);
+        if (shared) {
+            const float u = coef * x;
+            for (int64_t j = lo; j < hi; j++) V[col[j]] -= u;
+        } else {
+            for (int64_t j = lo; j < hi; j++) V[col[j]] -= coef * val[j];
+        }
+        b1 -= lr * g;
+        b0 += lr * g;
+        if (s < 1e-6) linear_fold_scale(t, &s);
+    }
+    t->s = s;
+    t->b[0] = (float)b0;
+    t->b[1] = (float)b1;
+    return nll + 0.0 * logits; /* 0 * logits: NaN if a logit was not finite */
+}
+
+/* Any C: as linear_epoch_sample2 with V[F, C]: W <- (1 - lr l2) W - lr x^T (p - onehot(y)). The NLL is
+ * computed always (the softmax needs logsumexp anyway). */
+static double linear_epoch_sample(linear_state *t, const sp_linear_trainset *ts, const size_t *rows, size_t n,
+                                  const linear_schedule *sched, double l2, const int C)
+{
+    const sp_csr *X = ts->X;
+    const int32_t *y = ts->y;
+    float *V = t->P;
+    double z[SP_LINEAR_MAX_CLASSES], b[SP_LINEAR_MAX_CLASSES], s = t->s, nll = 0.0;
+    float coef[SP_LINEAR_MAX_CLASSES];
+    for (int c = 0; c < C; c++) b[c] = t->b[c];
+    for (size_t i = 0; i < n; i++) {
+        const size_t r = rows[i];
+        const int64_t lo = X->row_ptr[r], hi = X->row_ptr[r + 1];
+        for (int c = 0; c < C; c++) z[c] = 0.0;
+        for (int64_t j = lo; j < hi; j++) {
+            const float *v = V + (size_t)X->col[j] * C, x = X->val[j];
+            for (int c = 0; c < C; c++) z[c] += x * v[c];
+        }
+        for (int c = 0; c < C; c++) z[c] = s * z[c] + b[c];
+        double zy = z[y[r]];
+        nll += linear_softmax(z, C) - zy; /* z is now p */
+        double lr = linear_schedule_lr(sched, t->step++);
+        s *= 1.0 - lr * l2;
+        for (int c = 0; c < C; c++) {
+            double g = z[c] - (c == y[r]);
+            coef[c] = (float)(lr * g / s);
+            b[c] -= lr * g;
+        }
+        for (int64_t j = lo; j < hi; j++) {
+            float *v = V + (size_t)X->col[j] * C, x = X->val[j];
+            for (int c = 0; c < C; c++) v[c] -= coef[c] * x;
+        }
+        if (s < 1e-6) linear_fold_scale(t, &s);
+    }
+    t->s = s;
+    for (int c = 0; c < C; c++) t->b[c] = (float)b[c];
+    return nll;
+}
+
 /* Mean NLL of rows[0..n-1] of the full matrix X under the current state: a feature's weight is s * V of its
  * compact index, or s * fold * W0 (its initial weight) if it never occurs in the training rows. */
 static double linear_state_nll(const linear_state *t, const int32_t *map, const float *W0, const sp_csr *X,
@@ -356,6 +533,7 @@ void sp_linear_trainset_free(sp_linear_trainset *ts)
     if (!ts) return;
     free(ts->map);
     free(ts->y);
+    free(ts->row_value);
     sp_csr_free(ts->X);
     free(ts);
 }
@@ -378,16 +556,18 @@ sp_status sp_linear_trainset_build(sp_linear_trainset **out, const sp_csr *X, co
     ts->n_features = F;
     ts->map = malloc(F * sizeof *ts->map);
     ts->y = malloc(n * sizeof *ts->y);
+    ts->row_value = malloc(n * sizeof *ts->row_value);
     int32_t *cols = malloc((nnz ? nnz : 1) * sizeof *cols);
-    if (!ts->map || !ts->y || !cols) {
+    if (!ts->map || !ts->y || !ts->row_value || !cols) {
         free(cols);
         sp_linear_trainset_free(ts);
         return sp_fail(SP_ERR_NOMEM, "out of memory for %zu training rows", n);
     }
-    /* features numbered by first occurrence: the first pass assigns ids, the matrix is built with them */
+    /* features numbered by first occurrence: the first pass assigns ids, the matrix is built with them
+     * (numbering by descending count instead made no measurable difference) */
     memset(ts->map, 0xff, F * sizeof *ts->map); /* all -1 */
-    for (size_t i = 0, at = 0; i < n; i++)
-        for (int64_t j = X->row_ptr[rows[i]]; j < X->row_ptr[rows[i] + 1]; j++, at++) {
+    for (size_t i = 0; i < n; i++)
+        for (int64_t j = X->row_ptr[rows[i]]; j < X->row_ptr[rows[i] + 1]; j++) {
             int32_t f = X->col[j];
             if (ts->map[f] < 0) ts->map[f] = (int32_t)ts->n_compact++;
         }
@@ -414,6 +594,9 @@ sp_status sp_linear_trainset_build(sp_linear_trainset **out, const sp_csr *X, co
         ts->X->row_ptr[ts->X->n_rows + 1] = (int64_t)(at + (size_t)k);
         ts->X->n_rows++;
         ts->y[i] = y[rows[i]];
+        ts->row_value[i] = k ? X->val[lo] : 0.0f;
+        for (int64_t j = 1; j < k; j++)
+            if (X->val[lo + j] != X->val[lo]) ts->row_value[i] = NAN;
         ts->max_row_nnz = (size_t)k > ts->max_row_nnz ? (size_t)k : ts->max_row_nnz;
     }
     free(cols);
@@ -455,10 +638,15 @@ sp_status sp_linear_train_on(sp_linear_model *m, float *train_loss, float *val_l
     size_t *base = malloc(n_train * sizeof *base), *order = malloc(n_train * sizeof *order);
     gsl_rng *rng = NULL;
     if (!base || !order) goto nomem_model;
+    /* per-sample SGD keeps V only; the minibatch trainers interleave V with G (and AdamW's moments) */
+    const int per_sample = o->optimizer == SP_LINEAR_SGD && o->batch == 1;
     t.cap_touched = max_nnz * (size_t)o->batch < t.F ? max_nnz * (size_t)o->batch : t.F;
-    t.stride = (o->optimizer == SP_LINEAR_ADAMW ? 4 : 2) * (size_t)(t.binary ? 1 : C);
-    if (t.binary && !(t.S0 = malloc((t.F ? t.F : 1) * sizeof *t.S0))) goto nomem_model;
-    t.P = calloc((t.F ? t.F : 1) * t.stride, sizeof *t.P);
+    t.stride = (per_sample ? 1 : o->optimizer == SP_LINEAR_ADAMW ? 4 : 2) * (size_t)(t.binary ? 1 : C);
+    const int drawn = o->init_std > 0;
+    /* S0 only matters for drawn initial weights (it is 0 otherwise); P gets one extra zero block at index
+     * F, the weight of every feature outside the training rows when nothing is drawn */
+    if (t.binary && drawn && !(t.S0 = calloc(t.F ? t.F : 1, sizeof *t.S0))) goto nomem_model;
+    t.P = calloc((t.F + 1) * t.stride, sizeof *t.P);
     t.b = calloc((size_t)C, sizeof *t.b);
     t.mark = calloc(t.F ? t.F : 1, 1);
     t.touched = malloc((t.cap_touched ? t.cap_touched : 1) * sizeof *t.touched);
@@ -467,11 +655,12 @@ sp_status sp_linear_train_on(sp_linear_model *m, float *train_loss, float *val_l
     if (!t.P || !t.b || !t.mark || !t.touched || !t.dz || !t.db) goto nomem_model;
 
     /* init stream: W ~ N(0, init_std^2), all F*C weights in order; features outside the training rows keep
-     * theirs in m->W (scaled by the final decay at the end) */
-    if (!(rng = sp_rng_alloc(sp_seed_for(seeds->init, "linear-weights", 0)))) goto nomem;
-    for (size_t f = 0; f < F; f++) {
+     * theirs in m->W (scaled by the final decay at the end). With init_std 0 there is nothing to draw: V, S0
+     * and b start at zero from calloc, and the features outside the training rows end at zero. */
+    if (drawn && !(rng = sp_rng_alloc(sp_seed_for(seeds->init, "linear-weights", 0)))) goto nomem;
+    for (size_t f = 0; f < F && drawn; f++) {
         float w[SP_LINEAR_MAX_CLASSES];
-        for (int c = 0; c < C; c++) w[c] = o->init_std > 0 ? (float)gsl_ran_gaussian_ziggurat(rng, o->init_std) : 0.0f;
+        for (int c = 0; c < C; c++) w[c] = (float)gsl_ran_gaussian_ziggurat(rng, o->init_std);
         /* plain loops: a memcpy call per feature costs more than the copy */
         if (map[f] < 0) {
             for (int c = 0; c < C; c++) m->W[f * (size_t)C + c] = w[c];
@@ -482,7 +671,7 @@ sp_status sp_linear_train_on(sp_linear_model *m, float *train_loss, float *val_l
             for (int c = 0; c < C; c++) t.P[(size_t)map[f] * t.stride + c] = w[c];
         }
     }
-    gsl_rng_free(rng);
+    if (rng) gsl_rng_free(rng);
     rng = NULL;
 
     /* bootstrap stream: n_train draws with replacement, or the rows themselves (positions in Xc) */
@@ -496,6 +685,7 @@ sp_status sp_linear_train_on(sp_linear_model *m, float *train_loss, float *val_l
     }
 
     size_t total_steps = (size_t)o->epochs * ((n_train + (size_t)o->batch - 1) / (size_t)o->batch);
+    const linear_schedule sched = linear_schedule_make(o, (long)total_steps);
     for (int e = 0; e < o->epochs; e++) {
         /* order stream: epoch e's permutation depends only on (order seed, e) */
         memcpy(order, base, n_train * sizeof *order);
@@ -504,12 +694,16 @@ sp_status sp_linear_train_on(sp_linear_model *m, float *train_loss, float *val_l
         gsl_rng_free(rng);
         rng = NULL;
         double nll = 0.0;
-        for (size_t lo = 0; lo < n_train; lo += (size_t)o->batch) {
-            size_t B = n_train - lo < (size_t)o->batch ? n_train - lo : (size_t)o->batch;
-            /* linear decay: step k of T takes lr (1 - k/T) */
-            double lr = o->lr_decay ? o->lr * (1.0 - (double)t.step / (double)total_steps) : o->lr;
-            nll += t.binary ? linear_step2(&t, Xc, yc, order + lo, B, o, lr)
-                            : linear_step(&t, Xc, yc, order + lo, B, o, lr, C);
+        if (per_sample) {
+            nll = t.binary ? linear_epoch_sample2(&t, ts, order, n_train, &sched, o->l2, train_loss != NULL)
+                           : linear_epoch_sample(&t, ts, order, n_train, &sched, o->l2, C);
+        } else {
+            for (size_t lo = 0; lo < n_train; lo += (size_t)o->batch) {
+                size_t B = n_train - lo < (size_t)o->batch ? n_train - lo : (size_t)o->batch;
+                double lr = linear_schedule_lr(&sched, t.step);
+                nll += t.binary ? linear_step2(&t, Xc, yc, order + lo, B, o, lr)
+                                : linear_step(&t, Xc, yc, order + lo, B, o, lr, C);
+            }
         }
         nll /= (double)n_train;
         if (!isfinite(nll)) {
@@ -520,7 +714,22 @@ sp_status sp_linear_train_on(sp_linear_model *m, float *train_loss, float *val_l
         if (train_loss) train_loss[e] = (float)nll;
         if (val_loss) val_loss[e] = (float)linear_state_nll(&t, map, m->W, X, y, val_rows, n_val);
     }
-    for (size_t f = 0; f < F; f++) {
+    if (!drawn) {
+        /* branch-free: a feature outside the training rows reads the zero block at index F (about half of
+         * the features are outside, in no predictable pattern) */
+        for (size_t f = 0; f < F; f++) {
+            float *w = m->W + f * (size_t)C;
+            const float *v = t.P + (map[f] >= 0 ? (size_t)map[f] : t.F) * t.stride;
+            if (t.binary) { /* S = 0: W0 = -D / 2, W1 = D / 2 */
+                double D = v[0] * t.s;
+                w[0] = (float)(0.5 * (0.0 - D));
+                w[1] = (float)(0.5 * D);
+            } else {
+                for (int c = 0; c < C; c++) w[c] = (float)(v[c] * t.s);
+            }
+        }
+    }
+    for (size_t f = 0; f < F && drawn; f++) {
         float *w = m->W + f * (size_t)C;
         if (map[f] < 0) {
             for (int c = 0; c < C; c++) w[c] = (float)(w[c] * t.s * t.fold);

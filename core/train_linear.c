@@ -25,9 +25,9 @@ sp_status sp_linear_spec_json(char **out, const sp_linear_spec *spec, const char
     const sp_linear_train_options *t = &spec->train;
     const sp_ngram_options *f = &spec->features;
     json_t *o = json_pack(
-        "{s:s, s:s, s:s, s:I, s:i, s:i, s:f, s:b, s:f, s:f, s:b, s:f, s:f, s:f, s:i, s:b, s:s, s:b, s:i, s:f, s:i}",
+        "{s:s, s:s, s:s, s:I, s:i, s:i, s:f, s:s, s:f, s:f, s:b, s:f, s:f, s:f, s:i, s:b, s:s, s:b, s:i, s:f, s:i}",
         "family", "linear", "variant", variant, "optimizer", sp_linear_optimizer_name(t->optimizer), "seed",
-        (json_int_t)seed, "epochs", t->epochs, "batch", t->batch, "lr", t->lr, "lr_decay", t->lr_decay, "l2", t->l2, "init_std",
+        (json_int_t)seed, "epochs", t->epochs, "batch", t->batch, "lr", t->lr, "lr_schedule", sp_linear_lr_schedule_name(t->lr_schedule), "l2", t->l2, "init_std",
         t->init_std, "bootstrap", t->bootstrap, "beta1", t->beta1, "beta2", t->beta2, "eps", t->eps, "bits",
         f->bits, "bigrams", f->bigrams, "weighting", f->weighting == SP_NGRAM_TF ? "tf" : "binary",
         "l2_normalize", f->l2_normalize, "topk", spec->topk, "exact_grad_tol", spec->exact.grad_tol,
