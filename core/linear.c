@@ -1,5 +1,5 @@
-/* linear.c: softmax regression on sparse rows: objective, minibatch SGD / AdamW trainer, predictions, top
- * logit contributions.
+/* linear.c: softmax regression on sparse rows: objective, the minibatch SGD / AdamW trainer and the
+ * per-sample SGD kernels (predictions and contributions: linear_predict.c).
  *
  * The trainer never touches all F*C weights per step. Weight decay scales every weight by the same factor,
  * so the weights are kept as W = s * V with a scalar s: decay multiplies s, and a step only writes the
@@ -9,6 +9,7 @@
  * of the global step; decoupled decay still applies to every weight every step.
  */
 #include "linear.h"
+#include "linear_internal.h"
 
 #include <gsl/gsl_randist.h>
 #include <math.h>
@@ -218,17 +219,6 @@ static inline void linear_row_logits(double *z, const linear_state *t, const sp_
     for (int c = 0; c < C; c++) z[c] = t->s * z[c] + t->b[c];
 }
 
-/* In place: z -> softmax(z); returns logsumexp(z). */
-static inline double linear_softmax(double *z, const int C)
-{
-    double zmax = z[0];
-    for (int c = 1; c < C; c++) zmax = z[c] > zmax ? z[c] : zmax;
-    double sum = 0.0;
-    for (int c = 0; c < C; c++) sum += exp(z[c] - zmax);
-    double lse = zmax + log(sum);
-    for (int c = 0; c < C; c++) z[c] = exp(z[c] - lse);
-    return lse;
-}
 
 /* One minibatch step on rows[0..B-1] for any C (two classes take linear_step2); returns the batch's summed
  * NLL. */
@@ -576,7 +566,8 @@ sp_status sp_linear_trainset_build(sp_linear_trainset **out, const sp_csr *X, co
     for (size_t i = 0; i < n && st == SP_OK; i++) {
         int64_t lo = X->row_ptr[rows[i]], k = X->row_ptr[rows[i] + 1] - lo;
         /* compact ids are not ascending within a row; the trainer does not need them sorted, so the row is
-         * copied as it is (append_row's ordering check is for user-facing matrices) */
+         * copied as it is (append_row's ordering check is for user-facing matrices; sorting the rows by
+         * compact id made no measurable difference to the trainer's speed) */
         for (int64_t j = 0; j < k; j++) cols[j] = ts->map[X->col[lo + j]];
         size_t at = sp_csr_nnz(ts->X);
         memcpy(ts->X->col + at, cols, (size_t)k * sizeof *cols);
@@ -606,6 +597,27 @@ sp_status sp_linear_trainset_build(sp_linear_trainset **out, const sp_csr *X, co
     }
     *out = ts;
     return SP_OK;
+}
+
+/* The final weights W[F, C] when nothing was drawn (init_std 0): features outside the training rows end at
+ * zero, the others at s V (two classes: W0 = -D / 2, W1 = D / 2 with D = s V, as S = W0 + W1 stays 0).
+ * Branch-free: an outside feature reads the zero block P[Fc] (about half of the features are outside, in
+ * no predictable pattern). */
+static void linear_export_undrawn(float *restrict W, const float *restrict P, const int32_t *restrict map, size_t F,
+                                  size_t Fc, size_t stride, int C, int binary, double s)
+{
+    if (binary) {
+        for (size_t f = 0; f < F; f++) {
+            double D = P[(map[f] >= 0 ? (size_t)map[f] : Fc) * stride] * s;
+            W[2 * f] = (float)(0.5 * (0.0 - D));
+            W[2 * f + 1] = (float)(0.5 * D);
+        }
+        return;
+    }
+    for (size_t f = 0; f < F; f++) {
+        const float *v = P + (map[f] >= 0 ? (size_t)map[f] : Fc) * stride;
+        for (int c = 0; c < C; c++) W[f * (size_t)C + c] = (float)(v[c] * s);
+    }
 }
 
 sp_status sp_linear_train(sp_linear_model *m, float *train_loss, float *val_loss, const sp_csr *X, const int32_t *y,
@@ -714,21 +726,7 @@ sp_status sp_linear_train_on(sp_linear_model *m, float *train_loss, float *val_l
         if (train_loss) train_loss[e] = (float)nll;
         if (val_loss) val_loss[e] = (float)linear_state_nll(&t, map, m->W, X, y, val_rows, n_val);
     }
-    if (!drawn) {
-        /* branch-free: a feature outside the training rows reads the zero block at index F (about half of
-         * the features are outside, in no predictable pattern) */
-        for (size_t f = 0; f < F; f++) {
-            float *w = m->W + f * (size_t)C;
-            const float *v = t.P + (map[f] >= 0 ? (size_t)map[f] : t.F) * t.stride;
-            if (t.binary) { /* S = 0: W0 = -D / 2, W1 = D / 2 */
-                double D = v[0] * t.s;
-                w[0] = (float)(0.5 * (0.0 - D));
-                w[1] = (float)(0.5 * D);
-            } else {
-                for (int c = 0; c < C; c++) w[c] = (float)(v[c] * t.s);
-            }
-        }
-    }
+    if (!drawn) linear_export_undrawn(m->W, t.P, map, F, t.F, t.stride, C, t.binary, t.s);
     for (size_t f = 0; f < F && drawn; f++) {
         float *w = m->W + f * (size_t)C;
         if (map[f] < 0) {
@@ -753,110 +751,4 @@ done:
     free(base), free(order);
     linear_state_free(&t);
     return st;
-}
-
-/* ---------------------------------------------------------------- predictions */
-
-void sp_linear_predict_proba(float *probs, const sp_linear_model *m, const sp_csr *X)
-{
-    const int C = m->n_classes;
-    sp_csr_matmul(probs, X, m->W, m->b, (size_t)C);
-    for (size_t r = 0; r < X->n_rows; r++) {
-        float *p = probs + r * (size_t)C;
-        double z[SP_LINEAR_MAX_CLASSES];
-        for (int c = 0; c < C; c++) z[c] = p[c];
-        linear_softmax(z, C);
-        for (int c = 0; c < C; c++) p[c] = (float)z[c];
-    }
-}
-
-void sp_linear_evaluate(double *accuracy, double *loss, const float *probs, const int32_t *y, const size_t *rows,
-                        size_t n, int C)
-{
-    size_t correct = 0;
-    double nll = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        const float *p = probs + i * (size_t)C;
-        int label = y[rows ? rows[i] : i], best = 0;
-        for (int c = 1; c < C; c++)
-            if (p[c] > p[best]) best = c;
-        correct += best == label;
-        nll -= log(p[label] > 1e-30f ? (double)p[label] : 1e-30);
-    }
-    *accuracy = n ? (double)correct / (double)n : NAN;
-    *loss = n ? nll / (double)n : NAN;
-}
-
-typedef struct {
-    int32_t id;
-    float value;
-} linear_contrib;
-
-/* Ranking order: larger |value| first, then lower id. */
-static inline int linear_contrib_before(const linear_contrib *x, const linear_contrib *y)
-{
-    float ax = fabsf(x->value), ay = fabsf(y->value);
-    return ax != ay ? ax > ay : x->id < y->id;
-}
-
-static int linear_contrib_cmp(const void *a, const void *b)
-{
-    return linear_contrib_before(a, b) ? -1 : linear_contrib_before(b, a) ? 1 : 0;
-}
-
-/* Sift-down in a heap whose root is the entry ranked last (the one to evict first). */
-static void linear_heap_down(linear_contrib *h, size_t n, size_t i)
-{
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, w = i;
-        if (l < n && linear_contrib_before(&h[w], &h[l])) w = l;
-        if (r < n && linear_contrib_before(&h[w], &h[r])) w = r;
-        if (w == i) return;
-        linear_contrib tmp = h[i];
-        h[i] = h[w], h[w] = tmp;
-        i = w;
-    }
-}
-
-sp_status sp_linear_top_contributions(int32_t *ids, float *values, const sp_linear_model *m, const sp_csr *X, int K)
-{
-    const int C = m->n_classes;
-    linear_contrib *buf = malloc((K > 0 ? (size_t)K : 1) * sizeof *buf);
-    float *z = malloc((size_t)C * sizeof *z);
-    if (!buf || !z) {
-        free(buf), free(z);
-        return sp_fail(SP_ERR_NOMEM, "out of memory ranking feature contributions");
-    }
-    for (size_t r = 0; r < X->n_rows; r++) {
-        sp_csr row = {.n_rows = 1, .n_cols = X->n_cols, .row_ptr = X->row_ptr + r, .col = X->col, .val = X->val};
-        sp_csr_matmul(z, &row, m->W, m->b, (size_t)C);
-        int best = 0;
-        for (int c = 1; c < C; c++)
-            if (z[c] > z[best]) best = c;
-        /* Bounded heap of the K best so far: O(nnz log K) per row. */
-        size_t k = 0;
-        for (int64_t j = X->row_ptr[r]; j < X->row_ptr[r + 1]; j++) {
-            const float *w = m->W + (size_t)X->col[j] * C;
-            double mean = 0.0;
-            for (int c = 0; c < C; c++) mean += w[c];
-            mean /= C;
-            linear_contrib e = {.id = X->col[j], .value = (float)(X->val[j] * (w[best] - mean))};
-            if (k < (size_t)K) {
-                buf[k++] = e;
-                if (k == (size_t)K)
-                    for (size_t i = k / 2; i-- > 0;) linear_heap_down(buf, k, i);
-            } else if (K > 0 && linear_contrib_before(&e, &buf[0])) {
-                buf[0] = e;
-                linear_heap_down(buf, k, 0);
-            }
-        }
-        qsort(buf, k, sizeof *buf, linear_contrib_cmp);
-        for (int j = 0; j < K; j++) {
-            ids[r * (size_t)K + j] = (size_t)j < k ? buf[j].id : -1;
-            values[r * (size_t)K + j] = (size_t)j < k ? buf[j].value : 0.0f;
-        }
-    }
-    free(buf);
-    free(z);
-    return SP_OK;
 }

@@ -129,6 +129,12 @@ void sp_linear_evaluate(double *accuracy, double *loss, const float *probs, cons
  * rows with fewer than K features are padded with id -1 and value 0. Order: |value| descending, ties by id. */
 sp_status sp_linear_top_contributions(int32_t *ids, float *values, const sp_linear_model *m, const sp_csr *X, int K);
 
+/* Both of the above in one pass over X: probs[R, C] (may be NULL) exactly as sp_linear_predict_proba, and
+ * ids / values [R, K] (K = 0: none) exactly as sp_linear_top_contributions; each row's logits are computed
+ * once and its weights are still in cache for the contributions. */
+sp_status sp_linear_predict_explain(float *probs, int32_t *ids, float *values, const sp_linear_model *m,
+                                    const sp_csr *X, int K);
+
 /* ---------------------------------------------------------------- exact mode (linear_exact.c) */
 
 typedef struct {

@@ -124,16 +124,15 @@ static sp_status outputs_compute(linear_outputs *o, const sp_linear_data *d, con
         o->probs[v] = malloc(nn * C * sizeof(float));
         o->rows[v] = malloc(nn * sizeof(int64_t));
         if (!o->probs[v] || !o->rows[v]) goto nomem;
-        sp_linear_predict_proba(o->probs[v], m, d->view_X[v]);
-        sp_linear_evaluate(&o->accuracy[v], &o->loss[v], o->probs[v], d->ds->label, d->views[v].rows, n, (int)C);
-        for (size_t i = 0; i < n; i++) o->rows[v][i] = (int64_t)d->views[v].rows[i];
         if (K > 0) {
             o->ids[v] = malloc(nn * (size_t)K * sizeof(int32_t));
             o->contrib[v] = malloc(nn * (size_t)K * sizeof(float));
             if (!o->ids[v] || !o->contrib[v]) goto nomem;
-            sp_status st = sp_linear_top_contributions(o->ids[v], o->contrib[v], m, d->view_X[v], K);
-            if (st != SP_OK) return st;
         }
+        sp_status st = sp_linear_predict_explain(o->probs[v], o->ids[v], o->contrib[v], m, d->view_X[v], K);
+        if (st != SP_OK) return st;
+        sp_linear_evaluate(&o->accuracy[v], &o->loss[v], o->probs[v], d->ds->label, d->views[v].rows, n, (int)C);
+        for (size_t i = 0; i < n; i++) o->rows[v][i] = (int64_t)d->views[v].rows[i];
     }
     return SP_OK;
 nomem:

@@ -732,6 +732,73 @@ static void test_top_contributions_match_full_sort(void **state)
     problem_free(&p);
 }
 
+/* Reference ranking for the test below: |value| descending, then id ascending. */
+typedef struct {
+    double value;
+    int32_t id;
+} ranked;
+
+static int ranked_cmp(const void *a, const void *b)
+{
+    const ranked *x = a, *y = b;
+    if (fabs(x->value) != fabs(y->value)) return fabs(x->value) > fabs(y->value) ? -1 : 1;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+/* Long rows (up to 300 features, K = 32 of them selected) and weights from a small set of values, so that
+ * many contributions tie in |value| and the id decides: the fused predict + explain pass against a full
+ * sort, and its probabilities bit for bit against sp_linear_predict_proba. */
+static void test_predict_explain_long_rows_and_ties(void **state)
+{
+    (void)state;
+    enum { R = 40, F = 1000, C = 2, K = 32 };
+    gsl_rng *rng = sp_rng_alloc(77);
+    sp_csr *X = sp_csr_alloc(F, 0);
+    for (size_t r = 0; r < R; r++) {
+        int32_t cols[F];
+        float vals[F];
+        size_t k = 0, want = r < 5 ? r * 7 : 50 + gsl_rng_uniform_int(rng, 250); /* some rows shorter than K */
+        for (int32_t f = 0; f < F && k < want; f++)
+            if (gsl_rng_uniform(rng) < (double)want / F * 1.3) cols[k] = f, vals[k++] = (float)(1 + (f % 3));
+        assert_int_equal(sp_csr_append_row(X, cols, vals, k), SP_OK);
+    }
+    sp_linear_model *m = sp_linear_alloc(F, C);
+    for (size_t i = 0; i < F * C; i++) m->W[i] = (float)((int)gsl_rng_uniform_int(rng, 5) - 2) * 0.5f;
+    m->b[0] = 0.25f, m->b[1] = -0.5f;
+    gsl_rng_free(rng);
+    float *probs = malloc(R * C * sizeof *probs), *ref_probs = malloc(R * C * sizeof *ref_probs);
+    int32_t *ids = malloc(R * K * sizeof *ids);
+    float *vals = malloc(R * K * sizeof *vals);
+    assert_int_equal(sp_linear_predict_explain(probs, ids, vals, m, X, K), SP_OK);
+    sp_linear_predict_proba(ref_probs, m, X);
+    assert_memory_equal(probs, ref_probs, R * C * sizeof *probs);
+    size_t ties = 0;
+    for (size_t r = 0; r < R; r++) {
+        ranked e[F];
+        size_t n = 0;
+        float z0 = m->b[0], z1 = m->b[1];
+        for (int64_t j = X->row_ptr[r]; j < X->row_ptr[r + 1]; j++) {
+            z0 += X->val[j] * m->W[X->col[j] * 2];
+            z1 += X->val[j] * m->W[X->col[j] * 2 + 1];
+        }
+        int best = z1 > z0;
+        for (int64_t j = X->row_ptr[r]; j < X->row_ptr[r + 1]; j++, n++) {
+            const float *w = m->W + X->col[j] * 2;
+            e[n] = (ranked){.value = (float)(X->val[j] * (w[best] - (w[0] + (double)w[1]) / 2)), .id = X->col[j]};
+        }
+        qsort(e, n, sizeof *e, ranked_cmp);
+        for (size_t j = 0; j + 1 < n && j + 1 < K; j++) ties += fabs(e[j].value) == fabs(e[j + 1].value);
+        for (size_t j = 0; j < K; j++) {
+            assert_int_equal(ids[r * K + j], j < n ? e[j].id : -1);
+            assert_true(vals[r * K + j] == (j < n ? (float)e[j].value : 0.0f));
+        }
+    }
+    assert_true(ties > 100); /* the id tie-break was exercised */
+    free(probs), free(ref_probs), free(ids), free(vals);
+    sp_linear_free(m);
+    sp_csr_free(X);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -748,6 +815,7 @@ int main(void)
         cmocka_unit_test(test_per_sample_sgd_matches_sgdclassifier),
         cmocka_unit_test(test_predictions_and_contributions),
         cmocka_unit_test(test_top_contributions_match_full_sort),
+        cmocka_unit_test(test_predict_explain_long_rows_and_ties),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     if (!failed) (void)system("rm -rf " TEST_DIR);

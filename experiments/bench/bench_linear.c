@@ -9,7 +9,8 @@
  * apart, as for the peer, which gets them from EXPORT.h5). The timed part is what the peer's loop does per
  * seed: train one model, predict the test split, score it; seeds run in parallel, one per thread. Prints one
  * line "splinter: ..." with wall and CPU times and the test accuracy of every seed (min, mean, max, and how
- * many are below 0.97); EXPORT.h5 gets /X (CSR of the train rows), /y, /Xtest, /ytest.
+ * many are below 0.97), then "SPLINTER <wall s> <CPU s> <seeds below 0.97 or failed>" for the script;
+ * EXPORT.h5 gets /X (CSR of the train rows), /y, /Xtest, /ytest.
  */
 #include <omp.h>
 #include <stdio.h>
@@ -160,6 +161,7 @@ int main(int argc, char **argv)
            o->lr, o->epochs, o->l2, o->init_std, threads, t_train, c_train, 1e3 * c_train / n_seeds, t_feat,
            d->views[d->train_view].n, sp_csr_nnz(d->view_X[d->train_view]), lo, mean, hi, below,
            failed ? " (SOME SEEDS FAILED)" : "");
+    printf("SPLINTER %.6f %.6f %d\n", t_train, c_train, below + failed);
     free(acc);
     sp_linear_data_free(d);
     sp_dataset_free(ds);
