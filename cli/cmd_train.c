@@ -82,11 +82,12 @@ static void train_linear_usage(FILE *out)
             "unique optimum of the same objective into RUN/models/linear-exact.h5.\n"
             "--optimizer sgd --batch 1 is per-sample SGD (scikit-learn's SGDClassifier; with\n"
             "--lr-schedule optimal its learning_rate='optimal', alpha = l2/2 for two classes).\n"
-            "Defaults: seed 0, %s, %d epochs, batch %d, lr %g decaying linearly to 0, l2 %g,\n"
-            "init-std %g, no bootstrap, 2^%d binary l2-normalised features, topk %d,\n"
+            "Defaults: seed 0, %s, %d epochs, batch %d, lr schedule %s (lr %g for linear/constant),\n"
+            "l2 %g, init-std %g, no bootstrap, 2^%d binary l2-normalised features, topk %d,\n"
             "threads = OMP_NUM_THREADS. Details: docs/linear.md.\n",
-            sp_linear_optimizer_name(d.train.optimizer), d.train.epochs, d.train.batch, d.train.lr, d.train.l2,
-            d.train.init_std, d.features.bits, d.topk);
+            sp_linear_optimizer_name(d.train.optimizer), d.train.epochs, d.train.batch,
+            sp_linear_lr_schedule_name(d.train.lr_schedule), d.train.lr, d.train.l2, d.train.init_std,
+            d.features.bits, d.topk);
 }
 
 static int train_linear_run(int argc, char **argv)
@@ -180,9 +181,10 @@ static int train_linear_run(int argc, char **argv)
         if (seeds) seeds[0] = 0, n_seeds = 1;
     }
     if (!seeds_given && exact) n_seeds = 0;
-    sp_status st = sp_linear_train_options_check(&spec.train);
-    if (st == SP_OK && exact && !(spec.train.l2 > 0))
+    sp_status st = SP_OK;
+    if (exact && !(spec.train.l2 > 0))
         st = sp_fail(SP_ERR_USAGE, "--exact needs --l2 > 0: without a penalty the optimum is not unique");
+    if (st == SP_OK) st = sp_linear_train_options_check(&spec.train);
     if (st != SP_OK) {
         free(seeds);
         return cli_usage_error(cmd, "%s", sp_error_message());

@@ -76,8 +76,10 @@ double sp_linear_lr_at(const sp_linear_train_options *o, long k, long T)
 
 sp_linear_train_options sp_linear_train_options_default(void)
 {
-    sp_linear_train_options o = {.optimizer = SP_LINEAR_ADAMW, .epochs = 5, .batch = 32, .lr = 0.05, .l2 = 1e-4,
-                                 .lr_schedule = SP_LINEAR_LR_LINEAR, .init_std = 0.01, .bootstrap = 0, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8};
+    /* per-sample SGD from zero with the optimal schedule: scikit-learn's SGDClassifier(log_loss) */
+    sp_linear_train_options o = {.optimizer = SP_LINEAR_SGD, .epochs = 5, .batch = 1, .lr = 0.05, .l2 = 1e-4,
+                                 .lr_schedule = SP_LINEAR_LR_OPTIMAL, .init_std = 0, .bootstrap = 0, .beta1 = 0.9,
+                                 .beta2 = 0.999, .eps = 1e-8};
     return o;
 }
 

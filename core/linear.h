@@ -49,13 +49,13 @@ typedef enum { SP_LINEAR_SGD = 0, SP_LINEAR_ADAMW = 1 } sp_linear_optimizer;
 typedef enum { SP_LINEAR_LR_CONSTANT = 0, SP_LINEAR_LR_LINEAR = 1, SP_LINEAR_LR_OPTIMAL = 2 } sp_linear_lr_schedule;
 
 typedef struct {
-    sp_linear_optimizer optimizer; /* default AdamW */
+    sp_linear_optimizer optimizer; /* default SGD */
     int epochs;                    /* passes over the (resampled) training rows, default 5 */
-    int batch;                     /* minibatch rows B, default 32; SGD with 1 = per-sample SGD */
-    double lr;                     /* peak step size, default 0.05 */
-    sp_linear_lr_schedule lr_schedule; /* default linear */
+    int batch;                     /* minibatch rows B, default 1; SGD with 1 = per-sample SGD */
+    double lr;                     /* peak step size of constant / linear, default 0.05 */
+    sp_linear_lr_schedule lr_schedule; /* default optimal */
     double l2;                     /* L2 strength of the objective; also AdamW's decoupled decay; 1e-4 */
-    double init_std;               /* W starts N(0, init_std^2) from the init stream, b at 0; 0.01 */
+    double init_std;               /* W starts N(0, init_std^2) from the init stream, b at 0; 0 */
     int bootstrap;                 /* 1: train on a bootstrap resample of the training rows (default 0) */
     double beta1, beta2, eps;      /* AdamW moments: 0.9, 0.999, 1e-8 */
 } sp_linear_train_options;

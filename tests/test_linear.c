@@ -399,15 +399,15 @@ static void train_many(sp_linear_model **models, int n, int threads, const probl
 static void test_seeds_deterministic_and_thread_invariant(void **state)
 {
     (void)state;
-    for (int per_sample = 0; per_sample < 2; per_sample++) { /* AdamW defaults; per-sample SGD, optimal */
+    for (int per_sample = 0; per_sample < 2; per_sample++) { /* AdamW; the defaults (per-sample SGD, optimal) */
         problem p = make_problem(300, 200, 2, 300);
         if (per_sample) problem_binarize(&p);
         sp_linear_train_options o = sp_linear_train_options_default();
-        if (per_sample) {
-            o.optimizer = SP_LINEAR_SGD;
-            o.batch = 1;
-            o.lr_schedule = SP_LINEAR_LR_OPTIMAL;
-            o.init_std = 0;
+        if (!per_sample) {
+            o.optimizer = SP_LINEAR_ADAMW;
+            o.batch = 32;
+            o.lr_schedule = SP_LINEAR_LR_LINEAR;
+            o.init_std = 0.01;
         }
         enum { N = 6 };
         sp_linear_model *one[N], *two[N], *again[N];
@@ -438,6 +438,7 @@ static void test_streams_are_separate(void **state)
         o.optimizer = SP_LINEAR_SGD;
         o.batch = batch;
         o.lr = batch == 1 ? 0.05 : 0.3;
+        o.init_std = 0.01;
         o.bootstrap = 1;
         sp_seeds base;
         sp_seeds_from_master(&base, 5);
