@@ -39,97 +39,32 @@ void sp_linear_evaluate(double *accuracy, double *loss, const float *probs, cons
 
 /* ---------------------------------------------------------------- top contributions */
 
+/* A contribution's rank as one integer, larger = ranked first: |value| (its float bits are monotonic for
+ * non-negative floats; +1 so that 0 ranks above NaN, which gets 0 and ranks last), then the lower id
+ * (complemented). Ids within a row are distinct, so ranks are too. */
+static inline uint64_t linear_contrib_rank(float value, int32_t id)
+{
+    uint32_t bits = 0;
+    if (!isnan(value)) {
+        float a = fabsf(value);
+        memcpy(&bits, &a, sizeof bits);
+        bits += 1;
+    }
+    return (uint64_t)bits << 32 | (uint32_t)~(uint32_t)id;
+}
+
 typedef struct {
-    float key; /* |value|, or -1 for NaN (ranked last) */
-    int32_t id;
+    uint64_t rank;
     float value;
 } linear_contrib;
-
-/* Ranking order: larger |value| first, then lower id. A total order within a row (its ids are distinct). */
-static inline int linear_contrib_before(const linear_contrib *x, const linear_contrib *y)
-{
-    return x->key != y->key ? x->key > y->key : x->id < y->id;
-}
-
-static inline void linear_contrib_swap(linear_contrib *e, size_t i, size_t j)
-{
-    linear_contrib t = e[i];
-    e[i] = e[j], e[j] = t;
-}
-
-/* Rearranges e[0..n-1] so that e[0..k-1] are the k first entries in ranking order (in some order):
- * quickselect with a median-of-three pivot, O(n) on average. */
-static void linear_contrib_select(linear_contrib *e, size_t n, size_t k)
-{
-    size_t lo = 0, hi = n;
-    while (hi - lo > 1) {
-        size_t mid = lo + (hi - lo) / 2, last = hi - 1;
-        if (linear_contrib_before(&e[mid], &e[lo])) linear_contrib_swap(e, lo, mid);
-        if (linear_contrib_before(&e[last], &e[lo])) linear_contrib_swap(e, lo, last);
-        if (linear_contrib_before(&e[last], &e[mid])) linear_contrib_swap(e, mid, last);
-        linear_contrib_swap(e, mid, last); /* the median of the three is the pivot, parked at the end */
-        const linear_contrib pivot = e[last];
-        size_t at = lo;
-        for (size_t i = lo; i < last; i++)
-            if (linear_contrib_before(&e[i], &pivot)) linear_contrib_swap(e, i, at++);
-        linear_contrib_swap(e, at, last); /* [lo, at) rank before the pivot, (at, hi) after */
-        if (k < at) hi = at;
-        else if (k > at + 1) lo = at + 1;
-        else return;
-    }
-}
-
-/* Index of the entry ranked last among e[0..n-1] (n >= 1). */
-static size_t linear_contrib_last(const linear_contrib *e, size_t n)
-{
-    size_t w = 0;
-    for (size_t i = 1; i < n; i++)
-        if (linear_contrib_before(&e[w], &e[i])) w = i;
-    return w;
-}
-
-/* Moves the k first entries of e[0..n-1] in ranking order to e[0..k-1] (k < n), in some order. Most entries
- * rank after the k-th best seen so far and cost one comparison: the candidates that rank before it are
- * gathered behind e[0..k-1] and cut back to k by linear_contrib_select whenever they fill 2k slots. */
-static void linear_contrib_top(linear_contrib *e, size_t n, size_t k)
-{
-    size_t m = k;
-    linear_contrib worst = e[linear_contrib_last(e, k)];
-    for (size_t i = k; i < n; i++) {
-        if (!linear_contrib_before(&e[i], &worst)) continue;
-        e[m++] = e[i];
-        if (m == 2 * k) {
-            linear_contrib_select(e, m, k);
-            m = k;
-            worst = e[linear_contrib_last(e, k)];
-        }
-    }
-    linear_contrib_select(e, m, k);
-}
-
-/* Insertion sort of e[0..n-1] into ranking order (n <= K, a few dozen). */
-static void linear_contrib_sort(linear_contrib *e, size_t n)
-{
-    for (size_t i = 1; i < n; i++) {
-        linear_contrib x = e[i];
-        size_t j = i;
-        for (; j > 0 && linear_contrib_before(&x, &e[j - 1]); j--) e[j] = e[j - 1];
-        e[j] = x;
-    }
-}
 
 sp_status sp_linear_predict_explain(float *probs, int32_t *ids, float *values, const sp_linear_model *m,
                                     const sp_csr *X, int K)
 {
     const int C = m->n_classes;
     const float *W = m->W;
-    size_t max_nnz = 0;
-    for (size_t r = 0; r < X->n_rows; r++) {
-        size_t k = (size_t)(X->row_ptr[r + 1] - X->row_ptr[r]);
-        max_nnz = k > max_nnz ? k : max_nnz;
-    }
-    linear_contrib *buf = K > 0 ? malloc((max_nnz ? max_nnz : 1) * sizeof *buf) : NULL;
-    if (K > 0 && !buf) return sp_fail(SP_ERR_NOMEM, "out of memory ranking feature contributions");
+    linear_contrib *top = K > 0 ? malloc((size_t)K * sizeof *top) : NULL;
+    if (K > 0 && !top) return sp_fail(SP_ERR_NOMEM, "out of memory ranking feature contributions");
     for (size_t r = 0; r < X->n_rows; r++) {
         const int64_t lo = X->row_ptr[r], hi = X->row_ptr[r + 1];
         float z[SP_LINEAR_MAX_CLASSES];
@@ -145,25 +80,31 @@ sp_status sp_linear_predict_explain(float *probs, int32_t *ids, float *values, c
         int best = 0;
         for (int c = 1; c < C; c++)
             if (z[c] > z[best]) best = c;
-        /* the row's weights are in cache from the logits */
-        size_t n = (size_t)(hi - lo);
-        for (size_t i = 0; i < n; i++) {
-            const float *w = W + (size_t)X->col[lo + (int64_t)i] * C;
+        /* the row's weights are in cache from the logits; top[0..k) holds the best so far in ranking
+         * order, and most entries rank below its last one (one comparison each) */
+        size_t k = 0;
+        for (int64_t j = lo; j < hi; j++) {
+            const float *w = W + (size_t)X->col[j] * C;
             double mean = 0.0;
-            for (int c = 0; c < C; c++) mean += w[c];
-            mean /= C;
-            float v = (float)(X->val[lo + (int64_t)i] * (w[best] - mean));
-            buf[i] = (linear_contrib){.key = isnan(v) ? -1.0f : fabsf(v), .id = X->col[lo + (int64_t)i], .value = v};
+            if (C == 2) { /* the general loop's additions, unrolled */
+                mean = (mean + w[0] + w[1]) / 2;
+            } else {
+                for (int c = 0; c < C; c++) mean += w[c];
+                mean /= C;
+            }
+            float v = (float)(X->val[j] * (w[best] - mean));
+            uint64_t rank = linear_contrib_rank(v, X->col[j]);
+            if (k == (size_t)K && rank <= top[K - 1].rank) continue;
+            size_t at = k < (size_t)K ? k++ : (size_t)K - 1;
+            for (; at > 0 && top[at - 1].rank < rank; at--) top[at] = top[at - 1];
+            top[at] = (linear_contrib){.rank = rank, .value = v};
         }
-        size_t k = n < (size_t)K ? n : (size_t)K;
-        if (n > k) linear_contrib_top(buf, n, k);
-        linear_contrib_sort(buf, k);
         for (int j = 0; j < K; j++) {
-            ids[r * (size_t)K + j] = (size_t)j < k ? buf[j].id : -1;
-            values[r * (size_t)K + j] = (size_t)j < k ? buf[j].value : 0.0f;
+            ids[r * (size_t)K + j] = (size_t)j < k ? (int32_t)~(uint32_t)top[j].rank : -1;
+            values[r * (size_t)K + j] = (size_t)j < k ? top[j].value : 0.0f;
         }
     }
-    free(buf);
+    free(top);
     return SP_OK;
 }
 
