@@ -180,14 +180,14 @@ double sp_linear_objective(double *grad, const double *theta, const sp_csr *X, c
  * training rows: features renumbered 0..Fc-1 in order of first occurrence in the training rows (frequent
  * features come early and share cache lines), and per-feature state interleaved, one block of `stride`
  * floats per compact feature: V[C] (scaled weights, W = s * V), G[C] (the current batch's gradient, zero
- * outside touched features) and, for AdamW, M[C] and S[C] (first and second moments). A feature's update
- * then touches one cache line. Features absent from the training rows never get a gradient: they keep their
+ * outside touched features) and, for AdamW, M[C] and S[C] (first and second moments); per-sample SGD keeps
+ * V only. A feature's update then touches one cache line. Features absent from the training rows never get a gradient: they keep their
  * initial weight times the common decay s, which is what the dense algorithm does to them too. */
 typedef struct {
     size_t F;        /* compact features Fc */
     int C;
-    size_t stride;   /* 2C (SGD) or 4C (AdamW) */
-    float *P;        /* [F, stride] */
+    size_t stride;   /* C (per-sample SGD), 2C (SGD) or 4C (AdamW); C -> 1 for two classes */
+    float *P;        /* [F + 1, stride]; block F stays zero (linear_export_undrawn) */
     double s;        /* the common decay scale */
     double fold;     /* product of the scales folded into V so far: features outside the training rows,
                       * which are not in V, have weight W0 * fold * s */
@@ -220,7 +220,6 @@ static inline void linear_row_logits(double *z, const linear_state *t, const sp_
     }
     for (int c = 0; c < C; c++) z[c] = t->s * z[c] + t->b[c];
 }
-
 
 /* One minibatch step on rows[0..B-1] for any C (two classes take linear_step2); returns the batch's summed
  * NLL. */
@@ -389,9 +388,9 @@ static void linear_fold_scale(linear_state *t, double *s)
 }
 
 /* sum_j V[col[j]] (v == NULL) or sum_j v[j] V[col[j]] over j in [lo, hi): entry j goes to partial sum
- * (j - lo) mod 16, and the 16 sums are combined in a fixed tree. The order of every addition is fixed by
- * this code, so the result is the same whether the compiler keeps the sums in registers or in one vector
- * (gathers), and there is no long chain of dependent adds. */
+ * (j - lo) mod LINEAR_LANES and the sums are combined in a fixed tree, so the order of every addition is
+ * fixed by this code and there is no long chain of dependent adds. Kept scalar: vector gathers (8 or 16
+ * lanes) were slower than scalar loads on the machines measured (docs/linear.md). */
 #define LINEAR_LANES 4
 __attribute__((optimize("no-tree-vectorize"))) static inline float
 linear_sparse_dot(const float *V, const int32_t *col, const float *v, int64_t lo, int64_t hi)
