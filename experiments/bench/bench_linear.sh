@@ -3,7 +3,8 @@
 # features), splinter's per-sample SGD vs scikit-learn's SGDClassifier, like with like:
 #   - the same algorithm: SGDClassifier(loss="log_loss", penalty="l2", alpha=l2/2, learning_rate="optimal",
 #     max_iter=epochs, tol=None, average=False) vs `sgd`, batch 1, lr schedule `optimal`, l2, from zero
-#     (docs/linear.md shows the updates are the same; tests/test_linear.c checks it update for update);
+#     (docs/linear.md shows the updates are the same; tests/test_linear.c checks it update for update; on
+#     sparse input scikit-learn damps its intercept's step by 0.01, splinter does not);
 #   - the same feature matrix (splinter exports it; scikit-learn reads it with h5py + scipy.sparse);
 #   - the same work per seed, timed: train one model, predict the test split, score it (features built once,
 #     outside the timing, on both sides);
