@@ -72,25 +72,29 @@ static void train_linear_usage(FILE *out)
     sp_linear_spec d = sp_linear_spec_default();
     fprintf(out,
             "usage: splinter train --family linear RUN [--seeds A-B[,C...] | --seed N] [--exact]\n"
-            "         [--optimizer sgd|adamw] [--epochs E] [--batch B] [--lr LR] [--constant-lr]\n"
+            "         [--optimizer sgd|adamw] [--epochs E] [--batch B] [--lr LR]\n"
+            "         [--lr-schedule linear|constant|optimal | --constant-lr]\n"
             "         [--l2 L] [--init-std S] [--bootstrap | --no-bootstrap] [--bits B] [--unigrams]\n"
             "         [--weighting tf|binary] [--no-l2-normalize] [--topk K] [--threads T]\n\n"
             "Trains L2-regularised softmax regression on hashed word uni+bigram features of RUN/dataset.h5,\n"
             "one model per seed, into RUN/models/linear-s<seed>.h5 (seeds run in parallel, one per thread;\n"
             "a model does not depend on --threads). --exact also (or, without --seed/--seeds, only) fits the\n"
             "unique optimum of the same objective into RUN/models/linear-exact.h5.\n"
-            "Defaults: seed 0, %s, %d epochs, batch %d, lr %g decaying linearly to 0, l2 %g,\n"
-            "init-std %g, no bootstrap, 2^%d binary l2-normalised features, topk %d,\n"
+            "--optimizer sgd --batch 1 is per-sample SGD (scikit-learn's SGDClassifier; with\n"
+            "--lr-schedule optimal its learning_rate='optimal', alpha = l2/2 for two classes).\n"
+            "Defaults: seed 0, %s, %d epochs, batch %d, lr schedule %s (lr %g for linear/constant),\n"
+            "l2 %g, init-std %g, no bootstrap, 2^%d binary l2-normalised features, topk %d,\n"
             "threads = OMP_NUM_THREADS. Details: docs/linear.md.\n",
-            sp_linear_optimizer_name(d.train.optimizer), d.train.epochs, d.train.batch, d.train.lr, d.train.l2,
-            d.train.init_std, d.features.bits, d.topk);
+            sp_linear_optimizer_name(d.train.optimizer), d.train.epochs, d.train.batch,
+            sp_linear_lr_schedule_name(d.train.lr_schedule), d.train.lr, d.train.l2, d.train.init_std,
+            d.features.bits, d.topk);
 }
 
 static int train_linear_run(int argc, char **argv)
 {
     const char *cmd = "train";
     enum { O_FAMILY = 256, O_SEEDS, O_SEED, O_EXACT, O_OPT, O_EPOCHS, O_BATCH, O_LR, O_L2, O_INIT, O_NOBOOT,
-           O_BITS, O_UNI, O_CONST, O_BOOT, O_WEIGHT, O_NONORM, O_TOPK, O_THREADS };
+           O_BITS, O_UNI, O_CONST, O_SCHED, O_BOOT, O_WEIGHT, O_NONORM, O_TOPK, O_THREADS };
     static const struct option opts[] = {
         {"family", required_argument, 0, O_FAMILY}, {"seeds", required_argument, 0, O_SEEDS},
         {"seed", required_argument, 0, O_SEED}, {"exact", no_argument, 0, O_EXACT},
@@ -98,6 +102,7 @@ static int train_linear_run(int argc, char **argv)
         {"batch", required_argument, 0, O_BATCH}, {"lr", required_argument, 0, O_LR},
         {"l2", required_argument, 0, O_L2}, {"init-std", required_argument, 0, O_INIT},
         {"no-bootstrap", no_argument, 0, O_NOBOOT}, {"constant-lr", no_argument, 0, O_CONST},
+        {"lr-schedule", required_argument, 0, O_SCHED},
         {"bootstrap", no_argument, 0, O_BOOT}, {"bits", required_argument, 0, O_BITS},
         {"unigrams", no_argument, 0, O_UNI}, {"weighting", required_argument, 0, O_WEIGHT},
         {"no-l2-normalize", no_argument, 0, O_NONORM}, {"topk", required_argument, 0, O_TOPK},
@@ -140,7 +145,13 @@ static int train_linear_run(int argc, char **argv)
         case O_L2: ok = cli_parse_double(cmd, "--l2", optarg, 0, 1e3, &spec.train.l2); break;
         case O_INIT: ok = cli_parse_double(cmd, "--init-std", optarg, 0, 1e3, &spec.train.init_std); break;
         case O_NOBOOT: spec.train.bootstrap = 0; break;
-        case O_CONST: spec.train.lr_decay = 0; break;
+        case O_CONST: spec.train.lr_schedule = SP_LINEAR_LR_CONSTANT; break;
+        case O_SCHED: {
+            int k = sp_linear_lr_schedule_parse(optarg);
+            if (k < 0) ok = 0, cli_usage_error(cmd, "--lr-schedule must be linear, constant or optimal, got '%s'", optarg);
+            else spec.train.lr_schedule = (sp_linear_lr_schedule)k;
+            break;
+        }
         case O_BOOT: spec.train.bootstrap = 1; break;
         case O_BITS: ok = cli_parse_int(cmd, "--bits", optarg, 1, 30, &spec.features.bits); break;
         case O_UNI: spec.features.bigrams = 0; break;
@@ -170,9 +181,10 @@ static int train_linear_run(int argc, char **argv)
         if (seeds) seeds[0] = 0, n_seeds = 1;
     }
     if (!seeds_given && exact) n_seeds = 0;
-    sp_status st = sp_linear_train_options_check(&spec.train);
-    if (st == SP_OK && exact && !(spec.train.l2 > 0))
+    sp_status st = SP_OK;
+    if (exact && !(spec.train.l2 > 0))
         st = sp_fail(SP_ERR_USAGE, "--exact needs --l2 > 0: without a penalty the optimum is not unique");
+    if (st == SP_OK) st = sp_linear_train_options_check(&spec.train);
     if (st != SP_OK) {
         free(seeds);
         return cli_usage_error(cmd, "%s", sp_error_message());

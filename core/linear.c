@@ -1,5 +1,5 @@
-/* linear.c: softmax regression on sparse rows: objective, minibatch SGD / AdamW trainer, predictions, top
- * logit contributions.
+/* linear.c: softmax regression on sparse rows: objective, the minibatch SGD / AdamW trainer and the
+ * per-sample SGD kernels (predictions and contributions: linear_predict.c).
  *
  * The trainer never touches all F*C weights per step. Weight decay scales every weight by the same factor,
  * so the weights are kept as W = s * V with a scalar s: decay multiplies s, and a step only writes the
@@ -9,6 +9,7 @@
  * of the global step; decoupled decay still applies to every weight every step.
  */
 #include "linear.h"
+#include "linear_internal.h"
 
 #include <gsl/gsl_randist.h>
 #include <math.h>
@@ -39,10 +40,46 @@ void sp_linear_free(sp_linear_model *m)
     free(m);
 }
 
+/* The optimal schedule's first step eta0 = (l2/2)^(-1/4) / 2: scikit-learn's initial step for the log loss,
+ * typw = alpha^(-1/4) with alpha = l2/2, halved because a step on the two columns W0, W1 moves D = W1 - W0
+ * twice as far as SGDClassifier's step on its single w. */
+static double linear_optimal_eta0(double l2) { return 0.5 * pow(0.5 * l2, -0.25); }
+
+/* A schedule with its constants computed once (the per-sample kernel asks for a step size per example). */
+typedef struct {
+    sp_linear_lr_schedule kind;
+    double lr, l2, t0;
+    double total; /* T */
+} linear_schedule;
+
+static linear_schedule linear_schedule_make(const sp_linear_train_options *o, long T)
+{
+    linear_schedule s = {.kind = o->lr_schedule, .lr = o->lr, .l2 = o->l2, .total = (double)T};
+    if (o->lr_schedule == SP_LINEAR_LR_OPTIMAL) s.t0 = 1.0 / (o->l2 * linear_optimal_eta0(o->l2));
+    return s;
+}
+
+static inline double linear_schedule_lr(const linear_schedule *s, long k)
+{
+    switch (s->kind) {
+    case SP_LINEAR_LR_LINEAR: return s->lr * (1.0 - (double)k / s->total);
+    case SP_LINEAR_LR_OPTIMAL: return 1.0 / (s->l2 * (s->t0 + (double)k));
+    default: return s->lr;
+    }
+}
+
+double sp_linear_lr_at(const sp_linear_train_options *o, long k, long T)
+{
+    linear_schedule s = linear_schedule_make(o, T);
+    return linear_schedule_lr(&s, k);
+}
+
 sp_linear_train_options sp_linear_train_options_default(void)
 {
-    sp_linear_train_options o = {.optimizer = SP_LINEAR_ADAMW, .epochs = 5, .batch = 32, .lr = 0.05, .l2 = 1e-4,
-                                 .lr_decay = 1, .init_std = 0.01, .bootstrap = 0, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8};
+    /* per-sample SGD from zero with the optimal schedule: scikit-learn's SGDClassifier(log_loss) */
+    sp_linear_train_options o = {.optimizer = SP_LINEAR_SGD, .epochs = 5, .batch = 1, .lr = 0.05, .l2 = 1e-4,
+                                 .lr_schedule = SP_LINEAR_LR_OPTIMAL, .init_std = 0, .bootstrap = 0, .beta1 = 0.9,
+                                 .beta2 = 0.999, .eps = 1e-8};
     return o;
 }
 
@@ -53,8 +90,16 @@ sp_status sp_linear_train_options_check(const sp_linear_train_options *o)
     if (o->epochs < 1) return sp_fail(SP_ERR_USAGE, "epochs %d: must be at least 1", o->epochs);
     if (o->batch < 1) return sp_fail(SP_ERR_USAGE, "batch %d: must be at least 1", o->batch);
     if (!(o->lr > 0 && isfinite(o->lr))) return sp_fail(SP_ERR_USAGE, "lr %g: must be positive", o->lr);
-    if (!(o->l2 >= 0 && o->lr * o->l2 < 1))
+    if (o->lr_schedule != SP_LINEAR_LR_CONSTANT && o->lr_schedule != SP_LINEAR_LR_LINEAR &&
+        o->lr_schedule != SP_LINEAR_LR_OPTIMAL)
+        return sp_fail(SP_ERR_USAGE, "unknown lr schedule %d; use constant, linear or optimal", (int)o->lr_schedule);
+    if (o->lr_schedule == SP_LINEAR_LR_OPTIMAL) {
+        /* the first step multiplies the weights by 1 - l2 eta0, which must stay positive */
+        if (!(o->l2 > 0 && isfinite(o->l2) && o->l2 * linear_optimal_eta0(o->l2) < 1))
+            return sp_fail(SP_ERR_USAGE, "l2 %g: the optimal lr schedule needs 0 < l2 < 2 (so that l2 eta0 < 1)", o->l2);
+    } else if (!(o->l2 >= 0 && o->lr * o->l2 < 1)) {
         return sp_fail(SP_ERR_USAGE, "l2 %g: must be >= 0 with lr * l2 < 1", o->l2);
+    }
     if (!(o->init_std >= 0 && isfinite(o->init_std)))
         return sp_fail(SP_ERR_USAGE, "init_std %g: must be >= 0", o->init_std);
     if (!(o->beta1 >= 0 && o->beta1 < 1 && o->beta2 >= 0 && o->beta2 < 1 && o->eps > 0))
@@ -69,6 +114,20 @@ int sp_linear_optimizer_parse(const char *name)
 {
     if (strcmp(name, "sgd") == 0) return SP_LINEAR_SGD;
     if (strcmp(name, "adamw") == 0) return SP_LINEAR_ADAMW;
+    return -1;
+}
+
+static const char *const linear_schedule_names[] = {"constant", "linear", "optimal"};
+
+const char *sp_linear_lr_schedule_name(sp_linear_lr_schedule s)
+{
+    return (unsigned)s < 3 ? linear_schedule_names[s] : "unknown";
+}
+
+int sp_linear_lr_schedule_parse(const char *name)
+{
+    for (int i = 0; i < 3; i++)
+        if (strcmp(name, linear_schedule_names[i]) == 0) return i;
     return -1;
 }
 
@@ -121,14 +180,14 @@ double sp_linear_objective(double *grad, const double *theta, const sp_csr *X, c
  * training rows: features renumbered 0..Fc-1 in order of first occurrence in the training rows (frequent
  * features come early and share cache lines), and per-feature state interleaved, one block of `stride`
  * floats per compact feature: V[C] (scaled weights, W = s * V), G[C] (the current batch's gradient, zero
- * outside touched features) and, for AdamW, M[C] and S[C] (first and second moments). A feature's update
- * then touches one cache line. Features absent from the training rows never get a gradient: they keep their
+ * outside touched features) and, for AdamW, M[C] and S[C] (first and second moments); per-sample SGD keeps
+ * V only. A feature's update then touches one cache line. Features absent from the training rows never get a gradient: they keep their
  * initial weight times the common decay s, which is what the dense algorithm does to them too. */
 typedef struct {
     size_t F;        /* compact features Fc */
     int C;
-    size_t stride;   /* 2C (SGD) or 4C (AdamW) */
-    float *P;        /* [F, stride] */
+    size_t stride;   /* C (per-sample SGD), 2C (SGD) or 4C (AdamW); C -> 1 for two classes */
+    float *P;        /* [F + 1, stride]; block F stays zero (linear_export_undrawn) */
     double s;        /* the common decay scale */
     double fold;     /* product of the scales folded into V so far: features outside the training rows,
                       * which are not in V, have weight W0 * fold * s */
@@ -160,18 +219,6 @@ static inline void linear_row_logits(double *z, const linear_state *t, const sp_
         for (int c = 0; c < C; c++) z[c] += x * v[c];
     }
     for (int c = 0; c < C; c++) z[c] = t->s * z[c] + t->b[c];
-}
-
-/* In place: z -> softmax(z); returns logsumexp(z). */
-static inline double linear_softmax(double *z, const int C)
-{
-    double zmax = z[0];
-    for (int c = 1; c < C; c++) zmax = z[c] > zmax ? z[c] : zmax;
-    double sum = 0.0;
-    for (int c = 0; c < C; c++) sum += exp(z[c] - zmax);
-    double lse = zmax + log(sum);
-    for (int c = 0; c < C; c++) z[c] = exp(z[c] - lse);
-    return lse;
 }
 
 /* One minibatch step on rows[0..B-1] for any C (two classes take linear_step2); returns the batch's summed
@@ -324,6 +371,127 @@ static double linear_step2(linear_state *t, const sp_csr *X, const int32_t *y, c
     return nll;
 }
 
+/* ---------------------------------------------------------------- per-sample SGD (batch 1) */
+
+/* Per-sample SGD is minibatch SGD with B = 1 (the same updates and step sizes) without the gradient buffer:
+ * one example's gradient is its own row times dL/dz, so the weights are read once for the logits and written
+ * once for the update, and the decay of every weight stays in the scalar s (scikit-learn's "wscale"). The
+ * state is then V alone: stride 1 (two classes, V = D / s) or C. */
+
+/* Folds the scale into V before it underflows the float range of the updates (see linear_step). */
+static void linear_fold_scale(linear_state *t, double *s)
+{
+    size_t n = t->F * t->stride;
+    for (size_t i = 0; i < n; i++) t->P[i] = (float)(t->P[i] * *s);
+    t->fold *= *s;
+    *s = 1.0;
+}
+
+/* sum_j V[col[j]] (v == NULL) or sum_j v[j] V[col[j]] over j in [lo, hi): entry j goes to partial sum
+ * (j - lo) mod LINEAR_LANES and the sums are combined in a fixed tree, so the order of every addition is
+ * fixed by this code and there is no long chain of dependent adds. Kept scalar: vector gathers (8 or 16
+ * lanes) were slower than scalar loads on the machines measured (docs/linear.md). */
+#define LINEAR_LANES 4
+__attribute__((optimize("no-tree-vectorize"))) static inline float
+linear_sparse_dot(const float *V, const int32_t *col, const float *v, int64_t lo, int64_t hi)
+{
+    float acc[LINEAR_LANES] = {0};
+    int64_t j = lo;
+    if (!v) {
+        for (; j + LINEAR_LANES <= hi; j += LINEAR_LANES)
+            for (int k = 0; k < LINEAR_LANES; k++) acc[k] += V[col[j + k]];
+        for (int k = 0; j < hi; j++, k++) acc[k] += V[col[j]];
+    } else {
+        for (; j + LINEAR_LANES <= hi; j += LINEAR_LANES)
+            for (int k = 0; k < LINEAR_LANES; k++) acc[k] += v[j + k] * V[col[j + k]];
+        for (int k = 0; j < hi; j++, k++) acc[k] += v[j] * V[col[j]];
+    }
+    for (int w = LINEAR_LANES / 2; w > 0; w /= 2)
+        for (int k = 0; k < w; k++) acc[k] += acc[k + w];
+    return acc[0];
+}
+
+/* Two classes: one epoch, one step per row of rows[0..n-1] (positions in ts) in that order; returns the
+ * summed NLL of each row before its step (0 unless want_loss; NaN or Inf if the logits diverged either
+ * way). Same algebra as linear_step2 with B = 1: D <- (1 - lr l2) D - 2 lr (p1 - y) x. A row whose entries
+ * share one value x (ts->row_value) is x times the indicator of its columns, so X->val is not read. */
+static double linear_epoch_sample2(linear_state *t, const sp_linear_trainset *ts, const size_t *rows, size_t n,
+                                   const linear_schedule *sched, double l2, int want_loss)
+{
+    float *V = t->P;
+    const int64_t *rp = ts->X->row_ptr;
+    const int32_t *col = ts->X->col, *y = ts->y;
+    const float *val = ts->X->val;
+    double s = t->s, b0 = t->b[0], b1 = t->b[1], nll = 0.0, logits = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        const size_t r = rows[i];
+        const int64_t lo = rp[r], hi = rp[r + 1];
+        const float x = ts->row_value[r];
+        const int shared = !isnan(x);
+        float d = shared ? x * linear_sparse_dot(V, col, NULL, lo, hi) : linear_sparse_dot(V, col, val, lo, hi);
+        double delta = s * (double)d + (b1 - b0); /* z1 - z0 */
+        double e = exp(-fabs(delta)), p1 = delta >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+        if (want_loss) nll += log1p(e) + (y[r] ? fmax(0.0, -delta) : fmax(0.0, delta));
+        logits += delta;
+        double g = p1 - (double)y[r], lr = linear_schedule_lr(sched, t->step++); /* g = dNLL/dz1 = -dNLL/dz0 */
+        s *= 1.0 - lr * l2;
+        const float coef = (float)(2.0 * lr * g / s);
+        if (shared) {
+            const float u = coef * x;
+            for (int64_t j = lo; j < hi; j++) V[col[j]] -= u;
+        } else {
+            for (int64_t j = lo; j < hi; j++) V[col[j]] -= coef * val[j];
+        }
+        b1 -= lr * g;
+        b0 += lr * g;
+        if (s < 1e-6) linear_fold_scale(t, &s);
+    }
+    t->s = s;
+    t->b[0] = (float)b0;
+    t->b[1] = (float)b1;
+    return nll + 0.0 * logits; /* 0 * logits: NaN if a logit was not finite */
+}
+
+/* Any C: as linear_epoch_sample2 with V[F, C]: W <- (1 - lr l2) W - lr x^T (p - onehot(y)). The NLL is
+ * computed always (the softmax needs logsumexp anyway). */
+static double linear_epoch_sample(linear_state *t, const sp_linear_trainset *ts, const size_t *rows, size_t n,
+                                  const linear_schedule *sched, double l2, const int C)
+{
+    const sp_csr *X = ts->X;
+    const int32_t *y = ts->y;
+    float *V = t->P;
+    double z[SP_LINEAR_MAX_CLASSES], b[SP_LINEAR_MAX_CLASSES], s = t->s, nll = 0.0;
+    float coef[SP_LINEAR_MAX_CLASSES];
+    for (int c = 0; c < C; c++) b[c] = t->b[c];
+    for (size_t i = 0; i < n; i++) {
+        const size_t r = rows[i];
+        const int64_t lo = X->row_ptr[r], hi = X->row_ptr[r + 1];
+        for (int c = 0; c < C; c++) z[c] = 0.0;
+        for (int64_t j = lo; j < hi; j++) {
+            const float *v = V + (size_t)X->col[j] * C, x = X->val[j];
+            for (int c = 0; c < C; c++) z[c] += x * v[c];
+        }
+        for (int c = 0; c < C; c++) z[c] = s * z[c] + b[c];
+        double zy = z[y[r]];
+        nll += linear_softmax(z, C) - zy; /* z is now p */
+        double lr = linear_schedule_lr(sched, t->step++);
+        s *= 1.0 - lr * l2;
+        for (int c = 0; c < C; c++) {
+            double g = z[c] - (c == y[r]);
+            coef[c] = (float)(lr * g / s);
+            b[c] -= lr * g;
+        }
+        for (int64_t j = lo; j < hi; j++) {
+            float *v = V + (size_t)X->col[j] * C, x = X->val[j];
+            for (int c = 0; c < C; c++) v[c] -= coef[c] * x;
+        }
+        if (s < 1e-6) linear_fold_scale(t, &s);
+    }
+    t->s = s;
+    for (int c = 0; c < C; c++) t->b[c] = (float)b[c];
+    return nll;
+}
+
 /* Mean NLL of rows[0..n-1] of the full matrix X under the current state: a feature's weight is s * V of its
  * compact index, or s * fold * W0 (its initial weight) if it never occurs in the training rows. */
 static double linear_state_nll(const linear_state *t, const int32_t *map, const float *W0, const sp_csr *X,
@@ -356,6 +524,7 @@ void sp_linear_trainset_free(sp_linear_trainset *ts)
     if (!ts) return;
     free(ts->map);
     free(ts->y);
+    free(ts->row_value);
     sp_csr_free(ts->X);
     free(ts);
 }
@@ -378,16 +547,18 @@ sp_status sp_linear_trainset_build(sp_linear_trainset **out, const sp_csr *X, co
     ts->n_features = F;
     ts->map = malloc(F * sizeof *ts->map);
     ts->y = malloc(n * sizeof *ts->y);
+    ts->row_value = malloc(n * sizeof *ts->row_value);
     int32_t *cols = malloc((nnz ? nnz : 1) * sizeof *cols);
-    if (!ts->map || !ts->y || !cols) {
+    if (!ts->map || !ts->y || !ts->row_value || !cols) {
         free(cols);
         sp_linear_trainset_free(ts);
         return sp_fail(SP_ERR_NOMEM, "out of memory for %zu training rows", n);
     }
-    /* features numbered by first occurrence: the first pass assigns ids, the matrix is built with them */
+    /* features numbered by first occurrence: the first pass assigns ids, the matrix is built with them
+     * (numbering by descending count instead made no measurable difference) */
     memset(ts->map, 0xff, F * sizeof *ts->map); /* all -1 */
-    for (size_t i = 0, at = 0; i < n; i++)
-        for (int64_t j = X->row_ptr[rows[i]]; j < X->row_ptr[rows[i] + 1]; j++, at++) {
+    for (size_t i = 0; i < n; i++)
+        for (int64_t j = X->row_ptr[rows[i]]; j < X->row_ptr[rows[i] + 1]; j++) {
             int32_t f = X->col[j];
             if (ts->map[f] < 0) ts->map[f] = (int32_t)ts->n_compact++;
         }
@@ -396,7 +567,8 @@ sp_status sp_linear_trainset_build(sp_linear_trainset **out, const sp_csr *X, co
     for (size_t i = 0; i < n && st == SP_OK; i++) {
         int64_t lo = X->row_ptr[rows[i]], k = X->row_ptr[rows[i] + 1] - lo;
         /* compact ids are not ascending within a row; the trainer does not need them sorted, so the row is
-         * copied as it is (append_row's ordering check is for user-facing matrices) */
+         * copied as it is (append_row's ordering check is for user-facing matrices; sorting the rows by
+         * compact id made no measurable difference to the trainer's speed) */
         for (int64_t j = 0; j < k; j++) cols[j] = ts->map[X->col[lo + j]];
         size_t at = sp_csr_nnz(ts->X);
         memcpy(ts->X->col + at, cols, (size_t)k * sizeof *cols);
@@ -414,6 +586,9 @@ sp_status sp_linear_trainset_build(sp_linear_trainset **out, const sp_csr *X, co
         ts->X->row_ptr[ts->X->n_rows + 1] = (int64_t)(at + (size_t)k);
         ts->X->n_rows++;
         ts->y[i] = y[rows[i]];
+        ts->row_value[i] = k ? X->val[lo] : 0.0f;
+        for (int64_t j = 1; j < k; j++)
+            if (X->val[lo + j] != X->val[lo]) ts->row_value[i] = NAN;
         ts->max_row_nnz = (size_t)k > ts->max_row_nnz ? (size_t)k : ts->max_row_nnz;
     }
     free(cols);
@@ -423,6 +598,27 @@ sp_status sp_linear_trainset_build(sp_linear_trainset **out, const sp_csr *X, co
     }
     *out = ts;
     return SP_OK;
+}
+
+/* The final weights W[F, C] when nothing was drawn (init_std 0): features outside the training rows end at
+ * zero, the others at s V (two classes: W0 = -D / 2, W1 = D / 2 with D = s V, as S = W0 + W1 stays 0).
+ * Branch-free: an outside feature reads the zero block P[Fc] (about half of the features are outside, in
+ * no predictable pattern). */
+static void linear_export_undrawn(float *restrict W, const float *restrict P, const int32_t *restrict map, size_t F,
+                                  size_t Fc, size_t stride, int C, int binary, double s)
+{
+    if (binary) {
+        for (size_t f = 0; f < F; f++) {
+            double D = P[(map[f] >= 0 ? (size_t)map[f] : Fc) * stride] * s;
+            W[2 * f] = (float)(0.5 * (0.0 - D));
+            W[2 * f + 1] = (float)(0.5 * D);
+        }
+        return;
+    }
+    for (size_t f = 0; f < F; f++) {
+        const float *v = P + (map[f] >= 0 ? (size_t)map[f] : Fc) * stride;
+        for (int c = 0; c < C; c++) W[f * (size_t)C + c] = (float)(v[c] * s);
+    }
 }
 
 sp_status sp_linear_train(sp_linear_model *m, float *train_loss, float *val_loss, const sp_csr *X, const int32_t *y,
@@ -455,10 +651,15 @@ sp_status sp_linear_train_on(sp_linear_model *m, float *train_loss, float *val_l
     size_t *base = malloc(n_train * sizeof *base), *order = malloc(n_train * sizeof *order);
     gsl_rng *rng = NULL;
     if (!base || !order) goto nomem_model;
+    /* per-sample SGD keeps V only; the minibatch trainers interleave V with G (and AdamW's moments) */
+    const int per_sample = o->optimizer == SP_LINEAR_SGD && o->batch == 1;
     t.cap_touched = max_nnz * (size_t)o->batch < t.F ? max_nnz * (size_t)o->batch : t.F;
-    t.stride = (o->optimizer == SP_LINEAR_ADAMW ? 4 : 2) * (size_t)(t.binary ? 1 : C);
-    if (t.binary && !(t.S0 = malloc((t.F ? t.F : 1) * sizeof *t.S0))) goto nomem_model;
-    t.P = calloc((t.F ? t.F : 1) * t.stride, sizeof *t.P);
+    t.stride = (per_sample ? 1 : o->optimizer == SP_LINEAR_ADAMW ? 4 : 2) * (size_t)(t.binary ? 1 : C);
+    const int drawn = o->init_std > 0;
+    /* S0 only matters for drawn initial weights (it is 0 otherwise); P gets one extra zero block at index
+     * F, the weight of every feature outside the training rows when nothing is drawn */
+    if (t.binary && drawn && !(t.S0 = calloc(t.F ? t.F : 1, sizeof *t.S0))) goto nomem_model;
+    t.P = calloc((t.F + 1) * t.stride, sizeof *t.P);
     t.b = calloc((size_t)C, sizeof *t.b);
     t.mark = calloc(t.F ? t.F : 1, 1);
     t.touched = malloc((t.cap_touched ? t.cap_touched : 1) * sizeof *t.touched);
@@ -467,11 +668,12 @@ sp_status sp_linear_train_on(sp_linear_model *m, float *train_loss, float *val_l
     if (!t.P || !t.b || !t.mark || !t.touched || !t.dz || !t.db) goto nomem_model;
 
     /* init stream: W ~ N(0, init_std^2), all F*C weights in order; features outside the training rows keep
-     * theirs in m->W (scaled by the final decay at the end) */
-    if (!(rng = sp_rng_alloc(sp_seed_for(seeds->init, "linear-weights", 0)))) goto nomem;
-    for (size_t f = 0; f < F; f++) {
+     * theirs in m->W (scaled by the final decay at the end). With init_std 0 there is nothing to draw: V, S0
+     * and b start at zero from calloc, and the features outside the training rows end at zero. */
+    if (drawn && !(rng = sp_rng_alloc(sp_seed_for(seeds->init, "linear-weights", 0)))) goto nomem;
+    for (size_t f = 0; f < F && drawn; f++) {
         float w[SP_LINEAR_MAX_CLASSES];
-        for (int c = 0; c < C; c++) w[c] = o->init_std > 0 ? (float)gsl_ran_gaussian_ziggurat(rng, o->init_std) : 0.0f;
+        for (int c = 0; c < C; c++) w[c] = (float)gsl_ran_gaussian_ziggurat(rng, o->init_std);
         /* plain loops: a memcpy call per feature costs more than the copy */
         if (map[f] < 0) {
             for (int c = 0; c < C; c++) m->W[f * (size_t)C + c] = w[c];
@@ -482,7 +684,7 @@ sp_status sp_linear_train_on(sp_linear_model *m, float *train_loss, float *val_l
             for (int c = 0; c < C; c++) t.P[(size_t)map[f] * t.stride + c] = w[c];
         }
     }
-    gsl_rng_free(rng);
+    if (rng) gsl_rng_free(rng);
     rng = NULL;
 
     /* bootstrap stream: n_train draws with replacement, or the rows themselves (positions in Xc) */
@@ -496,6 +698,7 @@ sp_status sp_linear_train_on(sp_linear_model *m, float *train_loss, float *val_l
     }
 
     size_t total_steps = (size_t)o->epochs * ((n_train + (size_t)o->batch - 1) / (size_t)o->batch);
+    const linear_schedule sched = linear_schedule_make(o, (long)total_steps);
     for (int e = 0; e < o->epochs; e++) {
         /* order stream: epoch e's permutation depends only on (order seed, e) */
         memcpy(order, base, n_train * sizeof *order);
@@ -504,12 +707,16 @@ sp_status sp_linear_train_on(sp_linear_model *m, float *train_loss, float *val_l
         gsl_rng_free(rng);
         rng = NULL;
         double nll = 0.0;
-        for (size_t lo = 0; lo < n_train; lo += (size_t)o->batch) {
-            size_t B = n_train - lo < (size_t)o->batch ? n_train - lo : (size_t)o->batch;
-            /* linear decay: step k of T takes lr (1 - k/T) */
-            double lr = o->lr_decay ? o->lr * (1.0 - (double)t.step / (double)total_steps) : o->lr;
-            nll += t.binary ? linear_step2(&t, Xc, yc, order + lo, B, o, lr)
-                            : linear_step(&t, Xc, yc, order + lo, B, o, lr, C);
+        if (per_sample) {
+            nll = t.binary ? linear_epoch_sample2(&t, ts, order, n_train, &sched, o->l2, train_loss != NULL)
+                           : linear_epoch_sample(&t, ts, order, n_train, &sched, o->l2, C);
+        } else {
+            for (size_t lo = 0; lo < n_train; lo += (size_t)o->batch) {
+                size_t B = n_train - lo < (size_t)o->batch ? n_train - lo : (size_t)o->batch;
+                double lr = linear_schedule_lr(&sched, t.step);
+                nll += t.binary ? linear_step2(&t, Xc, yc, order + lo, B, o, lr)
+                                : linear_step(&t, Xc, yc, order + lo, B, o, lr, C);
+            }
         }
         nll /= (double)n_train;
         if (!isfinite(nll)) {
@@ -520,7 +727,8 @@ sp_status sp_linear_train_on(sp_linear_model *m, float *train_loss, float *val_l
         if (train_loss) train_loss[e] = (float)nll;
         if (val_loss) val_loss[e] = (float)linear_state_nll(&t, map, m->W, X, y, val_rows, n_val);
     }
-    for (size_t f = 0; f < F; f++) {
+    if (!drawn) linear_export_undrawn(m->W, t.P, map, F, t.F, t.stride, C, t.binary, t.s);
+    for (size_t f = 0; f < F && drawn; f++) {
         float *w = m->W + f * (size_t)C;
         if (map[f] < 0) {
             for (int c = 0; c < C; c++) w[c] = (float)(w[c] * t.s * t.fold);
@@ -544,110 +752,4 @@ done:
     free(base), free(order);
     linear_state_free(&t);
     return st;
-}
-
-/* ---------------------------------------------------------------- predictions */
-
-void sp_linear_predict_proba(float *probs, const sp_linear_model *m, const sp_csr *X)
-{
-    const int C = m->n_classes;
-    sp_csr_matmul(probs, X, m->W, m->b, (size_t)C);
-    for (size_t r = 0; r < X->n_rows; r++) {
-        float *p = probs + r * (size_t)C;
-        double z[SP_LINEAR_MAX_CLASSES];
-        for (int c = 0; c < C; c++) z[c] = p[c];
-        linear_softmax(z, C);
-        for (int c = 0; c < C; c++) p[c] = (float)z[c];
-    }
-}
-
-void sp_linear_evaluate(double *accuracy, double *loss, const float *probs, const int32_t *y, const size_t *rows,
-                        size_t n, int C)
-{
-    size_t correct = 0;
-    double nll = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        const float *p = probs + i * (size_t)C;
-        int label = y[rows ? rows[i] : i], best = 0;
-        for (int c = 1; c < C; c++)
-            if (p[c] > p[best]) best = c;
-        correct += best == label;
-        nll -= log(p[label] > 1e-30f ? (double)p[label] : 1e-30);
-    }
-    *accuracy = n ? (double)correct / (double)n : NAN;
-    *loss = n ? nll / (double)n : NAN;
-}
-
-typedef struct {
-    int32_t id;
-    float value;
-} linear_contrib;
-
-/* Ranking order: larger |value| first, then lower id. */
-static inline int linear_contrib_before(const linear_contrib *x, const linear_contrib *y)
-{
-    float ax = fabsf(x->value), ay = fabsf(y->value);
-    return ax != ay ? ax > ay : x->id < y->id;
-}
-
-static int linear_contrib_cmp(const void *a, const void *b)
-{
-    return linear_contrib_before(a, b) ? -1 : linear_contrib_before(b, a) ? 1 : 0;
-}
-
-/* Sift-down in a heap whose root is the entry ranked last (the one to evict first). */
-static void linear_heap_down(linear_contrib *h, size_t n, size_t i)
-{
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, w = i;
-        if (l < n && linear_contrib_before(&h[w], &h[l])) w = l;
-        if (r < n && linear_contrib_before(&h[w], &h[r])) w = r;
-        if (w == i) return;
-        linear_contrib tmp = h[i];
-        h[i] = h[w], h[w] = tmp;
-        i = w;
-    }
-}
-
-sp_status sp_linear_top_contributions(int32_t *ids, float *values, const sp_linear_model *m, const sp_csr *X, int K)
-{
-    const int C = m->n_classes;
-    linear_contrib *buf = malloc((K > 0 ? (size_t)K : 1) * sizeof *buf);
-    float *z = malloc((size_t)C * sizeof *z);
-    if (!buf || !z) {
-        free(buf), free(z);
-        return sp_fail(SP_ERR_NOMEM, "out of memory ranking feature contributions");
-    }
-    for (size_t r = 0; r < X->n_rows; r++) {
-        sp_csr row = {.n_rows = 1, .n_cols = X->n_cols, .row_ptr = X->row_ptr + r, .col = X->col, .val = X->val};
-        sp_csr_matmul(z, &row, m->W, m->b, (size_t)C);
-        int best = 0;
-        for (int c = 1; c < C; c++)
-            if (z[c] > z[best]) best = c;
-        /* Bounded heap of the K best so far: O(nnz log K) per row. */
-        size_t k = 0;
-        for (int64_t j = X->row_ptr[r]; j < X->row_ptr[r + 1]; j++) {
-            const float *w = m->W + (size_t)X->col[j] * C;
-            double mean = 0.0;
-            for (int c = 0; c < C; c++) mean += w[c];
-            mean /= C;
-            linear_contrib e = {.id = X->col[j], .value = (float)(X->val[j] * (w[best] - mean))};
-            if (k < (size_t)K) {
-                buf[k++] = e;
-                if (k == (size_t)K)
-                    for (size_t i = k / 2; i-- > 0;) linear_heap_down(buf, k, i);
-            } else if (K > 0 && linear_contrib_before(&e, &buf[0])) {
-                buf[0] = e;
-                linear_heap_down(buf, k, 0);
-            }
-        }
-        qsort(buf, k, sizeof *buf, linear_contrib_cmp);
-        for (int j = 0; j < K; j++) {
-            ids[r * (size_t)K + j] = (size_t)j < k ? buf[j].id : -1;
-            values[r * (size_t)K + j] = (size_t)j < k ? buf[j].value : 0.0f;
-        }
-    }
-    free(buf);
-    free(z);
-    return SP_OK;
 }

@@ -4,7 +4,9 @@
  * Objective (docs/linear.md), over R training rows x_i with labels y_i and C classes:
  *     L(W, b) = (1/R) sum_i [ logsumexp(z_i) - z_i[y_i] ] + (l2/2) ||W||_F^2,   z_i = x_i W + b
  * (the bias is not penalised). Every source of randomness is a named seed stream: `init` draws the starting
- * weights, `order` the per-epoch permutation, `bootstrap` the resample of the training rows.
+ * weights, `order` the per-epoch permutation, `bootstrap` the resample of the training rows. SGD with batch 1
+ * is per-sample SGD (scikit-learn's SGDClassifier algorithm), run by a kernel of its own: one sparse read and
+ * one sparse write of the weights per example.
  *
  *     sp_linear_model *m = sp_linear_alloc(X->n_cols, 2);
  *     sp_linear_train_options o = sp_linear_train_options_default();
@@ -37,14 +39,23 @@ typedef struct {
 
 typedef enum { SP_LINEAR_SGD = 0, SP_LINEAR_ADAMW = 1 } sp_linear_optimizer;
 
+/* Step size of step k (0-based) of T (docs/linear.md):
+ *   constant  lr
+ *   linear    lr (1 - k/T)
+ *   optimal   1 / (l2 (t0 + k)),  t0 = 1 / (l2 eta0),  eta0 = (l2/2)^(-1/4) / 2
+ * "optimal" is scikit-learn's learning_rate="optimal" (Bottou's schedule with its initial step for the log
+ * loss) in this objective's units: for two classes it makes the same updates as SGDClassifier with
+ * alpha = l2/2. It ignores lr and needs l2 > 0 with l2 eta0 < 1. */
+typedef enum { SP_LINEAR_LR_CONSTANT = 0, SP_LINEAR_LR_LINEAR = 1, SP_LINEAR_LR_OPTIMAL = 2 } sp_linear_lr_schedule;
+
 typedef struct {
-    sp_linear_optimizer optimizer; /* default AdamW */
+    sp_linear_optimizer optimizer; /* default SGD */
     int epochs;                    /* passes over the (resampled) training rows, default 5 */
-    int batch;                     /* minibatch rows B, default 32 */
-    double lr;                     /* peak step size, default 0.05 */
-    int lr_decay;                  /* 1 (default): step k of T uses lr (1 - k/T); 0: constant lr */
+    int batch;                     /* minibatch rows B, default 1; SGD with 1 = per-sample SGD */
+    double lr;                     /* peak step size of constant / linear, default 0.05 */
+    sp_linear_lr_schedule lr_schedule; /* default optimal */
     double l2;                     /* L2 strength of the objective; also AdamW's decoupled decay; 1e-4 */
-    double init_std;               /* W starts N(0, init_std^2) from the init stream, b at 0; 0.01 */
+    double init_std;               /* W starts N(0, init_std^2) from the init stream, b at 0; 0 */
     int bootstrap;                 /* 1: train on a bootstrap resample of the training rows (default 0) */
     double beta1, beta2, eps;      /* AdamW moments: 0.9, 0.999, 1e-8 */
 } sp_linear_train_options;
@@ -61,6 +72,13 @@ sp_status sp_linear_train_options_check(const sp_linear_train_options *o);
 /* Name of an optimizer ("sgd", "adamw"), and the reverse (-1 if unknown). */
 const char *sp_linear_optimizer_name(sp_linear_optimizer opt);
 int sp_linear_optimizer_parse(const char *name);
+
+/* Name of a schedule ("constant", "linear", "optimal"), and the reverse (-1 if unknown). */
+const char *sp_linear_lr_schedule_name(sp_linear_lr_schedule s);
+int sp_linear_lr_schedule_parse(const char *name);
+
+/* The step size of step k of T under o's schedule (above); o must pass sp_linear_train_options_check. */
+double sp_linear_lr_at(const sp_linear_train_options *o, long k, long T);
 
 /* The objective L above and its gradient, in double precision, over every row of X (labels y[R]).
  * theta = [W (F*C, row-major), b (C)]; grad (same layout) is overwritten unless NULL. F = X->n_cols. */
@@ -83,6 +101,8 @@ typedef struct {
     int32_t *map;       /* [F] compact id of each feature, -1 if it does not occur */
     sp_csr *X;          /* [n_train, Fc] the rows with compact column ids (not sorted within a row) */
     int32_t *y;         /* [n_train] labels */
+    float *row_value;   /* [n_train] the value every entry of a row shares (binary l2-normalised features),
+                         * or NaN if the row's values differ; lets per-sample SGD skip reading X->val */
     size_t max_row_nnz;
 } sp_linear_trainset;
 
@@ -108,6 +128,12 @@ void sp_linear_evaluate(double *accuracy, double *loss, const float *probs, cons
  * value = x_f * (W[f, c^] - mean_c W[f, c]), c^ = argmax of the logits. ids[R, K] int32, values[R, K];
  * rows with fewer than K features are padded with id -1 and value 0. Order: |value| descending, ties by id. */
 sp_status sp_linear_top_contributions(int32_t *ids, float *values, const sp_linear_model *m, const sp_csr *X, int K);
+
+/* Both of the above in one pass over X: probs[R, C] (may be NULL) exactly as sp_linear_predict_proba, and
+ * ids / values [R, K] (K = 0: none) exactly as sp_linear_top_contributions; each row's logits are computed
+ * once and its weights are still in cache for the contributions. */
+sp_status sp_linear_predict_explain(float *probs, int32_t *ids, float *values, const sp_linear_model *m,
+                                    const sp_csr *X, int K);
 
 /* ---------------------------------------------------------------- exact mode (linear_exact.c) */
 

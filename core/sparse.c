@@ -127,13 +127,33 @@ sp_status sp_csr_select_rows(sp_csr **out, const sp_csr *m, const size_t *rows, 
 
 void sp_csr_matmul(float *out, const sp_csr *m, const float *W, const float *bias, size_t C)
 {
+    /* The sums live in registers (two classes) or a local block: accumulating into out[] itself would make
+     * every addition wait for the previous store, as out may alias W. Same additions in the same order. */
+    enum { BLOCK = 64 };
     for (size_t r = 0; r < m->n_rows; r++) {
+        const int64_t lo = m->row_ptr[r], hi = m->row_ptr[r + 1];
         float *o = out + r * C;
-        for (size_t c = 0; c < C; c++) o[c] = bias ? bias[c] : 0.0f;
-        for (int64_t j = m->row_ptr[r]; j < m->row_ptr[r + 1]; j++) {
-            const float *w = W + (size_t)m->col[j] * C;
-            float x = m->val[j];
-            for (size_t c = 0; c < C; c++) o[c] += x * w[c];
+        if (C == 2) {
+            float a0 = bias ? bias[0] : 0.0f, a1 = bias ? bias[1] : 0.0f;
+            for (int64_t j = lo; j < hi; j++) {
+                const float *w = W + (size_t)m->col[j] * 2;
+                float x = m->val[j];
+                a0 += x * w[0];
+                a1 += x * w[1];
+            }
+            o[0] = a0, o[1] = a1;
+            continue;
+        }
+        for (size_t c0 = 0; c0 < C; c0 += BLOCK) {
+            size_t nc = C - c0 < BLOCK ? C - c0 : BLOCK;
+            float a[BLOCK];
+            for (size_t c = 0; c < nc; c++) a[c] = bias ? bias[c0 + c] : 0.0f;
+            for (int64_t j = lo; j < hi; j++) {
+                const float *w = W + (size_t)m->col[j] * C + c0;
+                float x = m->val[j];
+                for (size_t c = 0; c < nc; c++) a[c] += x * w[c];
+            }
+            for (size_t c = 0; c < nc; c++) o[c0 + c] = a[c];
         }
     }
 }

@@ -44,7 +44,9 @@ static const cyaml_schema_field_t linear_fields[] = {
     CYAML_FIELD_UINT_PTR("epochs", OPT_PTR, sp_cfg_linear, epochs),
     CYAML_FIELD_UINT_PTR("batch", OPT_PTR, sp_cfg_linear, batch),
     CYAML_FIELD_UINT_PTR("bits", OPT_PTR, sp_cfg_linear, bits),
+    CYAML_FIELD_STRING_PTR("lr_schedule", OPT_PTR, sp_cfg_linear, lr_schedule, 1, CYAML_UNLIMITED),
     CYAML_FIELD_FLOAT_PTR("lr", OPT_PTR, sp_cfg_linear, lr),
+    CYAML_FIELD_FLOAT_PTR("init_std", OPT_PTR, sp_cfg_linear, init_std),
     CYAML_FIELD_SEQUENCE("l2", OPT_PTR, sp_cfg_linear, l2, &float_entry, 1, CYAML_UNLIMITED),
     CYAML_FIELD_BOOL_PTR("exact", OPT_PTR, sp_cfg_linear, exact),
     CYAML_FIELD_BOOL_PTR("bootstrap", OPT_PTR, sp_cfg_linear, bootstrap),
@@ -229,14 +231,20 @@ static sp_status config_resolve(sp_sweep_config *c, const char *path)
     if (c->linear) {
         sp_cfg_linear *l = c->linear;
         if (l->seeds->count == 0) return sp_fail(SP_ERR_USAGE, "%s: linear.seeds.count is 0: the seed range is empty", path);
-        DEFAULT_STR(l->optimizer, "adamw");
+        DEFAULT_STR(l->optimizer, "sgd");
         static const char *const optimizers[] = {"sgd", "adamw"};
         if (!config_one_of(l->optimizer, optimizers, 2))
             return sp_fail(SP_ERR_USAGE, "%s: linear.optimizer '%s' is not one of sgd, adamw", path, l->optimizer);
+        DEFAULT_STR(l->lr_schedule, "optimal");
+        static const char *const schedules[] = {"optimal", "linear", "constant"};
+        if (!config_one_of(l->lr_schedule, schedules, 3))
+            return sp_fail(SP_ERR_USAGE, "%s: linear.lr_schedule '%s' is not one of optimal, linear, constant", path,
+                           l->lr_schedule);
         DEFAULT_NUM(l->epochs, uint64_t, 5);
-        DEFAULT_NUM(l->batch, uint64_t, 32);
+        DEFAULT_NUM(l->batch, uint64_t, 1);
         DEFAULT_NUM(l->bits, uint64_t, 18);
         DEFAULT_NUM(l->lr, double, 0.05);
+        DEFAULT_NUM(l->init_std, double, 0.0);
         DEFAULT_NUM(l->exact, bool, true);
         DEFAULT_NUM(l->bootstrap, bool, false);
         static const double l2_default[] = {1e-4};
@@ -245,9 +253,14 @@ static sp_status config_resolve(sp_sweep_config *c, const char *path)
         if (*l->epochs < 1 || *l->batch < 1) return sp_fail(SP_ERR_USAGE, "%s: linear.epochs and linear.batch must be >= 1", path);
         if (*l->bits < 8 || *l->bits > 28) return sp_fail(SP_ERR_USAGE, "%s: linear.bits must be in [8, 28]", path);
         if (!(*l->lr > 0)) return sp_fail(SP_ERR_USAGE, "%s: linear.lr must be > 0", path);
+        if (!(*l->init_std >= 0) || !isfinite(*l->init_std))
+            return sp_fail(SP_ERR_USAGE, "%s: linear.init_std must be a finite number >= 0", path);
         for (unsigned i = 0; i < l->l2_count; i++)
             if (!(l->l2[i] >= 0) || !isfinite(l->l2[i]))
                 return sp_fail(SP_ERR_USAGE, "%s: linear.l2[%u] must be a finite number >= 0", path, i);
+            else if (strcmp(l->lr_schedule, "optimal") == 0 && !(l->l2[i] > 0 && l->l2[i] < 2))
+                return sp_fail(SP_ERR_USAGE, "%s: linear.l2[%u] = %g: lr_schedule optimal needs 0 < l2 < 2 "
+                                             "(or choose lr_schedule linear or constant)", path, i, l->l2[i]);
     }
 
     if (c->encoder) {

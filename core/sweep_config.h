@@ -43,11 +43,13 @@ typedef struct {
 
 typedef struct {
     sp_seed_range *seeds;  /* required when the section is present */
-    char *optimizer;       /* sgd | adamw (default adamw) */
+    char *optimizer;       /* sgd | adamw (default sgd) */
     uint64_t *epochs;      /* default 5 */
-    uint64_t *batch;       /* default 32 */
+    uint64_t *batch;       /* default 1 (sgd with batch 1: per-sample SGD) */
     uint64_t *bits;        /* hashed feature bits, default 18 */
+    char *lr_schedule;     /* optimal | linear | constant (default optimal; optimal ignores lr) */
     double *lr;            /* default 0.05 */
+    double *init_std;      /* initial weights N(0, init_std^2), default 0 */
     double *l2;            /* grid: one model family per value; default [1e-4] */
     unsigned l2_count;
     bool *exact;           /* also fit the exact L2 optimum, default true */

@@ -23,6 +23,8 @@ static sp_status sweep_linear_spec(sp_linear_spec *spec, const sp_cfg_linear *l)
     spec->train.epochs = (int)*l->epochs;
     spec->train.batch = (int)*l->batch;
     spec->train.lr = *l->lr;
+    spec->train.lr_schedule = (sp_linear_lr_schedule)sp_linear_lr_schedule_parse(l->lr_schedule);
+    spec->train.init_std = *l->init_std;
     spec->train.bootstrap = *l->bootstrap ? 1 : 0;
     return sp_ngram_options_check(&spec->features);
 }

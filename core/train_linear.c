@@ -25,9 +25,9 @@ sp_status sp_linear_spec_json(char **out, const sp_linear_spec *spec, const char
     const sp_linear_train_options *t = &spec->train;
     const sp_ngram_options *f = &spec->features;
     json_t *o = json_pack(
-        "{s:s, s:s, s:s, s:I, s:i, s:i, s:f, s:b, s:f, s:f, s:b, s:f, s:f, s:f, s:i, s:b, s:s, s:b, s:i, s:f, s:i}",
+        "{s:s, s:s, s:s, s:I, s:i, s:i, s:f, s:s, s:f, s:f, s:b, s:f, s:f, s:f, s:i, s:b, s:s, s:b, s:i, s:f, s:i}",
         "family", "linear", "variant", variant, "optimizer", sp_linear_optimizer_name(t->optimizer), "seed",
-        (json_int_t)seed, "epochs", t->epochs, "batch", t->batch, "lr", t->lr, "lr_decay", t->lr_decay, "l2", t->l2, "init_std",
+        (json_int_t)seed, "epochs", t->epochs, "batch", t->batch, "lr", t->lr, "lr_schedule", sp_linear_lr_schedule_name(t->lr_schedule), "l2", t->l2, "init_std",
         t->init_std, "bootstrap", t->bootstrap, "beta1", t->beta1, "beta2", t->beta2, "eps", t->eps, "bits",
         f->bits, "bigrams", f->bigrams, "weighting", f->weighting == SP_NGRAM_TF ? "tf" : "binary",
         "l2_normalize", f->l2_normalize, "topk", spec->topk, "exact_grad_tol", spec->exact.grad_tol,
@@ -124,16 +124,15 @@ static sp_status outputs_compute(linear_outputs *o, const sp_linear_data *d, con
         o->probs[v] = malloc(nn * C * sizeof(float));
         o->rows[v] = malloc(nn * sizeof(int64_t));
         if (!o->probs[v] || !o->rows[v]) goto nomem;
-        sp_linear_predict_proba(o->probs[v], m, d->view_X[v]);
-        sp_linear_evaluate(&o->accuracy[v], &o->loss[v], o->probs[v], d->ds->label, d->views[v].rows, n, (int)C);
-        for (size_t i = 0; i < n; i++) o->rows[v][i] = (int64_t)d->views[v].rows[i];
         if (K > 0) {
             o->ids[v] = malloc(nn * (size_t)K * sizeof(int32_t));
             o->contrib[v] = malloc(nn * (size_t)K * sizeof(float));
             if (!o->ids[v] || !o->contrib[v]) goto nomem;
-            sp_status st = sp_linear_top_contributions(o->ids[v], o->contrib[v], m, d->view_X[v], K);
-            if (st != SP_OK) return st;
         }
+        sp_status st = sp_linear_predict_explain(o->probs[v], o->ids[v], o->contrib[v], m, d->view_X[v], K);
+        if (st != SP_OK) return st;
+        sp_linear_evaluate(&o->accuracy[v], &o->loss[v], o->probs[v], d->ds->label, d->views[v].rows, n, (int)C);
+        for (size_t i = 0; i < n; i++) o->rows[v][i] = (int64_t)d->views[v].rows[i];
     }
     return SP_OK;
 nomem:

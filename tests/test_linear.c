@@ -1,7 +1,7 @@
 /* test_linear.c: the linear family's objective (finite differences), trainers (against naive dense
  * re-implementations of the same updates), determinism and thread invariance, seed-stream separation, the
- * exact optimum (gradient norm, parity with scikit-learn), SGD sanity against SGDClassifier, predictions
- * and top contributions. */
+ * exact optimum (gradient norm, parity with scikit-learn), SGD sanity against SGDClassifier, per-sample SGD
+ * update for update against SGDClassifier, predictions and top contributions. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -123,6 +123,15 @@ static void test_objective_matches_finite_differences(void **state)
     }
 }
 
+/* The documented step sizes (docs/linear.md), written out independently of linear.c. */
+static double reference_lr(const sp_linear_train_options *o, long k, long T)
+{
+    if (o->lr_schedule == SP_LINEAR_LR_LINEAR) return o->lr * (1.0 - (double)k / (double)T);
+    if (o->lr_schedule == SP_LINEAR_LR_CONSTANT) return o->lr;
+    double alpha = o->l2 / 2, eta0 = 0.5 / sqrt(sqrt(alpha)), t0 = 1.0 / (o->l2 * eta0);
+    return 1.0 / (o->l2 * (t0 + (double)k));
+}
+
 /* Naive dense re-implementation of the documented updates (same rng draws), in double precision. */
 static void reference_train(double *W, double *b, const problem *p, const size_t *rows, size_t R,
                             const sp_linear_train_options *o, const sp_seeds *s)
@@ -169,7 +178,7 @@ static void reference_train(double *W, double *b, const problem *p, const size_t
                     }
                 }
             }
-            double lr = o->lr_decay ? o->lr * (1.0 - (double)step / (double)total) : o->lr;
+            double lr = reference_lr(o, step, total);
             step++;
             for (size_t f = 0; f < F; f++)
                 for (int c = 0; c < C; c++) {
@@ -209,7 +218,7 @@ static void test_trainer_matches_dense_reference(void **state)
             problem p = make_problem(150, 40, C, 200 + C);
             sp_linear_train_options o = sp_linear_train_options_default();
             o.optimizer = opt % 2 ? SP_LINEAR_ADAMW : SP_LINEAR_SGD;
-            o.lr_decay = opt / 2; /* constant, then linearly decaying step sizes */
+            o.lr_schedule = opt / 2 ? SP_LINEAR_LR_LINEAR : SP_LINEAR_LR_CONSTANT;
             o.epochs = 3;
             o.batch = 7; /* the last batch is short */
             o.lr = opt % 2 ? 0.01 : 0.5;
@@ -240,22 +249,115 @@ static void test_trainer_matches_dense_reference(void **state)
         }
 }
 
+/* Every row's values set to 1/sqrt(nnz): binary l2-normalised features, the rows per-sample SGD reads
+ * without X->val. */
+static void problem_binarize(problem *p)
+{
+    for (size_t r = 0; r < p->X->n_rows; r++) {
+        int64_t lo = p->X->row_ptr[r], hi = p->X->row_ptr[r + 1];
+        for (int64_t j = lo; j < hi; j++) p->X->val[j] = 1.0f / sqrtf((float)(hi - lo));
+    }
+}
+
+/* Per-sample SGD (batch 1, its own kernel) against the naive dense algorithm with B = 1: the three step-size
+ * schedules, 2 and 3 classes, rows with one shared value and with distinct values, drawn and zero initial
+ * weights, with and without bootstrap. */
+static void test_per_sample_sgd_matches_dense_reference(void **state)
+{
+    (void)state;
+    for (int sched = 0; sched < 3; sched++)
+        for (int C = 2; C <= 3; C++)
+            for (int shared = 0; shared < 2; shared++) {
+                enum { R = 120, F = 40, E = 3 };
+                problem p = make_problem(R, F, C, 1000 + 10 * (uint64_t)sched + (uint64_t)C);
+                if (shared) problem_binarize(&p);
+                sp_linear_train_options o = sp_linear_train_options_default();
+                o.optimizer = SP_LINEAR_SGD;
+                o.batch = 1;
+                o.lr_schedule = (sp_linear_lr_schedule)sched;
+                o.epochs = E;
+                o.lr = 0.3;
+                o.l2 = 0.05; /* optimal: eta0 = 1.257, t0 = 15.9 */
+                o.init_std = shared ? 0.0 : 0.1;
+                o.bootstrap = C == 3;
+                sp_seeds s;
+                sp_seeds_from_master(&s, 31);
+                sp_linear_model *m = sp_linear_alloc(F, C);
+                float tl[E], vl[E];
+                assert_int_equal(sp_linear_train(m, tl, vl, p.X, p.y, p.all, R, p.all, R, &o, &s), SP_OK);
+                double W[F * 3], b[3], worst = 0, scale = 0;
+                reference_train(W, b, &p, p.all, R, &o, &s);
+                for (size_t i = 0; i < F * (size_t)C; i++) {
+                    worst = fmax(worst, fabs(W[i] - m->W[i]));
+                    scale = fmax(scale, fabs(W[i]));
+                }
+                for (int c = 0; c < C; c++) worst = fmax(worst, fabs(b[c] - m->b[c]));
+                print_message("per-sample %s, C %d, %s rows: max |W - W_ref| %.2g (max |W_ref| %.2g)\n",
+                              sp_linear_lr_schedule_name(o.lr_schedule), C, shared ? "shared-value" : "general",
+                              worst, scale);
+                assert_true(scale > 0.1);      /* the models moved */
+                assert_true(worst < 2e-6 * scale); /* float32 weights against a double reference */
+                float probs[R * 3];
+                double acc, loss;
+                sp_linear_predict_proba(probs, m, p.X);
+                sp_linear_evaluate(&acc, &loss, probs, p.y, NULL, R, C);
+                assert_close(loss, vl[E - 1], 1e-4);
+                assert_true(tl[E - 1] < tl[0]);
+                sp_linear_free(m);
+                problem_free(&p);
+            }
+}
+
+/* The optimal schedule's step sizes, computed by hand: l2 = 1e-4 (alpha = 5e-5), eta0 = (5e-5)^(-1/4) / 2
+ * = 5.946035575, t0 = 1 / (l2 eta0) = 1681.792831; step k = 1 / (l2 (t0 + k)). */
+static void test_lr_schedules_known_values(void **state)
+{
+    (void)state;
+    sp_linear_train_options o = sp_linear_train_options_default();
+    o.l2 = 1e-4;
+    o.lr = 0.2;
+    o.lr_schedule = SP_LINEAR_LR_OPTIMAL;
+    assert_int_equal(sp_linear_train_options_check(&o), SP_OK);
+    assert_close(sp_linear_lr_at(&o, 0, 100), 5.946035575013605, 1e-12);
+    assert_close(sp_linear_lr_at(&o, 1000, 100), 1.0 / (1e-4 * 2681.792830507429), 1e-12);
+    assert_close(sp_linear_lr_at(&o, 9000, 100), 0.9361724345972883, 1e-12);
+    o.lr_schedule = SP_LINEAR_LR_LINEAR;
+    assert_close(sp_linear_lr_at(&o, 25, 100), 0.15, 1e-15);
+    o.lr_schedule = SP_LINEAR_LR_CONSTANT;
+    assert_close(sp_linear_lr_at(&o, 25, 100), 0.2, 0);
+    /* optimal needs 0 < l2 < 2: its first step multiplies the weights by 1 - (l2/2)^(3/4) */
+    o.lr_schedule = SP_LINEAR_LR_OPTIMAL;
+    o.l2 = 0;
+    assert_int_equal(sp_linear_train_options_check(&o), SP_ERR_USAGE);
+    o.l2 = 2.5;
+    assert_int_equal(sp_linear_train_options_check(&o), SP_ERR_USAGE);
+    o.l2 = 1.9;
+    assert_int_equal(sp_linear_train_options_check(&o), SP_OK);
+    o.lr_schedule = (sp_linear_lr_schedule)7;
+    assert_int_equal(sp_linear_train_options_check(&o), SP_ERR_USAGE);
+    assert_int_equal(sp_linear_lr_schedule_parse("optimal"), SP_LINEAR_LR_OPTIMAL);
+    assert_int_equal(sp_linear_lr_schedule_parse("linear"), SP_LINEAR_LR_LINEAR);
+    assert_int_equal(sp_linear_lr_schedule_parse("constant"), SP_LINEAR_LR_CONSTANT);
+    assert_int_equal(sp_linear_lr_schedule_parse("invscaling"), -1);
+    assert_string_equal(sp_linear_lr_schedule_name(SP_LINEAR_LR_OPTIMAL), "optimal");
+}
+
 /* Training on a few rows leaves most features out of the compact table (they only decay), and a strong
  * decay forces the scale to be folded back into the weights several times: still the dense algorithm. */
 static void test_trainer_subset_and_scale_fold(void **state)
 {
     (void)state;
-    for (int opt = 0; opt < 2; opt++) {
+    for (int opt = 0; opt < 3; opt++) { /* SGD, AdamW, per-sample SGD */
         problem p = make_problem(150, 60, 2, 900);
         sp_linear_train_options o = sp_linear_train_options_default();
-        o.optimizer = opt ? SP_LINEAR_ADAMW : SP_LINEAR_SGD;
+        o.optimizer = opt == 1 ? SP_LINEAR_ADAMW : SP_LINEAR_SGD;
         o.epochs = 14;
-        o.batch = 2;
+        o.batch = opt == 2 ? 1 : 2; /* 42 or 84 steps */
         o.lr = opt ? 0.05 : 0.5;
         o.l2 = 0.5 / o.lr; /* decay factor 0.5 per step: s < 1e-6 every 20 steps, 42 steps */
         o.init_std = 0.3;
         o.bootstrap = 1;
-        o.lr_decay = 0;
+        o.lr_schedule = SP_LINEAR_LR_CONSTANT;
         sp_seeds s;
         sp_seeds_from_master(&s, 21);
         size_t train[6] = {3, 17, 40, 41, 99, 120};
@@ -297,59 +399,73 @@ static void train_many(sp_linear_model **models, int n, int threads, const probl
 static void test_seeds_deterministic_and_thread_invariant(void **state)
 {
     (void)state;
-    problem p = make_problem(300, 200, 2, 300);
-    sp_linear_train_options o = sp_linear_train_options_default();
-    enum { N = 6 };
-    sp_linear_model *one[N], *two[N], *again[N];
-    train_many(one, N, 1, &p, &o);
-    train_many(two, N, 2, &p, &o);
-    train_many(again, N, 2, &p, &o);
-    for (int i = 0; i < N; i++) {
-        assert_non_null(one[i]);
-        assert_non_null(two[i]);
-        assert_memory_equal(one[i]->W, two[i]->W, 200 * 2 * sizeof(float));
-        assert_memory_equal(one[i]->b, two[i]->b, 2 * sizeof(float));
-        assert_memory_equal(one[i]->W, again[i]->W, 200 * 2 * sizeof(float));
-        if (i > 0) assert_true(memcmp(one[i]->W, one[0]->W, 200 * 2 * sizeof(float)) != 0);
+    for (int per_sample = 0; per_sample < 2; per_sample++) { /* AdamW; the defaults (per-sample SGD, optimal) */
+        problem p = make_problem(300, 200, 2, 300);
+        if (per_sample) problem_binarize(&p);
+        sp_linear_train_options o = sp_linear_train_options_default();
+        if (!per_sample) {
+            o.optimizer = SP_LINEAR_ADAMW;
+            o.batch = 32;
+            o.lr_schedule = SP_LINEAR_LR_LINEAR;
+            o.init_std = 0.01;
+        }
+        enum { N = 6 };
+        sp_linear_model *one[N], *two[N], *again[N];
+        train_many(one, N, 1, &p, &o);
+        train_many(two, N, 2, &p, &o);
+        train_many(again, N, 2, &p, &o);
+        for (int i = 0; i < N; i++) {
+            assert_non_null(one[i]);
+            assert_non_null(two[i]);
+            assert_memory_equal(one[i]->W, two[i]->W, 200 * 2 * sizeof(float));
+            assert_memory_equal(one[i]->b, two[i]->b, 2 * sizeof(float));
+            assert_memory_equal(one[i]->W, again[i]->W, 200 * 2 * sizeof(float));
+            if (i > 0) assert_true(memcmp(one[i]->W, one[0]->W, 200 * 2 * sizeof(float)) != 0);
+        }
+        for (int i = 0; i < N; i++) sp_linear_free(one[i]), sp_linear_free(two[i]), sp_linear_free(again[i]);
+        problem_free(&p);
     }
-    for (int i = 0; i < N; i++) sp_linear_free(one[i]), sp_linear_free(two[i]), sp_linear_free(again[i]);
-    problem_free(&p);
 }
 
-/* Each stream changes the model on its own; with init_std 0 and no bootstrap only `order` matters. */
+/* Each stream changes the model on its own; with init_std 0 and no bootstrap only `order` matters. Minibatch
+ * SGD (batch 32) and per-sample SGD (batch 1). */
 static void test_streams_are_separate(void **state)
 {
     (void)state;
-    problem p = make_problem(200, 50, 2, 400);
-    sp_linear_train_options o = sp_linear_train_options_default();
-    o.optimizer = SP_LINEAR_SGD;
-    o.lr = 0.3;
-    o.bootstrap = 1;
-    sp_seeds base;
-    sp_seeds_from_master(&base, 5);
-    const char *streams[] = {"init", "order", "bootstrap", "mask"};
-    sp_linear_model *ref = sp_linear_alloc(50, 2), *m = sp_linear_alloc(50, 2);
-    assert_int_equal(sp_linear_train(ref, NULL, NULL, p.X, p.y, p.all, 200, NULL, 0, &o, &base), SP_OK);
-    for (int k = 0; k < 4; k++) {
+    for (int batch = 32; batch > 0; batch -= 31) {
+        problem p = make_problem(200, 50, 2, 400);
+        sp_linear_train_options o = sp_linear_train_options_default();
+        o.optimizer = SP_LINEAR_SGD;
+        o.batch = batch;
+        o.lr = batch == 1 ? 0.05 : 0.3;
+        o.init_std = 0.01;
+        o.bootstrap = 1;
+        sp_seeds base;
+        sp_seeds_from_master(&base, 5);
+        const char *streams[] = {"init", "order", "bootstrap", "mask"};
+        sp_linear_model *ref = sp_linear_alloc(50, 2), *m = sp_linear_alloc(50, 2);
+        assert_int_equal(sp_linear_train(ref, NULL, NULL, p.X, p.y, p.all, 200, NULL, 0, &o, &base), SP_OK);
+        for (int k = 0; k < 4; k++) {
+            sp_seeds s = base;
+            *sp_seeds_stream(&s, streams[k]) += 1;
+            assert_int_equal(sp_linear_train(m, NULL, NULL, p.X, p.y, p.all, 200, NULL, 0, &o, &s), SP_OK);
+            int differs = memcmp(ref->W, m->W, 50 * 2 * sizeof(float)) != 0;
+            assert_int_equal(differs, k < 3); /* mask does not drive the linear family */
+        }
+        o.init_std = 0;
+        o.bootstrap = 0;
+        assert_int_equal(sp_linear_train(ref, NULL, NULL, p.X, p.y, p.all, 200, NULL, 0, &o, &base), SP_OK);
         sp_seeds s = base;
-        *sp_seeds_stream(&s, streams[k]) += 1;
+        s.init += 1, s.bootstrap += 1;
         assert_int_equal(sp_linear_train(m, NULL, NULL, p.X, p.y, p.all, 200, NULL, 0, &o, &s), SP_OK);
-        int differs = memcmp(ref->W, m->W, 50 * 2 * sizeof(float)) != 0;
-        assert_int_equal(differs, k < 3); /* mask does not drive the linear family */
+        assert_memory_equal(ref->W, m->W, 50 * 2 * sizeof(float));
+        s.order += 1;
+        assert_int_equal(sp_linear_train(m, NULL, NULL, p.X, p.y, p.all, 200, NULL, 0, &o, &s), SP_OK);
+        assert_true(memcmp(ref->W, m->W, 50 * 2 * sizeof(float)) != 0);
+        sp_linear_free(ref);
+        sp_linear_free(m);
+        problem_free(&p);
     }
-    o.init_std = 0;
-    o.bootstrap = 0;
-    assert_int_equal(sp_linear_train(ref, NULL, NULL, p.X, p.y, p.all, 200, NULL, 0, &o, &base), SP_OK);
-    sp_seeds s = base;
-    s.init += 1, s.bootstrap += 1;
-    assert_int_equal(sp_linear_train(m, NULL, NULL, p.X, p.y, p.all, 200, NULL, 0, &o, &s), SP_OK);
-    assert_memory_equal(ref->W, m->W, 50 * 2 * sizeof(float));
-    s.order += 1;
-    assert_int_equal(sp_linear_train(m, NULL, NULL, p.X, p.y, p.all, 200, NULL, 0, &o, &s), SP_OK);
-    assert_true(memcmp(ref->W, m->W, 50 * 2 * sizeof(float)) != 0);
-    sp_linear_free(ref);
-    sp_linear_free(m);
-    problem_free(&p);
 }
 
 static void test_bad_options_and_labels(void **state)
@@ -447,7 +563,7 @@ static void test_parity_with_sklearn(void **state)
         o.epochs = 20;
         o.batch = 1;
         o.lr = 0.1;
-        o.lr_decay = 0; /* as SGDClassifier(learning_rate="constant") */
+        o.lr_schedule = SP_LINEAR_LR_CONSTANT; /* as SGDClassifier(learning_rate="constant") */
         o.l2 = l2;
         o.init_std = 0;
         o.bootstrap = 0;
@@ -475,6 +591,59 @@ static void test_parity_with_sklearn(void **state)
         snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/tests/ref/linear_sklearn_parity.py %s", src, path);
         assert_int_equal(system(cmd), 0);
         free(theta), free(probs);
+        sp_linear_free(m);
+        problem_free(&p);
+    }
+}
+
+/* Per-sample SGD with the optimal schedule makes SGDClassifier's updates (tests/ref/linear_sgd_sklearn_updates.py
+ * runs scikit-learn on the rows in the order this epoch visited them). */
+static void test_per_sample_sgd_matches_sgdclassifier(void **state)
+{
+    (void)state;
+    const char *src = getenv("SPLINTER_SRC");
+    if (!src) skip();
+    assert_int_equal(system("mkdir -p " TEST_DIR), 0);
+    enum { R = 300, F = 50 };
+    for (int shared = 0; shared < 2; shared++) {
+        problem p = make_problem(R, F, 2, 1300 + (uint64_t)shared);
+        if (shared) problem_binarize(&p);
+        sp_linear_train_options o = sp_linear_train_options_default();
+        o.optimizer = SP_LINEAR_SGD;
+        o.batch = 1;
+        o.lr_schedule = SP_LINEAR_LR_OPTIMAL;
+        o.epochs = 1;
+        o.l2 = 0.02;
+        o.init_std = 0;
+        sp_seeds s;
+        sp_seeds_from_master(&s, 8);
+        sp_linear_model *m = sp_linear_alloc(F, 2);
+        assert_int_equal(sp_linear_train(m, NULL, NULL, p.X, p.y, p.all, R, NULL, 0, &o, &s), SP_OK);
+        /* the epoch's order, as docs/linear.md defines it */
+        size_t order[R];
+        int32_t y[R];
+        for (size_t i = 0; i < R; i++) order[i] = i;
+        gsl_rng *rng = sp_rng_alloc(sp_seed_for(s.order, "linear-epoch", 0));
+        gsl_ran_shuffle(rng, order, R, sizeof *order);
+        gsl_rng_free(rng);
+        for (size_t i = 0; i < R; i++) y[i] = p.y[order[i]];
+        sp_csr *Xo = NULL;
+        assert_int_equal(sp_csr_select_rows(&Xo, p.X, order, R), SP_OK);
+
+        char path[256], cmd[1024];
+        snprintf(path, sizeof path, TEST_DIR "/sgd-updates-%d.h5", shared);
+        sp_store_writer *w = NULL;
+        hsize_t dr = R, dW[2] = {F, 2}, db = 2;
+        assert_int_equal(sp_store_create(path, "splinter-test", &w), SP_OK);
+        assert_int_equal(sp_csr_write(w, "/X", Xo), SP_OK);
+        assert_int_equal(sp_store_write_i32(w, "/y", 1, &dr, y, 0), SP_OK);
+        assert_int_equal(sp_store_write_f32(w, "/W", 2, dW, m->W, 0), SP_OK);
+        assert_int_equal(sp_store_write_f32(w, "/b", 1, &db, m->b, 0), SP_OK);
+        assert_int_equal(sp_store_attr_f64(w, "/", "l2", o.l2), SP_OK);
+        assert_int_equal(sp_store_commit(w), SP_OK);
+        snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/tests/ref/linear_sgd_sklearn_updates.py %s", src, path);
+        assert_int_equal(system(cmd), 0);
+        sp_csr_free(Xo);
         sp_linear_free(m);
         problem_free(&p);
     }
@@ -564,19 +733,90 @@ static void test_top_contributions_match_full_sort(void **state)
     problem_free(&p);
 }
 
+/* Reference ranking for the test below: |value| descending, then id ascending. */
+typedef struct {
+    double value;
+    int32_t id;
+} ranked;
+
+static int ranked_cmp(const void *a, const void *b)
+{
+    const ranked *x = a, *y = b;
+    if (fabs(x->value) != fabs(y->value)) return fabs(x->value) > fabs(y->value) ? -1 : 1;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+/* Long rows (up to 300 features, K = 32 of them selected) and weights from a small set of values, so that
+ * many contributions tie in |value| and the id decides: the fused predict + explain pass against a full
+ * sort, and its probabilities bit for bit against sp_linear_predict_proba. */
+static void test_predict_explain_long_rows_and_ties(void **state)
+{
+    (void)state;
+    enum { R = 40, F = 1000, C = 2, K = 32 };
+    gsl_rng *rng = sp_rng_alloc(77);
+    sp_csr *X = sp_csr_alloc(F, 0);
+    for (size_t r = 0; r < R; r++) {
+        int32_t cols[F];
+        float vals[F];
+        size_t k = 0, want = r < 5 ? r * 7 : 50 + gsl_rng_uniform_int(rng, 250); /* some rows shorter than K */
+        for (int32_t f = 0; f < F && k < want; f++)
+            if (gsl_rng_uniform(rng) < (double)want / F * 1.3) cols[k] = f, vals[k++] = (float)(1 + (f % 3));
+        assert_int_equal(sp_csr_append_row(X, cols, vals, k), SP_OK);
+    }
+    sp_linear_model *m = sp_linear_alloc(F, C);
+    for (size_t i = 0; i < F * C; i++) m->W[i] = (float)((int)gsl_rng_uniform_int(rng, 5) - 2) * 0.5f;
+    m->b[0] = 0.25f, m->b[1] = -0.5f;
+    gsl_rng_free(rng);
+    float *probs = malloc(R * C * sizeof *probs), *ref_probs = malloc(R * C * sizeof *ref_probs);
+    int32_t *ids = malloc(R * K * sizeof *ids);
+    float *vals = malloc(R * K * sizeof *vals);
+    assert_int_equal(sp_linear_predict_explain(probs, ids, vals, m, X, K), SP_OK);
+    sp_linear_predict_proba(ref_probs, m, X);
+    assert_memory_equal(probs, ref_probs, R * C * sizeof *probs);
+    size_t ties = 0;
+    for (size_t r = 0; r < R; r++) {
+        ranked e[F];
+        size_t n = 0;
+        float z0 = m->b[0], z1 = m->b[1];
+        for (int64_t j = X->row_ptr[r]; j < X->row_ptr[r + 1]; j++) {
+            z0 += X->val[j] * m->W[X->col[j] * 2];
+            z1 += X->val[j] * m->W[X->col[j] * 2 + 1];
+        }
+        int best = z1 > z0;
+        for (int64_t j = X->row_ptr[r]; j < X->row_ptr[r + 1]; j++, n++) {
+            const float *w = m->W + X->col[j] * 2;
+            e[n] = (ranked){.value = (float)(X->val[j] * (w[best] - (w[0] + (double)w[1]) / 2)), .id = X->col[j]};
+        }
+        qsort(e, n, sizeof *e, ranked_cmp);
+        for (size_t j = 0; j + 1 < n && j + 1 < K; j++) ties += fabs(e[j].value) == fabs(e[j + 1].value);
+        for (size_t j = 0; j < K; j++) {
+            assert_int_equal(ids[r * K + j], j < n ? e[j].id : -1);
+            assert_true(vals[r * K + j] == (j < n ? (float)e[j].value : 0.0f));
+        }
+    }
+    assert_true(ties > 100); /* the id tie-break was exercised */
+    free(probs), free(ref_probs), free(ids), free(vals);
+    sp_linear_free(m);
+    sp_csr_free(X);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_objective_matches_finite_differences),
         cmocka_unit_test(test_trainer_matches_dense_reference),
+        cmocka_unit_test(test_per_sample_sgd_matches_dense_reference),
+        cmocka_unit_test(test_lr_schedules_known_values),
         cmocka_unit_test(test_trainer_subset_and_scale_fold),
         cmocka_unit_test(test_seeds_deterministic_and_thread_invariant),
         cmocka_unit_test(test_streams_are_separate),
         cmocka_unit_test(test_bad_options_and_labels),
         cmocka_unit_test(test_exact_optimum),
         cmocka_unit_test(test_parity_with_sklearn),
+        cmocka_unit_test(test_per_sample_sgd_matches_sgdclassifier),
         cmocka_unit_test(test_predictions_and_contributions),
         cmocka_unit_test(test_top_contributions_match_full_sort),
+        cmocka_unit_test(test_predict_explain_long_rows_and_ties),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     if (!failed) (void)system("rm -rf " TEST_DIR);

@@ -67,7 +67,7 @@ static void test_expansion(void **state)
                              "joint-s0", "joint-s1", "finetune-p0-s0", "finetune-p0-s1", "finetune-p1-s0",
                              "finetune-p1-s1"};
     for (size_t i = 0; i < n; i++) assert_string_equal(j[i].name, names[i]);
-    assert_string_equal(j[0].variant, "adamw");
+    assert_string_equal(j[0].variant, "sgd");
     assert_string_equal(j[3].variant, "exact");
     assert_true(j[0].l2 == 0.001);
     assert_int_equal(j[6].needs, -1);
@@ -82,7 +82,7 @@ static void test_expansion(void **state)
     assert_int_equal(sp_sweep_expand(c, &j, &n), SP_OK);
     assert_int_equal(n, 2);
     assert_string_equal(j[0].name, "linear-l2_0.001-s0");
-    assert_string_equal(j[1].variant, "adamw-l2_0.01");
+    assert_string_equal(j[1].variant, "sgd-l2_0.01");
     free(j);
     sp_sweep_config_free(c);
 }

@@ -47,7 +47,10 @@ static void test_good_config_resolves_defaults(void **state)
     assert_int_equal(c->linear->seeds->count, 20);
     assert_int_equal(c->linear->l2_count, 2);
     assert_true(c->linear->l2[1] == 0.001);
-    assert_string_equal(c->linear->optimizer, "adamw");
+    assert_string_equal(c->linear->optimizer, "sgd"); /* per-sample SGD, optimal schedule, from zero */
+    assert_int_equal(*c->linear->batch, 1);
+    assert_string_equal(c->linear->lr_schedule, "optimal");
+    assert_true(*c->linear->init_std == 0.0);
     assert_true(*c->linear->exact);
     assert_int_equal(c->encoder->variants_count, 2);
     assert_string_equal(c->encoder->variants[1], "joint");
@@ -142,6 +145,12 @@ static void test_semantic_errors_name_the_key(void **state)
     expect_error("name: x\ndataset:\n  source: imdb\n", SP_ERR_USAGE, "nothing to train", NULL);
     expect_error("name: a/b\ndataset:\n  source: imdb\nlinear:\n  seeds: {first: 0, count: 1}\n", SP_ERR_USAGE,
                  "name 'a/b'", NULL);
+    expect_error("name: x\ndataset:\n  source: imdb\nlinear:\n  seeds: {first: 0, count: 1}\n  lr_schedule: cosine\n",
+                 SP_ERR_USAGE, "linear.lr_schedule", "cosine");
+    expect_error("name: x\ndataset:\n  source: imdb\nlinear:\n  seeds: {first: 0, count: 1}\n  l2: [0.001, 0]\n",
+                 SP_ERR_USAGE, "linear.l2[1]", "optimal");
+    expect_error("name: x\ndataset:\n  source: imdb\nlinear:\n  seeds: {first: 0, count: 1}\n  init_std: -1\n",
+                 SP_ERR_USAGE, "linear.init_std", NULL);
 }
 
 static void test_missing_file(void **state)
