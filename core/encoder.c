@@ -68,7 +68,8 @@ struct sp_encoder_acts {
     int32_t *sel_pos;         /* [n_sel] t */
     int32_t *sel_start;       /* [B + 1] first selected row of each batch row (its position 0) */
     int32_t *mlm_sel;         /* [M] last-layer row of each masked position */
-    float *qsel, *dqsel;      /* [B, T, C] x2: gathered queries of the selected rows and their gradient */
+    float *qsel, *dqsel;      /* [B, T, C] x2: queries of the selected rows and their gradient */
+    float *ln1sel;            /* [B, T, C] the last layer's ln1 output at the selected rows */
     float *dres_sel;          /* [B, T, C] */
     float *cls_in, *dcls_in;  /* [B, C] x2: final-LN vectors at position 0 */
 };
@@ -169,7 +170,15 @@ int sp_encoder_decay_segments(const sp_encoder *m, sp_adamw_segment *segs)
     return SP_ENCODER_N_TENSORS;
 }
 
-void sp_encoder_zero_grad(sp_encoder *m) { memset(m->grads_memory, 0, m->n_params * sizeof(float)); }
+void sp_encoder_zero_grad(sp_encoder *m)
+{
+    size_t n = m->n_params, chunk = 65536, n_chunks = (n + chunk - 1) / chunk;
+#pragma omp parallel for if (n_chunks > 1)
+    for (size_t k = 0; k < n_chunks; k++) {
+        size_t lo = k * chunk, len = n - lo < chunk ? n - lo : chunk;
+        memset(m->grads_memory + lo, 0, len * sizeof(float));
+    }
+}
 
 sp_status sp_encoder_acts_alloc(const sp_encoder *m, int B, int T, int max_masked, sp_encoder_acts **out)
 {
@@ -192,7 +201,7 @@ sp_status sp_encoder_acts_alloc(const sp_encoder *m, int B, int T, int max_maske
                       M * C,       M * C,      M * C,  M,      M,              M,                  M * V,
                       M * V,       BT * C,     B * NH * T * T, B * NH * T * T,         BT * C,             BT * C,
                       BT * C,      BT * 3 * C, BT * F, BT * F, B * K,  M * C,          M * C,
-                      BT * C,      BT * C,     BT * C, B * C,  B * C};
+                      BT * C,      BT * C,     BT * C, B * C,  B * C,          BT * C};
     float **ptrs[] = {&a->encoded,    &a->ln1,      &a->ln1_mean,   &a->ln1_rstd,  &a->qkv,      &a->att,
                       &a->atty,       &a->res2,     &a->ln2,        &a->ln2_mean,  &a->ln2_rstd, &a->fch,
                       &a->fch_gelu,   &a->res3,     &a->lnf,        &a->lnf_mean,  &a->lnf_rstd, &a->cls_logits,
@@ -200,7 +209,7 @@ sp_status sp_encoder_acts_alloc(const sp_encoder *m, int B, int T, int max_maske
                       &a->mlm_mean,   &a->mlm_rstd, &a->mlm_losses, &a->mlm_logits, &a->mlm_probs, &a->branch,
                       &a->attn_scratch, &a->attn_scratch2, &a->dres,       &a->dln,       &a->datty,    &a->dqkv,
                       &a->dff,        &a->dfc,      &a->dcls,     &a->dmlm_a,     &a->dmlm_b,
-                      &a->qsel,       &a->dqsel,    &a->dres_sel, &a->cls_in,     &a->dcls_in};
+                      &a->qsel,       &a->dqsel,    &a->dres_sel, &a->cls_in,     &a->dcls_in,    &a->ln1sel};
     _Static_assert(sizeof sizes / sizeof sizes[0] == sizeof ptrs / sizeof ptrs[0], "one size per array");
     size_t n_arrays = sizeof sizes / sizeof sizes[0], total = 0;
     for (size_t i = 0; i < n_arrays; i++) total += sizes[i];
@@ -353,15 +362,20 @@ static sp_status enc_forward(sp_encoder *m, sp_encoder_acts *a, const sp_encoder
               *ln2m = a->ln2_mean + (size_t)l * BT, *ln2r = a->ln2_rstd + (size_t)l * BT,
               *fch = a->fch + (size_t)l * BT * F, *fchg = a->fch_gelu + (size_t)l * BT * F,
               *res3 = a->res3 + (size_t)l * BT * C;
+        const float *qkvw = w->qkvw + (size_t)l * 3 * C * C, *qkvb = w->qkvb + l * 3 * C;
         sp_k_layernorm_forward(ln1, ln1m, ln1r, x, w->ln1w + l * C, w->ln1b + l * C, BT, C);
-        sp_k_matmul_forward(qkv, ln1, w->qkvw + (size_t)l * 3 * C * C, w->qkvb + l * 3 * C, BT, C, 3 * C);
         const float *q = qkv;
         int ldq = 3 * C;
         if (rows) {
+            /* keys and values at every position, queries only at the selected rows (qkvw rows: q | k | v) */
+            sp_k_matmul_forward_ld(qkv + C, 3 * C, ln1, C, qkvw + (size_t)C * C, qkvb + C, BT, C, 2 * C);
             for (int i = 0; i < nq; i++)
-                memcpy(a->qsel + (size_t)i * C, qkv + (size_t)rows[i] * 3 * C, (size_t)C * sizeof(float));
+                memcpy(a->ln1sel + (size_t)i * C, ln1 + (size_t)rows[i] * C, (size_t)C * sizeof(float));
+            sp_k_matmul_forward(a->qsel, a->ln1sel, qkvw, qkvb, nq, C, C);
             q = a->qsel;
             ldq = C;
+        } else {
+            sp_k_matmul_forward(qkv, ln1, qkvw, qkvb, BT, C, 3 * C);
         }
         sp_k_attention_forward_rows(atty, att, a->attn_scratch, q, ldq, qkv, a->valid, rows ? a->sel_start : NULL,
                                     rows ? a->sel_pos : NULL, B, T, C, NH, p, enc_site_key(a->key, "attention", l));
@@ -512,24 +526,31 @@ void sp_encoder_backward(sp_encoder *m, sp_encoder_acts *a, float w_cls, float w
         sp_k_matmul_backward_set(a->datty, g->attprojw + (size_t)l * C * C, g->attprojb + l * C, a->branch, atty,
                                  w->attprojw + (size_t)l * C * C, nq, C, C);
         uint64_t akey = enc_site_key(a->key, "attention", l);
+        const float *qkvw = w->qkvw + (size_t)l * 3 * C * C;
+        float *gqkvw = g->qkvw + (size_t)l * 3 * C * C, *gqkvb = g->qkvb + l * 3 * C;
         if (rows) {
-            /* queries only at the selected rows: their gradient goes to dqsel, then into dqkv's query columns */
+            /* queries only at the selected rows: their gradient goes to dqsel; keys and values everywhere */
             sp_k_attention_backward_rows(a->dqsel, C, a->dqkv, 0.0f, a->attn_scratch, a->attn_scratch2, a->datty,
                                          att, a->qsel, C, qkv, a->sel_start, a->sel_pos, B, T, C, NH, p, akey);
-            for (int r = 0; r < BT; r++) memset(a->dqkv + (size_t)r * 3 * C, 0, (size_t)C * sizeof(float));
-            for (int i = 0; i < nq; i++)
-                memcpy(a->dqkv + (size_t)rows[i] * 3 * C, a->dqsel + (size_t)i * C, (size_t)C * sizeof(float));
             /* the residual stream below the last block has gradient only at the selected rows */
             memset(a->dres, 0, nBTC * sizeof(float));
             for (int i = 0; i < nq; i++)
                 memcpy(a->dres + (size_t)rows[i] * C, dres + (size_t)i * C, (size_t)C * sizeof(float));
             dres = a->dres;
+            /* d ln1 = dK,dV @ W_kv everywhere, plus dQ @ W_q at the selected rows (dres_sel is free again) */
+            sp_k_matmul_backward_ld(a->dln, 0.0f, gqkvw + (size_t)C * C, gqkvb + C, a->dqkv + C, 3 * C, ln1, C,
+                                    qkvw + (size_t)C * C, BT, C, 2 * C);
+            sp_k_matmul_backward_ld(a->dres_sel, 0.0f, gqkvw, gqkvb, a->dqsel, C, a->ln1sel, C, qkvw, nq, C, C);
+            for (int i = 0; i < nq; i++) {
+                float *dst = a->dln + (size_t)rows[i] * C;
+                const float *src = a->dres_sel + (size_t)i * C;
+                for (int j = 0; j < C; j++) dst[j] += src[j];
+            }
         } else {
             sp_k_attention_backward_rows(a->dqkv, 3 * C, a->dqkv, 0.0f, a->attn_scratch, a->attn_scratch2, a->datty,
                                          att, qkv, 3 * C, qkv, NULL, NULL, B, T, C, NH, p, akey);
+            sp_k_matmul_backward_set(a->dln, gqkvw, gqkvb, a->dqkv, ln1, qkvw, BT, C, 3 * C);
         }
-        sp_k_matmul_backward_set(a->dln, g->qkvw + (size_t)l * 3 * C * C, g->qkvb + l * 3 * C, a->dqkv, ln1,
-                                 w->qkvw + (size_t)l * 3 * C * C, BT, C, 3 * C);
         sp_k_layernorm_backward(dres, g->ln1w + l * C, g->ln1b + l * C, a->dln, x, w->ln1w + l * C, ln1m, ln1r, BT, C);
     }
     sp_k_embed_backward(g->wte, g->wpe, dres, a->tokens, B, T, C);

@@ -12,7 +12,6 @@
 
 #include <cblas.h>
 #include <math.h>
-#include <omp.h>
 
 /* Query rows of batch row b: [start, start + n) of q / out; the attention block of head h starts at
  * (start * NH + h * n) * T. Without a selection every row has its T positions in order. */
@@ -57,22 +56,6 @@ static void att_softmax_row(float *a, const uint8_t *valid, int T)
     for (int s = 0; s < T; s++) a[s] *= inv;
 }
 
-/* With several OpenMP threads the (row, head) blocks run in parallel, each calling a single-threaded BLAS: the
- * blocks are small and independent, and OpenBLAS's own pool must not start under OpenMP's. The BLAS thread
- * count is restored afterwards. Every block is computed the same way for any thread count. */
-static int att_parallel_begin(int n_blocks)
-{
-    if (n_blocks < 2 || omp_get_max_threads() < 2) return 0;
-    int nb = openblas_get_num_threads();
-    if (nb > 1) openblas_set_num_threads(1);
-    return nb;
-}
-
-static void att_parallel_end(int saved)
-{
-    if (saved > 1) openblas_set_num_threads(saved);
-}
-
 void sp_k_attention_forward_rows(float *out, float *att, float *scratch, const float *q, int ldq, const float *qkv,
                                  const uint8_t *key_valid, const int32_t *q_start, const int32_t *q_pos, int B, int T,
                                  int C, int NH, float p, uint64_t key)
@@ -80,7 +63,7 @@ void sp_k_attention_forward_rows(float *out, float *att, float *scratch, const f
     int hs = C / NH, C3 = 3 * C;
     float scale = 1.0f / sqrtf((float)hs);
     float keep_scale = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
-    int saved = att_parallel_begin(B * NH);
+    int saved = sp_k_blas_par_begin(B * NH);
 #pragma omp parallel for schedule(dynamic, 1) if (saved)
     for (int bh = 0; bh < B * NH; bh++) {
         int b = bh / NH, h = bh % NH, start, n;
@@ -103,7 +86,7 @@ void sp_k_attention_forward_rows(float *out, float *att, float *scratch, const f
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hs, T, 1.0f, (p > 0.0f ? scratch : att) + blk, T, v,
                     C3, 0.0f, out + (size_t)start * C + h * hs, C);
     }
-    att_parallel_end(saved);
+    sp_k_blas_par_end(saved);
 }
 
 void sp_k_attention_backward_rows(float *dq, int lddq, float *dqkv, float beta, float *scratch, float *scratch2,
@@ -114,7 +97,7 @@ void sp_k_attention_backward_rows(float *dq, int lddq, float *dqkv, float beta, 
     int hs = C / NH, C3 = 3 * C;
     float scale = 1.0f / sqrtf((float)hs);
     float keep_scale = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
-    int saved = att_parallel_begin(B * NH);
+    int saved = sp_k_blas_par_begin(B * NH);
 #pragma omp parallel for schedule(dynamic, 1) if (saved)
     for (int bh = 0; bh < B * NH; bh++) {
         int b = bh / NH, h = bh % NH, start, n;
@@ -159,7 +142,7 @@ void sp_k_attention_backward_rows(float *dq, int lddq, float *dqkv, float beta, 
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hs, T, 1.0f, ds, T, k, C3, beta, dqb, lddq);
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hs, n, 1.0f, ds, T, qb, ldq, beta, dk, C3);
     }
-    att_parallel_end(saved);
+    sp_k_blas_par_end(saved);
 }
 
 void sp_k_attention_forward(float *out, float *att, float *scratch, const float *qkv, const uint8_t *key_valid,

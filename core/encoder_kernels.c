@@ -10,6 +10,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
 /* Channel blocks for the weight-parallel loops: wide enough to vectorise, narrow enough to share out. */
@@ -23,9 +24,9 @@ static inline void k_add_seg(float *restrict acc, const float *restrict x, int n
     for (int c = 0; c < n; c++) acc[c] += x[c];
 }
 
-/* acc [C] += column sums of x [N, C], each column summed over rows in order. Columns are split into a few
+/* acc [C] += column sums of x [N, C] (rows ld apart), each column summed over rows in order. Columns are split into a few
  * wide blocks (contiguous segments of each row stream well); any split gives the same bits. */
-static void k_col_sums(float *acc, const float *x, int N, int C)
+static void k_col_sums(float *acc, const float *x, int ld, int N, int C)
 {
     int width = (C + 3) / 4;
     width = (width + 15) / 16 * 16;
@@ -33,7 +34,7 @@ static void k_col_sums(float *acc, const float *x, int N, int C)
 #pragma omp parallel for if ((size_t)N * C > K_PAR_MIN)
     for (int c0 = 0; c0 < C; c0 += width) {
         int c1 = c0 + width < C ? c0 + width : C;
-        for (int n = 0; n < N; n++) k_add_seg(acc + c0, x + (size_t)n * C + c0, c1 - c0);
+        for (int n = 0; n < N; n++) k_add_seg(acc + c0, x + (size_t)n * ld + c0, c1 - c0);
     }
 }
 
@@ -153,46 +154,139 @@ void sp_k_layernorm_backward(float *dx, float *dw, float *db, const float *dout,
     }
 }
 
-void sp_k_matmul_forward_strided(float *out, const float *x, int ldx, const float *w, const float *b, int N, int IC,
-                                 int OC)
+int sp_k_blas_par_begin(int n_blocks)
+{
+    if (n_blocks < 2 || omp_get_max_threads() < 2 || omp_in_parallel()) return 0;
+    int nb = openblas_get_num_threads();
+    if (nb > 1) openblas_set_num_threads(1);
+    return nb;
+}
+
+void sp_k_blas_par_end(int saved)
+{
+    if (saved > 1) openblas_set_num_threads(saved);
+}
+
+/* GEMMs are cut into two blocks along one output dimension, fixed by the shapes alone (never by the thread
+ * count, so the bits are the same for any number of threads), and the blocks are an OpenMP loop. Each block
+ * is one single-threaded BLAS call that packs its own copy of the operand it shares with the other block; the
+ * cut is chosen so that this operand is the small one where the shapes allow. Two blocks keep that extra
+ * packing small on one thread and balance two threads exactly. */
+#define K_GEMM_MAX_BLOCKS 2
+#define K_GEMM_MIN_BLOCK 128
+
+/* Block size (a multiple of 16) and count for n items cut into at most max_blocks blocks of >= min_size. */
+static int k_gemm_blocks(int n, int min_size, int max_blocks, int *size)
+{
+    int nb = n / min_size;
+    nb = nb < 1 ? 1 : nb > max_blocks ? max_blocks : nb;
+    int sz = (n + nb - 1) / nb;
+    sz = (sz + 15) / 16 * 16;
+    *size = sz;
+    return (n + sz - 1) / sz;
+}
+
+/* out [N, OC] (ld ldo) = x [N, IC] (ld ldx) @ w [OC, IC]^T + beta * out. */
+static void k_gemm_nt(float *out, int ldo, const float *x, int ldx, const float *w, int N, int IC, int OC, float beta)
+{
+    int by_rows = N >= OC, sz, nb = k_gemm_blocks(by_rows ? N : OC, K_GEMM_MIN_BLOCK, K_GEMM_MAX_BLOCKS, &sz);
+    int saved = sp_k_blas_par_begin(nb);
+#pragma omp parallel for schedule(static) if (saved)
+    for (int k = 0; k < nb; k++) {
+        int lo = k * sz, n = (by_rows ? N : OC) - lo < sz ? (by_rows ? N : OC) - lo : sz;
+        if (by_rows)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, OC, IC, 1.0f, x + (size_t)lo * ldx, ldx, w, IC,
+                        beta, out + (size_t)lo * ldo, ldo);
+        else
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, n, IC, 1.0f, x, ldx, w + (size_t)lo * IC, IC, beta,
+                        out + lo, ldo);
+    }
+    sp_k_blas_par_end(saved);
+}
+
+/* dx [N, IC] (ld ldx) = dout [N, OC] (ld ldd) @ w [OC, IC] + beta * dx, cut along the rows. */
+static void k_gemm_nn(float *dx, int ldx, const float *dout, int ldd, const float *w, int N, int IC, int OC,
+                      float beta)
+{
+    int sz, nb = k_gemm_blocks(N, K_GEMM_MIN_BLOCK, K_GEMM_MAX_BLOCKS, &sz);
+    int saved = sp_k_blas_par_begin(nb);
+#pragma omp parallel for schedule(static) if (saved)
+    for (int k = 0; k < nb; k++) {
+        int lo = k * sz, n = N - lo < sz ? N - lo : sz;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, IC, OC, 1.0f, dout + (size_t)lo * ldd, ldd, w, IC,
+                    beta, dx + (size_t)lo * ldx, ldx);
+    }
+    sp_k_blas_par_end(saved);
+}
+
+/* dw [OC, IC] += dout [N, OC]^T (ld ldd) @ x [N, IC] (ld ldx): every element sums all N rows; cut along OC or
+ * IC, the wider one. */
+static void k_gemm_tn(float *dw, const float *dout, int ldd, const float *x, int ldx, int N, int IC, int OC)
+{
+    int by_oc = OC >= IC, sz, nb = k_gemm_blocks(by_oc ? OC : IC, 32, K_GEMM_MAX_BLOCKS, &sz);
+    int saved = sp_k_blas_par_begin(nb);
+#pragma omp parallel for schedule(static) if (saved)
+    for (int k = 0; k < nb; k++) {
+        int lo = k * sz, n = (by_oc ? OC : IC) - lo < sz ? (by_oc ? OC : IC) - lo : sz;
+        if (by_oc)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, IC, N, 1.0f, dout + lo, ldd, x, ldx, 1.0f,
+                        dw + (size_t)lo * IC, IC);
+        else
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, n, N, 1.0f, dout, ldd, x + lo, ldx, 1.0f, dw + lo,
+                        IC);
+    }
+    sp_k_blas_par_end(saved);
+}
+
+void sp_k_matmul_forward_ld(float *out, int ldo, const float *x, int ldx, const float *w, const float *b, int N,
+                            int IC, int OC)
 {
     if (N == 0) return;
     /* the bias is written first and the product added (beta 1): with beta 0 the BLAS would clear out anyway */
     if (b) {
 #pragma omp parallel for if ((size_t)N * OC > K_PAR_MIN)
-        for (int n = 0; n < N; n++) memcpy(out + (size_t)n * OC, b, (size_t)OC * sizeof(float));
+        for (int n = 0; n < N; n++) memcpy(out + (size_t)n * ldo, b, (size_t)OC * sizeof(float));
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, IC, 1.0f, x, ldx, w, IC, b ? 1.0f : 0.0f, out, OC);
+    k_gemm_nt(out, ldo, x, ldx, w, N, IC, OC, b ? 1.0f : 0.0f);
+}
+
+void sp_k_matmul_forward_strided(float *out, const float *x, int ldx, const float *w, const float *b, int N, int IC,
+                                 int OC)
+{
+    sp_k_matmul_forward_ld(out, OC, x, ldx, w, b, N, IC, OC);
 }
 
 void sp_k_matmul_forward(float *out, const float *x, const float *w, const float *b, int N, int IC, int OC)
 {
-    sp_k_matmul_forward_strided(out, x, IC, w, b, N, IC, OC);
+    sp_k_matmul_forward_ld(out, OC, x, IC, w, b, N, IC, OC);
+}
+
+void sp_k_matmul_backward_ld(float *dx, float beta_dx, float *dw, float *db, const float *dout, int ldd,
+                             const float *x, int ldx, const float *w, int N, int IC, int OC)
+{
+    if (N == 0) return;
+    /* forward: out = x @ w^T + b */
+    if (dx) k_gemm_nn(dx, ldx, dout, ldd, w, N, IC, OC, beta_dx);
+    if (dw) k_gemm_tn(dw, dout, ldd, x, ldx, N, IC, OC);
+    if (db) k_col_sums(db, dout, ldd, N, OC);
 }
 
 void sp_k_matmul_backward_strided(float *dx, float *dw, float *db, const float *dout, const float *x, int ldx,
                                   const float *w, int N, int IC, int OC)
 {
-    if (N == 0) return;
-    /* forward: out = x @ w^T + b */
-    if (dx) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, IC, OC, 1.0f, dout, OC, w, IC, 1.0f, dx, ldx);
-    if (dw) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, IC, N, 1.0f, dout, OC, x, ldx, 1.0f, dw, IC);
-    if (!db) return;
-    k_col_sums(db, dout, N, OC);
+    sp_k_matmul_backward_ld(dx, 1.0f, dw, db, dout, OC, x, ldx, w, N, IC, OC);
 }
 
 void sp_k_matmul_backward(float *dx, float *dw, float *db, const float *dout, const float *x, const float *w,
                           int N, int IC, int OC)
 {
-    sp_k_matmul_backward_strided(dx, dw, db, dout, x, IC, w, N, IC, OC);
+    sp_k_matmul_backward_ld(dx, 1.0f, dw, db, dout, OC, x, IC, w, N, IC, OC);
 }
 
 void sp_k_matmul_backward_set(float *dx, float *dw, float *db, const float *dout, const float *x, const float *w,
                               int N, int IC, int OC)
 {
-    if (N == 0) return;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, IC, OC, 1.0f, dout, OC, w, IC, 0.0f, dx, IC);
-    sp_k_matmul_backward_strided(NULL, dw, db, dout, x, IC, w, N, IC, OC);
+    sp_k_matmul_backward_ld(dx, 0.0f, dw, db, dout, OC, x, IC, w, N, IC, OC);
 }
 
 #define K_GELU_SCALE 0.7978845608028654f /* sqrt(2 / pi) */
@@ -251,7 +345,7 @@ void sp_k_gelu_bias_backward(float *dx, float *db, const float *x, const float *
         size_t o = (size_t)n * F;
         k_gelu_grad_seg(dx + o, x + o, dout + o, F);
     }
-    if (db) k_col_sums(db, dx, N, F);
+    if (db) k_col_sums(db, dx, F, N, F);
 }
 
 void sp_k_residual_forward_rows(float *out, const float *res, const int32_t *res_rows, const float *branch,

@@ -79,7 +79,14 @@ void sp_k_layernorm_forward(float *out, float *mean, float *rstd, const float *x
 void sp_k_layernorm_backward(float *dx, float *dw, float *db, const float *dout, const float *x, const float *w,
                              const float *mean, const float *rstd, int N, int C);
 
-/* out [N,OC] = x [N,IC] @ w[OC,IC]^T + b [OC] (b may be NULL). cblas_sgemm. */
+/* BLAS inside OpenMP: with more than one OpenMP thread (outside a parallel region) and n_blocks >= 2, sets
+ * OpenBLAS to one thread and returns its previous count (> 0: run the blocks in parallel); otherwise 0 (run
+ * them in order). sp_k_blas_par_end(saved) restores the count. */
+int sp_k_blas_par_begin(int n_blocks);
+void sp_k_blas_par_end(int saved);
+
+/* out [N,OC] = x [N,IC] @ w[OC,IC]^T + b [OC] (b may be NULL). cblas_sgemm, in a few blocks fixed by the
+ * shapes that run in parallel under OpenMP (the same bits for any thread count). */
 void sp_k_matmul_forward(float *out, const float *x, const float *w, const float *b, int N, int IC, int OC);
 /* dx [N,IC] += dout @ w; dw [OC,IC] += dout^T @ x; db [OC] += column sums of dout. Any output may be NULL. */
 void sp_k_matmul_backward(float *dx, float *dw, float *db, const float *dout, const float *x, const float *w,
@@ -94,6 +101,13 @@ void sp_k_matmul_forward_strided(float *out, const float *x, int ldx, const floa
                                  int OC);
 void sp_k_matmul_backward_strided(float *dx, float *dw, float *db, const float *dout, const float *x, int ldx,
                                   const float *w, int N, int IC, int OC);
+
+/* General strides: out [N,OC] rows ldo apart, x (and dx) rows ldx apart, dout rows ldd apart; beta_dx 0
+ * overwrites dx, 1 accumulates (dw and db always accumulate). For column slices of a wider matrix. */
+void sp_k_matmul_forward_ld(float *out, int ldo, const float *x, int ldx, const float *w, const float *b, int N,
+                            int IC, int OC);
+void sp_k_matmul_backward_ld(float *dx, float beta_dx, float *dw, float *db, const float *dout, int ldd,
+                             const float *x, int ldx, const float *w, int N, int IC, int OC);
 
 /* GELU, tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), elementwise over n. */
 void sp_k_gelu_forward(float *out, const float *x, size_t n);
