@@ -420,8 +420,20 @@ void sp_k_softmax_xent_forward(float *probs, float *losses, const float *logits,
         float mx = l[0];
         for (int j = 0; j < 16; j++) mx = pm[j] > mx ? pm[j] : mx;
         for (int v = v16; v < V; v++) mx = l[v] > mx ? l[v] : mx;
-        for (int v = 0; v < V; v++) pr[v] = sp_k_expf(l[v] - mx);
-        double sum = k_sum16(pr, V);
+        /* exp and its sum in one pass (16 lanes, combined in lane order as k_sum16 does) */
+        float part[16] = {0};
+        for (int v = 0; v < v16; v += 16)
+            for (int j = 0; j < 16; j++) {
+                float e = sp_k_expf(l[v + j] - mx);
+                pr[v + j] = e;
+                part[j] += e;
+            }
+        double sum = 0.0;
+        for (int j = 0; j < 16; j++) sum += part[j];
+        for (int v = v16; v < V; v++) {
+            pr[v] = sp_k_expf(l[v] - mx);
+            sum += pr[v];
+        }
         float inv = (float)(1.0 / sum);
         for (int v = 0; v < V; v++) pr[v] *= inv;
         int tg = targets ? targets[n] : -1;
