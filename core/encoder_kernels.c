@@ -3,8 +3,9 @@
  * for the dimension legend and conventions.
  *
  * OpenMP only parallelises loops whose writes do not overlap; weight gradients that sum over rows are
- * computed by a separate channel-parallel loop (each thread owns some channels and sums rows in order), so
- * results are identical for any thread count.
+ * computed by a separate channel-parallel loop (each thread owns some channels and sums rows in order), and
+ * GEMMs run as a fixed pair of single-threaded BLAS blocks (k_gemm_*), so results are identical for any
+ * thread count.
  */
 #include "encoder_kernels.h"
 
