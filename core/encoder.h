@@ -132,8 +132,10 @@ sp_status sp_encoder_acts_alloc(const sp_encoder *m, int B, int T, int max_maske
 void sp_encoder_acts_free(sp_encoder_acts *a);
 
 /* Runs the model on a batch, saving activations in `a` for the backward. Classification logits are
- * computed for every row; the MLM head only at positions with mlm_targets >= 0. SP_ERR_INPUT if a token,
- * label or target is out of range or the batch exceeds the workspace. */
+ * computed for every row; the MLM head only at positions with mlm_targets >= 0; the last block only at the
+ * positions these heads read (position 0 and the masked ones; keys and values everywhere), which gives the
+ * same outputs and gradients as the full pass. SP_ERR_INPUT if a token, label or target is out of range or
+ * the batch exceeds the workspace. */
 sp_status sp_encoder_forward(sp_encoder *m, sp_encoder_acts *a, const sp_encoder_batch *batch,
                              sp_encoder_losses *losses);
 

@@ -79,11 +79,22 @@ void sp_k_layernorm_forward(float *out, float *mean, float *rstd, const float *x
 void sp_k_layernorm_backward(float *dx, float *dw, float *db, const float *dout, const float *x, const float *w,
                              const float *mean, const float *rstd, int N, int C);
 
-/* out [N,OC] = x [N,IC] @ w[OC,IC]^T + b [OC] (b may be NULL). cblas_sgemm. */
+/* BLAS inside OpenMP: with more than one OpenMP thread (outside a parallel region) and n_blocks >= 2, sets
+ * OpenBLAS to one thread and returns its previous count (> 0: run the blocks in parallel); otherwise 0 (run
+ * them in order). sp_k_blas_par_end(saved) restores the count. */
+int sp_k_blas_par_begin(int n_blocks);
+void sp_k_blas_par_end(int saved);
+
+/* out [N,OC] = x [N,IC] @ w[OC,IC]^T + b [OC] (b may be NULL). cblas_sgemm, in a few blocks fixed by the
+ * shapes that run in parallel under OpenMP (the same bits for any thread count). */
 void sp_k_matmul_forward(float *out, const float *x, const float *w, const float *b, int N, int IC, int OC);
 /* dx [N,IC] += dout @ w; dw [OC,IC] += dout^T @ x; db [OC] += column sums of dout. Any output may be NULL. */
 void sp_k_matmul_backward(float *dx, float *dw, float *db, const float *dout, const float *x, const float *w,
                           int N, int IC, int OC);
+
+/* As sp_k_matmul_backward, but dx is overwritten (dx = dout @ w), which spares zeroing it first. */
+void sp_k_matmul_backward_set(float *dx, float *dw, float *db, const float *dout, const float *x, const float *w,
+                              int N, int IC, int OC);
 
 /* The same with rows of x (and dx) ldx floats apart (ldx >= IC), e.g. position 0 of each sequence. */
 void sp_k_matmul_forward_strided(float *out, const float *x, int ldx, const float *w, const float *b, int N, int IC,
@@ -91,16 +102,36 @@ void sp_k_matmul_forward_strided(float *out, const float *x, int ldx, const floa
 void sp_k_matmul_backward_strided(float *dx, float *dw, float *db, const float *dout, const float *x, int ldx,
                                   const float *w, int N, int IC, int OC);
 
+/* General strides: out [N,OC] rows ldo apart, x (and dx) rows ldx apart, dout rows ldd apart; beta_dx 0
+ * overwrites dx, 1 accumulates (dw and db always accumulate). For column slices of a wider matrix. */
+void sp_k_matmul_forward_ld(float *out, int ldo, const float *x, int ldx, const float *w, const float *b, int N,
+                            int IC, int OC);
+void sp_k_matmul_backward_ld(float *dx, float beta_dx, float *dw, float *db, const float *dout, int ldd,
+                             const float *x, int ldx, const float *w, int N, int IC, int OC);
+
 /* GELU, tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), elementwise over n. */
 void sp_k_gelu_forward(float *out, const float *x, size_t n);
 /* dx += dout * gelu'(x). */
 void sp_k_gelu_backward(float *dx, const float *x, const float *dout, size_t n);
+/* Bias then GELU in one pass: pre [N,F] += b [F] (kept for the backward), out [N,F] = gelu(pre). */
+void sp_k_bias_gelu_forward(float *out, float *pre, const float *b, int N, int F);
+/* dx [N,F] = dout * gelu'(x) (overwrites), and db [F] += column sums of dx (db may be NULL). */
+void sp_k_gelu_bias_backward(float *dx, float *db, const float *x, const float *dout, int N, int F);
 
 /* out = res + dropout(branch): branch kept with probability 1 - p and scaled by 1 / (1 - p); p = 0 is identity.
  * out may alias res. n elements. */
 void sp_k_residual_forward(float *out, const float *res, const float *branch, size_t n, float p, uint64_t key);
 /* dbranch = dropout mask applied to dout (overwrites dbranch); the residual path passes dout through unchanged. */
 void sp_k_residual_branch_backward(float *dbranch, const float *dout, size_t n, float p, uint64_t key);
+
+/* out = res + dropout(branch) on selected rows: out [n,C]; row i adds res row res_rows[i] (NULL: i) and draws
+ * its mask at the elements of full row mask_rows[i] (NULL: i), so a subset of rows sees the same masks as the
+ * whole [B*T, C] tensor. out may alias res when res_rows is NULL. */
+void sp_k_residual_forward_rows(float *out, const float *res, const int32_t *res_rows, const float *branch,
+                                const int32_t *mask_rows, int n, int C, float p, uint64_t key);
+/* dbranch [n,C] = dropout mask of full rows mask_rows[i] (NULL: i) applied to dout [n,C] (overwrites). */
+void sp_k_residual_branch_backward_rows(float *dbranch, const float *dout, const int32_t *mask_rows, int n, int C,
+                                        float p, uint64_t key);
 
 /* Bidirectional multi-head attention over qkv [B,T,3C] (q | k | v, heads contiguous within each), keys with
  * key_valid[b,s] == 0 masked out. Saves the softmax weights att [B,NH,T,T] (before dropout; masked keys 0);
@@ -111,6 +142,21 @@ void sp_k_attention_forward(float *out, float *att, float *scratch, const float 
  * scratch and scratch2 are [B,NH,T,T] workspaces (scratch2 only used when p > 0). */
 void sp_k_attention_backward(float *dqkv, float *scratch, float *scratch2, const float *dout, const float *att,
                              const float *qkv, int B, int T, int C, int NH, float p, uint64_t key);
+
+/* Attention for selected query rows: the queries of batch row b are rows q_start[b] .. q_start[b+1]-1 of q
+ * (row stride ldq) at positions q_pos[row] of the sequence; keys and values are every position of qkv.
+ * q_start == NULL (and q_pos NULL) means all T positions of every row in order (q may then be qkv, ldq 3C).
+ * out [nQ,C]; att holds, per (b, head h), an n_b x T block at offset (q_start[b] * NH + h * n_b) * T (for all
+ * queries: the [B,NH,T,T] layout above); dropout masks are those of the full [B,NH,T,T] tensor. */
+void sp_k_attention_forward_rows(float *out, float *att, float *scratch, const float *q, int ldq, const float *qkv,
+                                 const uint8_t *key_valid, const int32_t *q_start, const int32_t *q_pos, int B, int T,
+                                 int C, int NH, float p, uint64_t key);
+/* dq [nQ, lddq] = beta * dq + d queries; dqkv [B,T,3C] = beta * dqkv + d keys and d values (beta 0 or 1; its
+ * query columns are untouched unless dq points into it). */
+void sp_k_attention_backward_rows(float *dq, int lddq, float *dqkv, float beta, float *scratch, float *scratch2,
+                                  const float *dout, const float *att, const float *q, int ldq, const float *qkv,
+                                  const int32_t *q_start, const int32_t *q_pos, int B, int T, int C, int NH, float p,
+                                  uint64_t key);
 
 /* Row softmax and cross-entropy: probs [N,V] = softmax(logits [N,V]); losses [N] = -log softmax at target[n]
  * for rows with target[n] >= 0, else 0 (computed as logsumexp - logit, so it never takes log of 0). */

@@ -151,6 +151,19 @@ static int enc_in_list(const char *list, const char *name)
     return 0;
 }
 
+/* A row's length (up to its last non-pad token) and its index in the split. */
+typedef struct {
+    int len;
+    size_t index;
+} enc_len_index;
+
+static int enc_len_cmp(const void *x, const void *y)
+{
+    const enc_len_index *a = x, *b = y;
+    if (a->len != b->len) return a->len < b->len ? -1 : 1;
+    return (a->index > b->index) - (a->index < b->index);
+}
+
 /* Writes predictions, rows and activations of one split. */
 static sp_status enc_store_split(sp_store_writer *w, sp_encoder *m, sp_encoder_acts *a, const sp_dataset *ds,
                                  const int32_t *tokens, int T, int cap_B, const sp_split_view *v,
@@ -168,26 +181,41 @@ static sp_status enc_store_split(sp_store_writer *w, sp_encoder *m, sp_encoder_a
     float *pc = with_acts && spec->pool_cls ? malloc((size_t)cap_B * (L + 1) * C * sizeof(float)) : NULL;
     float *pm = with_acts && spec->pool_mean ? malloc((size_t)cap_B * (L + 1) * C * sizeof(float)) : NULL;
     float *acts = with_acts ? malloc(n * (size_t)(L + 1) * 2 * C * sizeof(float)) : NULL; /* [pool][layer][n, C] */
+    enc_len_index *order = malloc((n ? n : 1) * sizeof *order);
+    double *row_nll = malloc((n ? n : 1) * sizeof *row_nll);
+    unsigned char *row_ok = malloc(n ? n : 1);
     sp_status st = SP_OK;
-    if (!probs || !rows || !tok || (with_acts && (!acts || (spec->pool_cls && !pc) || (spec->pool_mean && !pm)))) {
+    if (!probs || !rows || !tok || !order || !row_nll || !row_ok ||
+        (with_acts && (!acts || (spec->pool_cls && !pc) || (spec->pool_mean && !pm)))) {
         st = sp_fail(SP_ERR_NOMEM, "encoder: out of memory for the outputs of split %s", v->name);
         goto done;
     }
-    double nll = 0.0, correct = 0.0;
+    /* Rows go through the model in order of length (ties by index), each batch cut to its longest row: padded
+     * positions are never computed (padding changes no output) and results land at the rows' own places. */
+    for (size_t r = 0; r < n; r++) {
+        const int32_t *tr = tokens + v->rows[r] * (size_t)T;
+        int len = T;
+        while (len > 1 && tr[len - 1] == m->cfg.pad_id) len--;
+        order[r] = (enc_len_index){len, r};
+    }
+    qsort(order, n, sizeof *order, enc_len_cmp);
     for (size_t start = 0; start < n; start += (size_t)cap_B) {
         int b = (int)((n - start) < (size_t)cap_B ? n - start : (size_t)cap_B);
+        int Tb = order[start + (size_t)b - 1].len;
+        Tb = (Tb + 15) / 16 * 16 < T ? (Tb + 15) / 16 * 16 : T; /* whole 16-lane blocks in the row loops */
         for (int i = 0; i < b; i++)
-            memcpy(tok + (size_t)i * T, tokens + v->rows[start + i] * (size_t)T, (size_t)T * sizeof(int32_t));
+            memcpy(tok + (size_t)i * Tb, tokens + v->rows[order[start + i].index] * (size_t)T,
+                   (size_t)Tb * sizeof(int32_t));
         if (with_acts) {
-            st = sp_encoder_pooled(m, a, tok, b, T, pc, pm);
+            st = sp_encoder_pooled(m, a, tok, b, Tb, pc, pm);
         } else {
-            sp_encoder_batch bt = {.tokens = tok, .B = b, .T = T};
+            sp_encoder_batch bt = {.tokens = tok, .B = b, .T = Tb};
             st = sp_encoder_forward(m, a, &bt, NULL);
         }
         if (st != SP_OK) goto done;
         const float *lg = sp_encoder_cls_logits(a), *pr = sp_encoder_cls_probs(a);
         for (int i = 0; i < b; i++) {
-            size_t r = start + i;
+            size_t r = order[start + i].index;
             int y = ds->label[v->rows[r]];
             /* NLL from the logits in double: exact even where a float probability underflows */
             double mx = lg[(size_t)i * K];
@@ -198,8 +226,8 @@ static sp_status enc_store_split(sp_store_writer *w, sp_encoder *m, sp_encoder_a
                 se += exp(lg[(size_t)i * K + k] - mx);
                 if (pr[(size_t)i * K + k] > pr[(size_t)i * K + arg]) arg = k;
             }
-            nll += log(se) + mx - lg[(size_t)i * K + y];
-            correct += arg == y;
+            row_nll[r] = log(se) + mx - lg[(size_t)i * K + y];
+            row_ok[r] = arg == y;
             memcpy(probs + r * K, pr + (size_t)i * K, (size_t)K * sizeof(float));
             rows[r] = (int64_t)v->rows[r];
             for (int p = 0; with_acts && p < 2; p++) {
@@ -210,6 +238,11 @@ static sp_status enc_store_split(sp_store_writer *w, sp_encoder *m, sp_encoder_a
                            (size_t)C * sizeof(float));
             }
         }
+    }
+    double nll = 0.0, correct = 0.0;
+    for (size_t r = 0; r < n; r++) {
+        nll += row_nll[r];
+        correct += row_ok[r];
     }
     char path[160];
     hsize_t dp[2] = {n, (hsize_t)K}, dr[1] = {n}, da[2] = {n, (hsize_t)C};
@@ -233,6 +266,9 @@ static sp_status enc_store_split(sp_store_writer *w, sp_encoder *m, sp_encoder_a
         }
     }
 done:
+    free(order);
+    free(row_nll);
+    free(row_ok);
     free(probs);
     free(rows);
     free(tok);

@@ -170,8 +170,9 @@ static sp_status enc_job_prepare(enc_job *j, const sp_dataset *ds, const char *r
 {
     memset(j, 0, sizeof *j);
     if (threads > 0) {
+        /* one pool of threads: the kernels run their BLAS calls in OpenMP loops, one BLAS thread each */
         omp_set_num_threads(threads);
-        openblas_set_num_threads(threads);
+        openblas_set_num_threads(1);
     }
     sp_status st = sp_encoder_train_spec_check(spec);
     if (st != SP_OK) return st;

@@ -465,6 +465,49 @@ static void test_padding_and_pooling(void **state)
     sp_encoder_free(c.m);
 }
 
+/* The last block runs only at the rows the heads read: classification logits equal those of the full pass
+ * (sp_encoder_pooled), and the MLM logits of the masked positions equal those computed when every non-pad
+ * position is a target (the last block then runs nearly everywhere). */
+static void test_last_block_rows(void **state)
+{
+    (void)state;
+    md_ctx c;
+    md_setup(&c, 0, 1.0f, 1.0f);
+    enum { K = 3, NM = 5 }; /* md_mlm has 5 targets */
+    sp_encoder_acts *all;
+    assert_int_equal(sp_encoder_acts_alloc(c.m, MD_B, MD_T, MD_B * MD_T, &all), SP_OK);
+    sp_encoder_losses l;
+    assert_int_equal(sp_encoder_forward(c.m, c.a, &c.batch, &l), SP_OK);
+    assert_int_equal(l.n_mlm, NM);
+    float logits[MD_B * K], mlm[NM * MD_V];
+    int n_masked = 0;
+    memcpy(logits, sp_encoder_cls_logits(c.a), sizeof logits);
+    memcpy(mlm, sp_encoder_mlm_logits(c.a, &n_masked), sizeof mlm);
+    /* targets at every non-pad position after [CLS]; the masked ones keep their order among them */
+    int32_t every[MD_B * MD_T];
+    int masked_rank[NM], n_every = 0, k = 0;
+    for (int i = 0; i < MD_B * MD_T; i++) {
+        every[i] = (i % MD_T) > 0 && md_tokens[i] != 0 ? md_tokens[i] : -1;
+        if (md_mlm[i] >= 0) masked_rank[k++] = n_every;
+        if (every[i] >= 0) n_every++;
+    }
+    sp_encoder_batch b2 = {md_tokens, md_labels, every, MD_B, MD_T, 0, 0};
+    assert_int_equal(sp_encoder_forward(c.m, all, &b2, &l), SP_OK);
+    assert_int_equal(l.n_mlm, n_every);
+    const float *mlm_all = sp_encoder_mlm_logits(all, &n_masked);
+    assert_int_equal(k, NM);
+    for (int j = 0; j < NM; j++)
+        for (int v = 0; v < MD_V; v++)
+            assert_true(fabs(mlm[j * MD_V + v] - mlm_all[masked_rank[j] * MD_V + v]) < 1e-5);
+    for (int i = 0; i < MD_B * K; i++) assert_true(fabs(logits[i] - sp_encoder_cls_logits(all)[i]) < 1e-5);
+    /* the full pass */
+    assert_int_equal(sp_encoder_pooled(c.m, all, md_tokens, MD_B, MD_T, NULL, NULL), SP_OK);
+    for (int i = 0; i < MD_B * K; i++) assert_true(fabs(logits[i] - sp_encoder_cls_logits(all)[i]) < 1e-5);
+    sp_encoder_acts_free(all);
+    sp_encoder_acts_free(c.a);
+    sp_encoder_free(c.m);
+}
+
 /* A workspace larger than the batch (more rows, longer T, more MLM slots) gives bit-identical losses and
  * gradients: activations are packed at the batch's own shape. */
 static void test_workspace_larger_than_batch(void **state)
@@ -530,6 +573,7 @@ int main(void)
         cmocka_unit_test(test_model_grad_mlm),          cmocka_unit_test(test_model_grad_joint_dropout),
         cmocka_unit_test(test_thread_count_invariance), cmocka_unit_test(test_padding_and_pooling),
         cmocka_unit_test(test_workspace_larger_than_batch), cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_last_block_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

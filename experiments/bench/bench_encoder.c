@@ -3,8 +3,9 @@
  *
  * Usage: bench_encoder [threads] [steps]      (defaults 1 and 10; run by experiments/bench/run_encoder.sh)
  * Prints one line "splinter threads=N tokens_per_s=... ms_per_step=... tokens_per_cpu_s=... gflops=...
- * sgemm_gflops=... peak_rss_mb=..." where gflops counts the model's matmul and attention FLOPs (backward =
- * 2 x forward) per wall-clock second and tokens_per_cpu_s divides by process CPU time (all threads).
+ * sgemm_gflops=... peak_rss_mb=..." where gflops counts the matmul and attention FLOPs the step executes
+ * (backward = 2 x forward; see step_flops) per wall-clock second, tokens_per_cpu_s divides by process CPU time
+ * (all threads), and sgemm_gflops is one single-threaded sgemm of the FFN shape.
  * Model: vocab 8192, d 128, 2 layers, 4 heads, FFN 512, length 128, batch 32, 15% of tokens MLM targets.
  */
 #include <cblas.h>
@@ -32,13 +33,17 @@ static double clock_s(clockid_t id)
 
 static double now_s(void) { return clock_s(CLOCK_MONOTONIC); }
 
-/* FLOPs of one training step with M masked positions: 3 x forward (forward, then dx and dw in backward). */
+/* FLOPs one training step executes with M masked positions: 3 x forward (forward, then dx and dw in the
+ * backward). Every block but the last runs at all B*T positions; the last computes keys and values
+ * everywhere but queries, attention output, projection and MLP only at the S = B + M positions that feed a
+ * head ([CLS] of every row and the masked ones; the bench never masks position 0). */
 static double step_flops(int M)
 {
-    double BT = (double)B * T;
-    double layer = 2.0 * BT * (3.0 * C * C + C * C + 2.0 * C * F) + 4.0 * B * (double)T * T * C;
+    double BT = (double)B * T, S = (double)B + M;
+    double full = 2.0 * BT * (3.0 * C * C + C * C + 2.0 * C * F) + 4.0 * B * (double)T * T * C;
+    double last = 2.0 * BT * 2.0 * C * C + 2.0 * S * (C * C + C * C + 2.0 * C * F) + 4.0 * S * T * C;
     double heads = 2.0 * M * ((double)C * C + (double)C * V) + 2.0 * B * C * K;
-    return 3.0 * (L * layer + heads);
+    return 3.0 * ((L - 1) * full + last + heads);
 }
 
 /* GFLOP/s of a plain sgemm the size of the FFN matmul ([B*T, C] x [C, F]). */
@@ -67,8 +72,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: bench_encoder [threads>=1] [steps>=1]\n");
         return 2;
     }
+    /* as in training jobs: N OpenMP threads, each calling a single-threaded OpenBLAS */
     omp_set_num_threads(threads);
-    openblas_set_num_threads(threads);
+    openblas_set_num_threads(1);
     sp_encoder_config cfg = {.vocab_size = V, .d_model = C, .n_layers = L, .n_heads = NH, .d_ff = F,
                              .max_len = T, .n_classes = K, .dropout = 0.1f, .pad_id = 0};
     sp_encoder *m = NULL;

@@ -2,7 +2,8 @@
 # Encoder training throughput, splinter vs PyTorch, in the same run: same model (vocab 8192, d 128, 2 layers,
 # 4 heads, FFN 512, length 128, batch 32), joint MLM + classification objective, dropout 0.1, AdamW with
 # clipping; 1 and 2 threads (OMP_NUM_THREADS and OPENBLAS_NUM_THREADS for both, as PyTorch also calls
-# OpenBLAS through libblas, plus torch.set_num_threads).
+# OpenBLAS through libblas, plus torch.set_num_threads; bench_encoder runs N OpenMP threads that each call a
+# single-threaded OpenBLAS, as splinter's training jobs do).
 # OMP_WAIT_POLICY=passive for both: on a shared machine, OpenMP workers spinning between parallel regions
 # starve the BLAS threads (and vice versa), which slows both sides several-fold.
 # Each side runs REPEATS times, alternating, and the best tokens/s is kept (the machine is shared).
@@ -30,7 +31,8 @@ for threads in 1 2; do
   echo "$line_t"
   cc=$(echo "$line_c" | field tokens_per_cpu_s)
   ct=$(echo "$line_t" | field tokens_per_cpu_s)
-  awk -v c="$best_c" -v t="$best_t" -v cc="$cc" -v ct="$ct" -v n="$threads" \
-    'BEGIN { printf "ratio threads=%d splinter/torch tokens_per_s = %.2f (target >= 2), per CPU second = %.2f\n",
-             n, c / t, cc / ct }'
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  awk -v c="$best_c" -v t="$best_t" -v cc="$cc" -v ct="$ct" -v n="$threads" -v load="$load" \
+    'BEGIN { printf "ratio threads=%d splinter/torch tokens_per_s = %.2f (target >= 2), per CPU second = %.2f, load %s\n",
+             n, c / t, cc / ct, load }'
 done
