@@ -8,6 +8,11 @@
  * order, and two variants compared with the same example purpose string are paired by example.
  * Intervals are percentile intervals of the finite replicates.
  *
+ * A difference of two variants can also be paired by seed (sp_boot_pairing): when both variants trained the
+ * same set of F fine-tuning seeds (in every pretraining group of a nested variant), a replicate draws F
+ * fine-tuning seeds once and both variants use the models of those seeds; a nested variant still draws
+ * its pretraining groups with replacement and uses the drawn seeds in every drawn group.
+ *
  *     sp_boot_groups *g = NULL; sp_boot_groups_alloc(&g, pretrain_seed_of_model, M);
  *     size_t *draw = malloc(sp_boot_groups_max_draw(g) * sizeof *draw), k;
  *     gsl_rng *r = sp_rng_alloc(sp_seed_for(seed, "models:finetune", b));
@@ -46,6 +51,31 @@ void sp_boot_draw_models(size_t *out, size_t *slot, size_t *k, const sp_boot_gro
 
 /* w[i] = number of times example i is drawn in n draws with replacement. w: [n]. */
 void sp_boot_example_weights(double *w, size_t n, gsl_rng *r);
+
+/* Two variants' models matched by fine-tuning seed. Variant v (0, 1) is a grid of G_v pretraining groups x
+ * the same F fine-tuning seeds, one model per cell. */
+typedef struct {
+    size_t n_seeds;     /* F */
+    size_t n_groups[2]; /* G_0, G_1 */
+    size_t *cell[2];    /* [G_v][F] model index of (group, seed); seeds in ascending order */
+} sp_boot_pairing;
+
+/* Matches variant 0 (seed0[m], group0[m] for its M0 models) with variant 1 (seed1, group1, M1) on the
+ * fine-tuning seed. group_v[m] in 0..n_groups_v-1 is model m's pretraining group (group_v == NULL: one
+ * group). *out = NULL with SP_OK when they cannot be paired: some group lacks a seed of the other
+ * variant's set or holds a seed twice, or the two seed sets differ. */
+sp_status sp_boot_pairing_alloc(sp_boot_pairing **out, const uint64_t *seed0, const size_t *group0,
+                                size_t n_groups0, size_t M0, const uint64_t *seed1, const size_t *group1,
+                                size_t n_groups1, size_t M1);
+void sp_boot_pairing_free(sp_boot_pairing *p);
+
+/* One paired draw: seed_draw[0..F) = F fine-tuning seed indices (into the sorted seed set) drawn with
+ * replacement from r_seed, shared by both variants; then for each variant v, G_v groups with replacement
+ * from r_group_v (no draw when G_v = 1) and, in each drawn group j, the models of the drawn seeds in draw
+ * order. out_v: [G_v * F] model indices; slot_v (may be NULL): [G_v * F] the group draw j each model came
+ * from, as in sp_boot_draw_models. */
+void sp_boot_draw_paired(size_t *seed_draw, size_t *out0, size_t *slot0, size_t *out1, size_t *slot1,
+                         const sp_boot_pairing *p, gsl_rng *r_seed, gsl_rng *r_group0, gsl_rng *r_group1);
 
 /* Percentile interval at `level` (e.g. 0.95) of the finite values in reps[0..B) (quantiles by linear
  * interpolation, GSL's definition); NaN bounds when fewer than 2 finite values. reps is not modified. */

@@ -157,6 +157,35 @@ double sp_capacity_blahut_arimoto(sp_capacity_ws *ws, size_t M, int *iterations)
     return (best_lower > 0 ? best_lower : 0.0) / log(2.0);
 }
 
+/* a ln(1 + d/a) / d, the divided-difference part of x ln x between a and a + d (0 at a = 0). */
+static double xlogx_dd_part(double a, double d)
+{
+    return a > 0 ? a * log1p(d / a) / d : 0.0;
+}
+
+double sp_capacity_binary(double a, double b)
+{
+    if (a > b) {
+        double t = a;
+        a = b, b = t;
+    }
+    const double d = b - a;
+    if (!(d > 0)) return 0.0;
+    /* KL(w || q) is convex in w, so max(KL(a || q), KL(b || q)) >= C for every q with equality at the
+     * optimum q*, where the mutual information h(q) - h(a) - (q - a) (h(b) - h(a)) / d (as a function of the
+     * output probability q) is stationary: ln((1 - q*) / q*) = slope = (h(b) - h(a)) / d, h the binary
+     * entropy in nats. The slope is written as divided differences that stay exact when d is tiny:
+     * (x ln x)[a, b] = ln b + a ln(1 + d/a)/d and, with u = 1 - x, the same in u. */
+    const double ua = 1.0 - a, ub = 1.0 - b;
+    const double slope = -(log(b) + xlogx_dd_part(a, d)) + (log(ua) + xlogx_dd_part(ub, d));
+    const double e = exp(slope);
+    const double q = isinf(e) ? 0.0 : 1.0 / (1.0 + e), uq = isinf(e) ? 1.0 : e / (1.0 + e); /* q*, 1 - q* */
+    double kl_a = 0, kl_b = 0; /* second-order-exact KL as in ba_eval */
+    if (q > 0) kl_a += q * kl_term((a - q) / q), kl_b += q * kl_term((b - q) / q);
+    if (uq > 0) kl_a += uq * kl_term((ua - uq) / uq), kl_b += uq * kl_term((ub - uq) / uq);
+    return (kl_a > kl_b ? kl_a : kl_b) / log(2.0);
+}
+
 /* lo[t] / hi[t] = min / max of lo[t] / hi[t] and the renormalised P(class 1) of g[t] = (g0, g1), t < len.
  * The pairs are split into two contiguous arrays first: the strided form makes the compiler emit gathers. */
 static void extreme_update(double *restrict lo, double *restrict hi, const float *restrict g, size_t len,
@@ -182,7 +211,7 @@ sp_status sp_rashomon_capacity(double *rc, size_t *n_capped, const sp_predmatrix
     k = 0;
     for (size_t m = 0; m < M; m++)
         if (member == NULL || member[m]) idx[k++] = m;
-    size_t rows = C == 2 ? 2 : k, capped = 0;
+    size_t rows = C == 2 ? 2 : k, capped = 0; /* two classes: the workspace is not used */
     int failed = 0;
     /* Examples go in blocks: for two classes each block streams a contiguous slice of every member's row
      * to find the extreme rows, instead of gathering one example across M rows at a time. Blocks are
@@ -206,27 +235,23 @@ sp_status sp_rashomon_capacity(double *rc, size_t *n_capped, const sp_predmatrix
             if (!ws) continue;
             const size_t i0 = blk * BLOCK, len = i0 + BLOCK < n ? BLOCK : n - i0;
             if (C == 2) {
-                /* the two extreme rows (see capacity.h), by P(class 1) after renormalising each row */
+                /* the two extreme rows (see capacity.h), by P(class 1) after renormalising each row, then
+                 * the closed form of their channel */
                 for (size_t t = 0; t < len; t++) lo[t] = INFINITY, hi[t] = -INFINITY;
                 for (size_t j = 0; j < k; j++)
                     extreme_update(lo, hi, sp_predmatrix_row(pm, idx[j]) + 2 * i0, len, pair0, pair1);
+                for (size_t t = 0; t < len; t++) rc[i0 + t] = exp2(sp_capacity_binary(lo[t], hi[t]));
+                continue;
             }
             for (size_t t = 0; t < len; t++) {
-                size_t used, i = i0 + t;
-                if (C == 2) {
-                    ws->W[0] = 1.0 - lo[t], ws->W[1] = lo[t], ws->W[2] = 1.0 - hi[t], ws->W[3] = hi[t];
-                    used = 2;
-                } else {
-                    for (size_t j = 0; j < k; j++) {
-                        const float *g = sp_predmatrix_row(pm, idx[j]) + (size_t)C * i;
-                        for (int c = 0; c < C; c++) ws->W[j * (size_t)C + (size_t)c] = g[c];
-                    }
-                    used = k;
+                for (size_t j = 0; j < k; j++) {
+                    const float *g = sp_predmatrix_row(pm, idx[j]) + (size_t)C * (i0 + t);
+                    for (int c = 0; c < C; c++) ws->W[j * (size_t)C + (size_t)c] = g[c];
                 }
                 int iters;
-                double bits = sp_capacity_blahut_arimoto(ws, used, &iters);
+                double bits = sp_capacity_blahut_arimoto(ws, k, &iters);
                 if (iters > SP_CAPACITY_MAX_ITER) capped++;
-                rc[i] = exp2(bits);
+                rc[i0 + t] = exp2(bits);
             }
         }
         sp_capacity_ws_free(ws);

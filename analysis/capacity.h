@@ -19,9 +19,11 @@
  * the cap; the result is then a lower bound within the final gap, and callers count such examples.
  * Two classes: the capacity of a channel depends only on the extreme points of the convex hull of its
  * rows (KL(w || q) is convex in w, so max_m KL(W_m || q) sits at a vertex and C = min_q max_m KL), and with
- * two classes those are the rows with the smallest and largest g(x)_1: the 2-row channel is solved exactly
- * instead of the M-row one (rows compared by renormalised g(x)_1, in double). With more classes all member
- * rows enter.
+ * two classes those are the rows with the smallest and largest g(x)_1 (rows compared by renormalised
+ * g(x)_1, in double). The capacity of that 2-row binary channel has a closed form (sp_capacity_binary):
+ * the optimal output probability q* solves ln((1 - q*) / q*) = (h(b) - h(a)) / (b - a), and C = KL(b || q*)
+ * = KL(a || q*). sp_rashomon_capacity uses it for two classes; Blahut-Arimoto stays for more classes and
+ * is the reference the closed form is tested against. With more classes all member rows enter.
  *
  *     double rc[n];
  *     size_t capped;
@@ -58,8 +60,16 @@ void sp_capacity_ws_free(sp_capacity_ws *ws);
  * M >= 1. */
 double sp_capacity_blahut_arimoto(sp_capacity_ws *ws, size_t M, int *iterations);
 
+/* Capacity in bits of the binary-output channel with the two rows (1 - a, a) and (1 - b, b), a, b in
+ * [0, 1] in either order: 0 when a == b, 1 for {0, 1}, 1 - H(a) for b = 1 - a. Closed form (see the top of
+ * this file), accurate to ~1e-15 in absolute terms, also when a and b nearly coincide. */
+double sp_capacity_binary(double a, double b);
+
 /* rc[i] = Rashomon capacity 2^C(x_i) of the members (NULL = all models), for every example, in parallel
- * over examples. *n_capped (may be NULL) = examples that hit the iteration cap. rc: [n]. */
+ * over examples. Two classes: the extreme members by renormalised P(class 1), then sp_capacity_binary;
+ * more classes: Blahut-Arimoto on all member rows. *n_capped (may be NULL) = examples that hit the
+ * iteration cap (always 0 for two classes). Each example's value is independent of the thread count.
+ * rc: [n]. */
 sp_status sp_rashomon_capacity(double *rc, size_t *n_capped, const sp_predmatrix *pm, const uint8_t *member);
 
 #endif

@@ -367,6 +367,65 @@ static void us_compute(double out[US_COUNT], const double *acc, const double *lo
     }
 }
 
+/* Scratch of us_replicate: per split, the drawn models' accuracy and loss, and one split's weights. */
+typedef struct {
+    size_t cap;         /* models per draw */
+    double *acc, *loss; /* [S][cap] */
+    double *w;          /* [max n] */
+} us_ws;
+
+static void us_ws_free(us_ws *u)
+{
+    free(u->acc);
+    free(u->loss);
+    free(u->w);
+}
+
+/* Scratch for draws of up to cap models of variant v; 0 on allocation failure (u is then freeable). */
+static int us_ws_alloc(us_ws *u, const run_variant *v, size_t cap)
+{
+    const size_t S = v->n_splits;
+    size_t maxn = 1;
+    for (size_t j = 0; j < S; j++) maxn = v->splits[j].n > maxn ? v->splits[j].n : maxn;
+    u->cap = cap;
+    u->acc = malloc((S ? S : 1) * cap * sizeof *u->acc);
+    u->loss = malloc((S ? S : 1) * cap * sizeof *u->loss);
+    u->w = malloc(maxn * sizeof *u->w);
+    return u->acc && u->loss && u->w;
+}
+
+/* Underspecification statistics of variant v in replicate b for the drawn models draw[0..k) (slot: the
+ * group draw of each, used when v is nested) and replicate b's example weights of every split.
+ * out: [S][US_COUNT]. */
+static sp_status us_replicate(double *out, const run_state *s, const run_variant *v, size_t b, const size_t *draw,
+                              const size_t *slot, size_t k, us_ws *u)
+{
+    const size_t S = v->n_splits, T = v->test_split, cap = u->cap;
+    for (size_t j = 0; j < S; j++) {
+        const run_split *sp = &v->splits[j];
+        sp_status st = draw_examples(u->w, sp->n, s, sp->name, b);
+        if (st != SP_OK) return st;
+        for (size_t t = 0; t < k; t++) {
+            const uint8_t *cor = sp->correct + draw[t] * sp->n;
+            const double *nll = sp->nll + draw[t] * sp->n;
+            double c = 0, l = 0, tot = 0;
+            for (size_t i = 0; i < sp->n; i++) {
+                c += u->w[i] * cor[i];
+                l += u->w[i] * nll[i];
+                tot += u->w[i];
+            }
+            u->acc[j * cap + t] = c / tot;
+            u->loss[j * cap + t] = l / tot;
+        }
+    }
+    for (size_t j = 0; j < S; j++) {
+        int with_test = T < S && j != T;
+        us_compute(&out[j * US_COUNT], &u->acc[j * cap], &u->loss[j * cap], with_test ? &u->acc[T * cap] : NULL,
+                   with_test ? &u->loss[T * cap] : NULL, k, v->nested ? slot : NULL, v->groups->n_groups);
+    }
+    return SP_OK;
+}
+
 /* Point values, replicates and intervals of the underspecification statistics of one variant. */
 static sp_status variant_underspec(run_state *s, run_variant *v)
 {
@@ -387,48 +446,21 @@ static sp_status variant_underspec(run_state *s, run_variant *v)
     int failed = 0;
 #pragma omp parallel reduction(| : failed)
     {
-        size_t cap = sp_boot_groups_max_draw(v->groups), maxn = 1;
-        for (size_t j = 0; j < S; j++) maxn = v->splits[j].n > maxn ? v->splits[j].n : maxn;
+        size_t cap = sp_boot_groups_max_draw(v->groups);
         size_t *draw = malloc(cap * sizeof *draw), *slot = malloc(cap * sizeof *slot);
-        double *acc = malloc((S ? S : 1) * cap * sizeof *acc), *loss = malloc((S ? S : 1) * cap * sizeof *loss);
-        double *w = malloc(maxn * sizeof *w);
-        int ok = draw && slot && acc && loss && w;
+        us_ws u = {0};
+        int ok = draw && slot && us_ws_alloc(&u, v, cap);
         if (!ok) failed = 1;
 #pragma omp for schedule(dynamic, 1)
         for (size_t b = 0; b < B; b++) {
             size_t k;
-            if (!ok || draw_models(draw, slot, &k, NULL, s, v, b) != SP_OK) {
+            if (!ok || draw_models(draw, slot, &k, NULL, s, v, b) != SP_OK ||
+                us_replicate(&v->us_reps[b * S * US_COUNT], s, v, b, draw, slot, k, &u) != SP_OK)
                 failed = 1;
-                continue;
-            }
-            for (size_t j = 0; j < S; j++) {
-                const run_split *sp = &v->splits[j];
-                if (draw_examples(w, sp->n, s, sp->name, b) != SP_OK) failed = 1;
-                for (size_t t = 0; t < k; t++) {
-                    const uint8_t *cor = sp->correct + draw[t] * sp->n;
-                    const double *nll = sp->nll + draw[t] * sp->n;
-                    double c = 0, l = 0, tot = 0;
-                    for (size_t i = 0; i < sp->n; i++) {
-                        c += w[i] * cor[i];
-                        l += w[i] * nll[i];
-                        tot += w[i];
-                    }
-                    acc[j * cap + t] = c / tot;
-                    loss[j * cap + t] = l / tot;
-                }
-            }
-            for (size_t j = 0; j < S; j++) {
-                int with_test = T < S && j != T;
-                us_compute(&v->us_reps[(b * S + j) * US_COUNT], &acc[j * cap], &loss[j * cap],
-                           with_test ? &acc[T * cap] : NULL, with_test ? &loss[T * cap] : NULL, k,
-                           v->nested ? slot : NULL, v->groups->n_groups);
-            }
         }
         free(draw);
         free(slot);
-        free(acc);
-        free(loss);
-        free(w);
+        us_ws_free(&u);
     }
     if (failed) return sp_fail(SP_ERR_NOMEM, "bootstrap of variant %s failed (out of memory)", v->name);
     double *col = malloc((B ? B : 1) * sizeof *col);
@@ -442,7 +474,76 @@ static sp_status variant_underspec(run_state *s, run_variant *v)
     return st;
 }
 
-/* finetune-minus-joint, paired by example (same example draws per split and replicate). */
+/* Seed pairing of variants va and vb (NULL when either lacks fine-tuning seeds or the seed sets differ).
+ * A nested variant's groups are its pretraining seeds; a variant without nesting is one group. */
+static sp_status diff_pairing(sp_boot_pairing **out, const run_variant *va, const run_variant *vb)
+{
+    *out = NULL;
+    const run_variant *v2[2] = {va, vb};
+    uint64_t *seed[2] = {malloc(va->M * sizeof(uint64_t)), malloc(vb->M * sizeof(uint64_t))};
+    sp_status st = seed[0] && seed[1] ? SP_OK : sp_fail(SP_ERR_NOMEM, "out of memory");
+    int all = 1;
+    for (int t = 0; t < 2 && st == SP_OK; t++)
+        for (size_t m = 0; m < v2[t]->M; m++) {
+            all &= v2[t]->models[m]->has_seed_finetune;
+            seed[t][m] = v2[t]->models[m]->seed_finetune;
+        }
+    if (st == SP_OK && all)
+        st = sp_boot_pairing_alloc(out, seed[0], va->nested ? va->groups->group_of : NULL, va->groups->n_groups,
+                                   va->M, seed[1], vb->nested ? vb->groups->group_of : NULL, vb->groups->n_groups,
+                                   vb->M);
+    free(seed[0]);
+    free(seed[1]);
+    return st;
+}
+
+/* Replicates of both variants' statistics under seed-paired model draws: reps_v [B][S_v][US_COUNT]. Seeds
+ * come from sp_seed_for(seed, "seeds:<a>-minus-<b>", b), each variant's pretraining groups from
+ * sp_seed_for(seed, "groups:<v>", b); example weights are the same as in the unpaired replicates. */
+static sp_status paired_replicates(double *reps_a, double *reps_b, const run_state *s, const run_variant *va,
+                                   const run_variant *vb, const sp_boot_pairing *p)
+{
+    const size_t B = s->opt->bootstrap, F = p->n_seeds;
+    const size_t ka = p->n_groups[0] * F, kb = p->n_groups[1] * F;
+    int failed = 0;
+#pragma omp parallel reduction(| : failed)
+    {
+        size_t *fd = malloc(F * sizeof *fd), *da = malloc(ka * sizeof *da), *sa = malloc(ka * sizeof *sa);
+        size_t *db = malloc(kb * sizeof *db), *sb = malloc(kb * sizeof *sb);
+        us_ws ua = {0}, ub = {0};
+        int ok = fd && da && sa && db && sb && us_ws_alloc(&ua, va, ka) && us_ws_alloc(&ub, vb, kb);
+        if (!ok) failed = 1;
+#pragma omp for schedule(dynamic, 1)
+        for (size_t b = 0; b < B; b++) {
+            if (!ok) continue;
+            char purpose[3][300];
+            snprintf(purpose[0], sizeof purpose[0], "seeds:%s-minus-%s", va->name, vb->name);
+            snprintf(purpose[1], sizeof purpose[1], "groups:%s", va->name);
+            snprintf(purpose[2], sizeof purpose[2], "groups:%s", vb->name);
+            gsl_rng *r[3];
+            for (int t = 0; t < 3; t++) r[t] = sp_rng_alloc(sp_seed_for(s->opt->seed, purpose[t], b));
+            if (r[0] && r[1] && r[2]) {
+                sp_boot_draw_paired(fd, da, sa, db, sb, p, r[0], r[1], r[2]);
+                if (us_replicate(&reps_a[b * va->n_splits * US_COUNT], s, va, b, da, sa, ka, &ua) != SP_OK ||
+                    us_replicate(&reps_b[b * vb->n_splits * US_COUNT], s, vb, b, db, sb, kb, &ub) != SP_OK)
+                    failed = 1;
+            } else {
+                failed = 1;
+            }
+            for (int t = 0; t < 3; t++)
+                if (r[t]) gsl_rng_free(r[t]);
+        }
+        free(fd), free(da), free(sa), free(db), free(sb);
+        us_ws_free(&ua);
+        us_ws_free(&ub);
+    }
+    return failed ? sp_fail(SP_ERR_NOMEM, "paired bootstrap of %s and %s failed (out of memory)", va->name, vb->name)
+                  : SP_OK;
+}
+
+/* finetune-minus-joint: examples paired (same example draws per split and replicate); models paired by
+ * fine-tuning seed when both variants trained the same seeds (s->diff_paired), else drawn independently
+ * per variant (the variants' own replicates). */
 static sp_status variant_difference(run_state *s)
 {
     size_t a = SIZE_MAX, bj = SIZE_MAX;
@@ -463,27 +564,40 @@ static sp_status variant_difference(run_state *s)
         free(col);
         return sp_fail(SP_ERR_NOMEM, "out of memory");
     }
-    sp_status st = SP_OK;
+    sp_boot_pairing *pairing = NULL;
+    sp_status st = B > 0 ? diff_pairing(&pairing, va, vb) : SP_OK;
+    const double *reps_a = va->us_reps, *reps_b = vb->us_reps;
+    double *own_a = NULL, *own_b = NULL;
+    if (st == SP_OK && pairing) {
+        own_a = malloc(B * (S ? S : 1) * US_COUNT * sizeof *own_a);
+        own_b = malloc(B * (vb->n_splits ? vb->n_splits : 1) * US_COUNT * sizeof *own_b);
+        st = own_a && own_b ? paired_replicates(own_a, own_b, s, va, vb, pairing) : sp_fail(SP_ERR_NOMEM, "out of memory");
+        reps_a = own_a, reps_b = own_b;
+        s->diff_paired = 1;
+    }
+    sp_boot_pairing_free(pairing);
     for (size_t j = 0; j < S && st == SP_OK; j++) {
         size_t jb = SIZE_MAX;
         for (size_t t = 0; t < vb->n_splits; t++)
             if (strcmp(vb->splits[t].name, va->splits[j].name) == 0) jb = t;
-        int paired = jb != SIZE_MAX && vb->splits[jb].n == va->splits[j].n &&
-                     memcmp(vb->splits[jb].rows, va->splits[j].rows, va->splits[j].n * sizeof(int64_t)) == 0;
+        int same_rows = jb != SIZE_MAX && vb->splits[jb].n == va->splits[j].n &&
+                        memcmp(vb->splits[jb].rows, va->splits[j].rows, va->splits[j].n * sizeof(int64_t)) == 0;
         for (size_t c = 0; c < US_COUNT; c++) {
             size_t ia = j * US_COUNT + c;
             s->diff[ia] = s->diff_lo[ia] = s->diff_hi[ia] = NAN;
-            if (!paired) continue;
+            if (!same_rows) continue;
             size_t ib = jb * US_COUNT + c;
             s->diff[ia] = va->us[ia] - vb->us[ib];
             for (size_t b = 0; b < B; b++)
-                col[b] = va->us_reps[b * S * US_COUNT + ia] - vb->us_reps[b * vb->n_splits * US_COUNT + ib];
+                col[b] = reps_a[b * S * US_COUNT + ia] - reps_b[b * vb->n_splits * US_COUNT + ib];
             if ((st = sp_boot_percentile(&s->diff_lo[ia], &s->diff_hi[ia], col, B, s->opt->level)) != SP_OK) break;
         }
-        if (!paired && st == SP_OK)
+        if (!same_rows && st == SP_OK)
             st = run_warn(s, "split %s: finetune and joint are not evaluated on the same rows; no difference "
                           "reported", va->splits[j].name);
     }
+    free(own_a);
+    free(own_b);
     free(col);
     return st;
 }

@@ -30,6 +30,8 @@ typedef struct {
     int n_classes;
     uint64_t seed_pretrain;
     int has_seed_pretrain;
+    uint64_t seed_finetune; /* attribute `seed_init` (a function of the master seed), else `seed` */
+    int has_seed_finetune;
     run_model_split *splits;
     size_t n_splits;
 } run_model;
@@ -119,6 +121,7 @@ typedef struct {
     /* finetune-minus-joint: [n_splits of finetune][US_COUNT] */
     int have_diff;
     size_t diff_a, diff_b;  /* variant indices of finetune and joint */
+    int diff_paired;        /* 1: models resampled paired by fine-tuning seed (sp_boot_pairing) */
     double *diff, *diff_lo, *diff_hi;
 } run_state;
 

@@ -93,6 +93,10 @@ static sp_status model_read(run_model *m, hid_t f, const char *path)
         return sp_fail(SP_ERR_INPUT, "%s: n_classes = %lld is not a class count >= 2", path, (long long)C);
     m->n_classes = (int)C;
     m->has_seed_pretrain = sp_store_read_attr_u64(f, "/", "seed_pretrain", &m->seed_pretrain) == SP_OK;
+    /* the fine-tuning seed's identity: seed_init (derived from the master seed, written by every family),
+     * else the master seed itself */
+    m->has_seed_finetune = sp_store_read_attr_u64(f, "/", "seed_init", &m->seed_finetune) == SP_OK ||
+                           sp_store_read_attr_u64(f, "/", "seed", &m->seed_finetune) == SP_OK;
     sp_error_clear();
     if (!sp_store_exists(f, "/predictions"))
         return sp_fail(SP_ERR_INPUT, "%s: no /predictions group; the model was not evaluated", path);

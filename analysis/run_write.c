@@ -157,6 +157,8 @@ static sp_status write_h5(const run_state *s, const char *dir)
                 if ((st = sp_store_write_f64(w, p, 1, du, arr[t], 0)) != SP_OK) goto fail;
             }
         }
+        if (va->n_splits > 0 && (st = sp_store_attr_i64(w, "/finetune_minus_joint", "paired", s->diff_paired)) != SP_OK)
+            goto fail;
     }
     return sp_store_commit(w);
 fail:
@@ -337,7 +339,8 @@ static sp_status write_pairwise_csv(const run_state *s, const char *dir)
     return st;
 }
 
-static sp_status variants_rows(sp_csv *csv, const char *variant, const char *split, size_t n_models,
+/* paired: -1 for one variant's rows (empty field), else 0/1 for a difference of variants. */
+static sp_status variants_rows(sp_csv *csv, const char *variant, const char *split, size_t n_models, int paired,
                                const double *val, const double *lo, const double *hi)
 {
     sp_status st = SP_OK;
@@ -350,6 +353,7 @@ static sp_status variants_rows(sp_csv *csv, const char *variant, const char *spl
         TRY(sp_csv_f64(csv, lo[c]));
         TRY(sp_csv_f64(csv, hi[c]));
         TRY(sp_csv_i64(csv, (int64_t)n_models));
+        TRY(paired < 0 ? sp_csv_str(csv, "") : sp_csv_i64(csv, paired));
         TRY(sp_csv_end_row(csv));
     }
 fail:
@@ -358,7 +362,7 @@ fail:
 
 static sp_status write_variants_csv(const run_state *s, const char *dir)
 {
-    static const char *const cols[] = {"variant", "split", "metric", "value", "lo", "hi", "n_models"};
+    static const char *const cols[] = {"variant", "split", "metric", "value", "lo", "hi", "n_models", "paired"};
     char path[4096];
     if (join_path(path, sizeof path, dir, "variants.csv") != SP_OK) return SP_ERR_USAGE;
     sp_csv *csv = NULL;
@@ -367,14 +371,15 @@ static sp_status write_variants_csv(const run_state *s, const char *dir)
     for (size_t j = 0; j < s->n_variants; j++) {
         const run_variant *v = &s->variants[j];
         for (size_t k = 0; k < v->n_splits; k++)
-            TRY(variants_rows(csv, v->name, v->splits[k].name, v->M, &v->us[k * US_COUNT], &v->us_lo[k * US_COUNT],
-                              &v->us_hi[k * US_COUNT]));
+            TRY(variants_rows(csv, v->name, v->splits[k].name, v->M, -1, &v->us[k * US_COUNT],
+                              &v->us_lo[k * US_COUNT], &v->us_hi[k * US_COUNT]));
     }
     if (s->have_diff) {
         const run_variant *va = &s->variants[s->diff_a];
         for (size_t k = 0; k < va->n_splits; k++)
             TRY(variants_rows(csv, "finetune-minus-joint", va->splits[k].name, va->M + s->variants[s->diff_b].M,
-                              &s->diff[k * US_COUNT], &s->diff_lo[k * US_COUNT], &s->diff_hi[k * US_COUNT]));
+                              s->diff_paired, &s->diff[k * US_COUNT], &s->diff_lo[k * US_COUNT],
+                              &s->diff_hi[k * US_COUNT]));
     }
     return sp_csv_commit(csv);
 fail:

@@ -1,6 +1,7 @@
 /* test_bootstrap.c: Multi-Bootstrap draws and interval coverage on synthetic data with known truth (plain
  * and nested designs; a bootstrap that ignores the nesting must undercover), percentile intervals, the nested
- * ANOVA decomposition, and the underspecification statistics (spread, Spearman, Kendall tau-b with ties). */
+ * ANOVA decomposition, the underspecification statistics (spread, Spearman, Kendall tau-b with ties), and
+ * the seed pairing of two variants (which grids pair, and a paired difference that is exactly known). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -208,6 +209,126 @@ static void test_underspec_statistics(void **state)
     assert_float_equal(sp_spread_ratio(3.0, 2.0), 1.5, 0);
 }
 
+static void test_pairing_grids(void **state)
+{
+    (void)state;
+    sp_boot_pairing *p = NULL;
+    /* variant 0 nested: 2 pretraining groups x seeds {7, 3, 9} in scrambled order; variant 1: seeds 9, 7, 3 */
+    const uint64_t s0[] = {7, 3, 9, 9, 7, 3}, s1[] = {9, 7, 3};
+    const size_t g0[] = {0, 0, 0, 1, 1, 1};
+    assert_int_equal(sp_boot_pairing_alloc(&p, s0, g0, 2, 6, s1, NULL, 1, 3), SP_OK);
+    assert_non_null(p);
+    assert_int_equal(p->n_seeds, 3);
+    assert_int_equal(p->n_groups[0], 2);
+    assert_int_equal(p->n_groups[1], 1);
+    /* seeds sorted 3, 7, 9: cell[g][f] is the model of (group g, seed f) */
+    const size_t want0[] = {1, 0, 2, 5, 4, 3}, want1[] = {2, 1, 0};
+    for (int c = 0; c < 6; c++) assert_int_equal(p->cell[0][c], want0[c]);
+    for (int c = 0; c < 3; c++) assert_int_equal(p->cell[1][c], want1[c]);
+    /* a draw: the same seeds in every drawn group and in the other variant, groups drawn per variant */
+    gsl_rng *rs = sp_rng_alloc(1), *r0 = sp_rng_alloc(2), *r1 = sp_rng_alloc(3);
+    size_t fd[3], o0[6], sl0[6], o1[3], sl1[3];
+    for (int rep = 0; rep < 20; rep++) {
+        sp_boot_draw_paired(fd, o0, sl0, o1, sl1, p, rs, r0, r1);
+        for (size_t t = 0; t < 3; t++) {
+            assert_true(fd[t] < 3);
+            assert_int_equal(s1[o1[t]], s0[o0[t]]);     /* paired by seed */
+            assert_int_equal(s0[o0[3 + t]], s0[o0[t]]); /* same seeds in both group draws */
+            assert_int_equal(g0[o0[t]], g0[o0[0]]);     /* one group per group draw */
+            assert_int_equal(sl0[t], 0);
+            assert_int_equal(sl0[3 + t], 1);
+            assert_int_equal(sl1[t], 0);
+        }
+    }
+    gsl_rng_free(rs), gsl_rng_free(r0), gsl_rng_free(r1);
+    sp_boot_pairing_free(p);
+
+    /* not pairable: different seed sets, a seed twice in a group, a missing cell */
+    const uint64_t other[] = {9, 7, 4};
+    assert_int_equal(sp_boot_pairing_alloc(&p, s0, g0, 2, 6, other, NULL, 1, 3), SP_OK);
+    assert_null(p);
+    const uint64_t twice[] = {7, 7, 9, 9, 7, 3};
+    assert_int_equal(sp_boot_pairing_alloc(&p, twice, g0, 2, 6, s1, NULL, 1, 3), SP_OK);
+    assert_null(p);
+    assert_int_equal(sp_boot_pairing_alloc(&p, s0, g0, 2, 5, s1, NULL, 1, 3), SP_OK);
+    assert_null(p);
+}
+
+/* Scores with a strong per-seed effect e(s) shared by both variants: y1(s) = e(s), y0(g, s) = pre(g) + e(s)
+ * + delta + d(s), pre = {-0.5, 0, 0.5} over 3 pretraining groups, d = {+0.1, -0.1, +0.1, -0.1}, e = {0, 2, 4, 6}.
+ * The true difference of the means over the grid is delta (pre and d average to 0). A paired replicate's
+ * difference of means is delta + (mean of the drawn pre) + (mean of d over the drawn seeds), so every one lies
+ * in [delta - 0.6, delta + 0.6] whatever the draw; unpaired draws add the spread of e (6 units). */
+static void test_paired_difference_known(void **state)
+{
+    (void)state;
+    enum { F = 4, G = 3, B = 2000 };
+    const double e[F] = {0, 2, 4, 6}, d[F] = {0.1, -0.1, 0.1, -0.1}, pre[G] = {-0.5, 0, 0.5}, delta = 0.25;
+    uint64_t seed0[G * F], seed1[F];
+    size_t group0[G * F];
+    double y0[G * F], y1[F];
+    for (size_t g = 0; g < G; g++)
+        for (size_t f = 0; f < F; f++) {
+            size_t m = g * F + f;
+            seed0[m] = 1000 + f, group0[m] = g;
+            y0[m] = pre[g] + e[f] + delta + d[f];
+        }
+    for (size_t f = 0; f < F; f++) seed1[F - 1 - f] = 1000 + f, y1[F - 1 - f] = e[f];
+    sp_boot_pairing *p = NULL;
+    assert_int_equal(sp_boot_pairing_alloc(&p, seed0, group0, G, G * F, seed1, NULL, 1, F), SP_OK);
+    assert_non_null(p);
+    sp_boot_groups *gr0 = NULL, *gr1 = NULL;
+    uint64_t key0[G * F];
+    for (size_t m = 0; m < G * F; m++) key0[m] = group0[m];
+    assert_int_equal(sp_boot_groups_alloc(&gr0, key0, G * F), SP_OK);
+    assert_int_equal(sp_boot_groups_alloc(&gr1, NULL, F), SP_OK);
+    double *paired = malloc(B * sizeof *paired), *unpaired = malloc(B * sizeof *unpaired);
+    size_t fd[F], o0[G * F], o1[F], k0, k1;
+    for (size_t b = 0; b < B; b++) {
+        gsl_rng *rs = sp_rng_alloc(sp_seed_for(5, "seeds", b)), *r0 = sp_rng_alloc(sp_seed_for(5, "g0", b)),
+                *r1 = sp_rng_alloc(sp_seed_for(5, "g1", b));
+        sp_boot_draw_paired(fd, o0, NULL, o1, NULL, p, rs, r0, r1);
+        double m0 = 0, m1 = 0;
+        for (size_t t = 0; t < G * F; t++) m0 += y0[o0[t]] / (G * F);
+        for (size_t t = 0; t < F; t++) m1 += y1[o1[t]] / F;
+        paired[b] = m0 - m1;
+        assert_true(paired[b] >= delta - 0.6 - 1e-12 && paired[b] <= delta + 0.6 + 1e-12);
+        sp_boot_draw_models(o0, NULL, &k0, gr0, r0); /* the unpaired Multi-Bootstrap: independent draws */
+        sp_boot_draw_models(o1, NULL, &k1, gr1, r1);
+        assert_int_equal(k0, G * F);
+        assert_int_equal(k1, F);
+        m0 = m1 = 0;
+        for (size_t t = 0; t < k0; t++) m0 += y0[o0[t]] / (double)k0;
+        for (size_t t = 0; t < k1; t++) m1 += y1[o1[t]] / (double)k1;
+        unpaired[b] = m0 - m1;
+        gsl_rng_free(rs), gsl_rng_free(r0), gsl_rng_free(r1);
+    }
+    double plo, phi, ulo, uhi;
+    assert_int_equal(sp_boot_percentile(&plo, &phi, paired, B, 0.95), SP_OK);
+    assert_int_equal(sp_boot_percentile(&ulo, &uhi, unpaired, B, 0.95), SP_OK);
+    print_message("paired [%.3f, %.3f], unpaired [%.3f, %.3f], true %.3f\n", plo, phi, ulo, uhi, delta);
+    assert_true(plo <= delta && delta <= phi);
+    assert_true(ulo <= delta && delta <= uhi);
+    assert_true(phi - plo <= 1.2 + 1e-12);       /* the bound above */
+    assert_true(uhi - ulo > 2.0 * (phi - plo));  /* the shared seed effect no longer widens it */
+    /* without pretraining and seed noise (pre = d = 0) every paired replicate is exactly delta */
+    for (size_t m = 0; m < G * F; m++) y0[m] = e[m % F] + delta;
+    gsl_rng *rs = sp_rng_alloc(9), *r0 = sp_rng_alloc(10), *r1 = sp_rng_alloc(11);
+    for (int b = 0; b < 50; b++) {
+        sp_boot_draw_paired(fd, o0, NULL, o1, NULL, p, rs, r0, r1);
+        double m0 = 0, m1 = 0;
+        for (size_t t = 0; t < G * F; t++) m0 += y0[o0[t]];
+        for (size_t t = 0; t < F; t++) m1 += y1[o1[t]];
+        assert_float_equal(m0 / (G * F) - m1 / F, delta, 1e-12);
+    }
+    gsl_rng_free(rs), gsl_rng_free(r0), gsl_rng_free(r1);
+    free(paired);
+    free(unpaired);
+    sp_boot_groups_free(gr0);
+    sp_boot_groups_free(gr1);
+    sp_boot_pairing_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -217,6 +338,8 @@ int main(void)
         cmocka_unit_test(test_coverage_nested),
         cmocka_unit_test(test_nested_variance),
         cmocka_unit_test(test_underspec_statistics),
+        cmocka_unit_test(test_pairing_grids),
+        cmocka_unit_test(test_paired_difference_known),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,8 @@
  * to 1e-6, results are bit-identical across thread counts, and bad runs fail with a clear message and leave
  * no output (fewer than 2 models, mixed data_hash, non-HDF5 file, missing val split, differing rows, bad
  * probabilities) or are handled as documented (*.tmp ignored, a split missing from one model skipped with a
- * warning). */
+ * warning), and the finetune-minus-joint interval is paired by fine-tuning seed when both variants trained
+ * the same seeds (narrower under a shared seed effect) and unpaired otherwise. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -60,6 +61,9 @@ typedef struct {
     int skip_split;      /* 0 none, 1 no ood-late, 2 no val */
     int shift_rows;      /* 1: test rows shifted by one */
     int bad_probability; /* 1: a row that does not sum to 1 */
+    int has_ft;          /* 1: a fine-tuning seed ft with a strong effect on the logits */
+    uint64_t ft;
+    int write_ft;        /* 1: record ft as the seed_init attribute */
 } model_spec;
 
 /* Splits: val rows 0..59, test 60..139, ood-late 140..199. OOD predictions vary more across models. */
@@ -81,6 +85,8 @@ static void write_model(const char *run, const model_spec *spec)
     gsl_rng *shared = sp_rng_alloc(spec->pretrain * 7919 + 1); /* a pretraining-seed effect */
     double group_shift = gsl_ran_gaussian(shared, 0.3);
     gsl_rng_free(shared);
+    if (spec->has_ft) group_shift += 2.0 * ((double)(spec->ft % 4) - 1.5); /* shared by every variant */
+    if (spec->write_ft) assert_int_equal(sp_store_attr_u64(w, "/", "seed_init", spec->ft), SP_OK);
     for (int s = 0; s < 3; s++) {
         if ((spec->skip_split == 1 && s == 2) || (spec->skip_split == 2 && s == 0)) continue;
         size_t n = count[s];
@@ -130,12 +136,12 @@ static void standard_run(const char *run)
     char name[32];
     for (int k = 0; k < 6; k++) {
         snprintf(name, sizeof name, "finetune-%d", k);
-        model_spec s = {name, "finetune", HASH, 100 + (uint64_t)k, (uint64_t)(k / 2), 0, 0, 0};
+        model_spec s = {name, "finetune", HASH, 100 + (uint64_t)k, (uint64_t)(k / 2), 0, 0, 0, 0, 0, 0};
         write_model(run, &s);
     }
     for (int k = 0; k < 5; k++) {
         snprintf(name, sizeof name, "joint-%d", k);
-        model_spec s = {name, "joint", HASH, 200 + (uint64_t)k, 50 + (uint64_t)k, 0, 0, 0};
+        model_spec s = {name, "joint", HASH, 200 + (uint64_t)k, 50 + (uint64_t)k, 0, 0, 0, 0, 0, 0};
         write_model(run, &s);
     }
 }
@@ -232,6 +238,70 @@ static void test_synthetic_run_matches_numpy(void **state)
     free(models), free(mult), free(ex), free(var), free(pw), free(mult1), free(var1);
 }
 
+/* finetune: 3 pretraining seeds x fine-tuning seeds 0..3; joint: fine-tuning seeds 0..3; the fine-tuning
+ * seed shifts every logit by 2 (s - 1.5) in both variants. Returns the finetune-minus-joint test accuracy
+ * row: value, lo, hi and the paired flag. */
+static void seed_effect_run(int write_ft, double *value, double *lo, double *hi, int *paired)
+{
+    fresh_run(RUN, HASH);
+    char name[32];
+    for (uint64_t p = 0; p < 3; p++)
+        for (uint64_t f = 0; f < 4; f++) {
+            snprintf(name, sizeof name, "finetune-p%llu-s%llu", (unsigned long long)p, (unsigned long long)f);
+            model_spec s = {name, "finetune", HASH, 300 + 4 * p + f, p, 0, 0, 0, 1, f, write_ft};
+            write_model(RUN, &s);
+        }
+    for (uint64_t f = 0; f < 4; f++) {
+        snprintf(name, sizeof name, "joint-s%llu", (unsigned long long)f);
+        model_spec s = {name, "joint", HASH, 400 + f, 60 + f, 0, 0, 0, 1, f, write_ft};
+        write_model(RUN, &s);
+    }
+    sp_analysis_options opt = test_options();
+    opt.bootstrap = 200;
+    sp_analysis_result *res = NULL;
+    assert_int_equal(sp_analysis_run(RUN, &opt, &res), SP_OK);
+    sp_analysis_result_free(res);
+    char *var = read_file(RUN "/analysis/variants.csv");
+    assert_non_null(var);
+    assert_prefix(var, "variant,split,metric,value,lo,hi,n_models,paired\n");
+    assert_non_null(strstr(var, "\nfinetune,test,accuracy_mean,")); /* one variant's rows: paired left empty */
+    const char *row = strstr(var, "\nfinetune-minus-joint,test,accuracy_mean,");
+    assert_non_null(row);
+    int n_models = 0;
+    assert_int_equal(sscanf(row + strlen("\nfinetune-minus-joint,test,accuracy_mean,"), "%lf,%lf,%lf,%d,%d", value,
+                            lo, hi, &n_models, paired),
+                     5);
+    assert_int_equal(n_models, 16);
+    char *fin = strstr(var, "\nfinetune,test,accuracy_mean,");
+    char *eol = strchr(fin + 1, '\n');
+    assert_true(eol > fin && eol[-1] == ','); /* empty paired field */
+    /* bit-identical with one thread */
+    omp_set_num_threads(1);
+    assert_int_equal(sp_analysis_run(RUN, &opt, &res), SP_OK);
+    sp_analysis_result_free(res);
+    omp_set_num_threads(2);
+    char *var1 = read_file(RUN "/analysis/variants.csv");
+    assert_string_equal(var, var1);
+    free(var1);
+    free(var);
+}
+
+static void test_difference_paired_by_seed(void **state)
+{
+    (void)state;
+    double v1, lo1, hi1, v0, lo0, hi0;
+    int p1, p0;
+    seed_effect_run(1, &v1, &lo1, &hi1, &p1);
+    seed_effect_run(0, &v0, &lo0, &hi0, &p0); /* same predictions, seeds not recorded: unpaired */
+    print_message("paired %d: %.4f [%.4f, %.4f]; paired %d: %.4f [%.4f, %.4f]\n", p1, v1, lo1, hi1, p0, v0, lo0, hi0);
+    assert_int_equal(p1, 1);
+    assert_int_equal(p0, 0);
+    assert_float_equal(v1, v0, 0.0);
+    assert_true(lo1 <= v1 && v1 <= hi1);
+    assert_true(lo0 <= v0 && v0 <= hi0);
+    assert_true(hi1 - lo1 < 0.75 * (hi0 - lo0));
+}
+
 /* Runs the analysis expecting failure whose message contains `needle`, and no analysis output. */
 static void expect_failure(const char *needle)
 {
@@ -249,7 +319,7 @@ static void expect_failure(const char *needle)
 static void test_bad_runs(void **state)
 {
     (void)state;
-    model_spec a = {"a", "joint", HASH, 1, 1, 0, 0, 0}, b = {"b", "joint", HASH, 2, 2, 0, 0, 0};
+    model_spec a = {"a", "joint", HASH, 1, 1, 0, 0, 0, 0, 0, 0}, b = {"b", "joint", HASH, 2, 2, 0, 0, 0, 0, 0, 0};
 
     fresh_run(RUN, HASH);
     write_model(RUN, &a);
@@ -302,8 +372,8 @@ static void test_missing_split_is_skipped_with_warning(void **state)
 {
     (void)state;
     fresh_run(RUN, HASH);
-    model_spec a = {"a", "joint", HASH, 1, 1, 0, 0, 0}, b = {"b", "joint", HASH, 2, 2, 1, 0, 0};
-    model_spec c = {"c", "joint", HASH, 3, 3, 0, 0, 0};
+    model_spec a = {"a", "joint", HASH, 1, 1, 0, 0, 0, 0, 0, 0}, b = {"b", "joint", HASH, 2, 2, 1, 0, 0, 0, 0, 0};
+    model_spec c = {"c", "joint", HASH, 3, 3, 0, 0, 0, 0, 0, 0};
     write_model(RUN, &a);
     write_model(RUN, &b);
     write_model(RUN, &c);
@@ -330,6 +400,7 @@ int main(void)
         cmocka_unit_test(test_synthetic_run_matches_numpy),
         cmocka_unit_test(test_bad_runs),
         cmocka_unit_test(test_missing_split_is_skipped_with_warning),
+        cmocka_unit_test(test_difference_paired_by_seed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,8 +3,9 @@
  * per-example Rashomon capacity. Driven by bench_multiplicity.py, which writes the data, runs the numpy peer
  * on the same data in the same run and prints the ratios.
  *
- * usage: bench_multiplicity PROBS.f32 VAL_LOSS.f64 M n N_EPS EPS_MAX REPEATS
- *   PROBS.f32: raw float32 [M][n][2]; VAL_LOSS.f64: raw float64 [M]. Prints "key value" lines.
+ * usage: bench_multiplicity PROBS.f32 VAL_LOSS.f64 M n N_EPS EPS_MAX REPEATS [RC_OUT.f64]
+ *   PROBS.f32: raw float32 [M][n][2]; VAL_LOSS.f64: raw float64 [M]. Prints "key value" lines; RC_OUT.f64
+ *   (optional) receives the per-example Rashomon capacities, raw float64 [n], for the peer to compare.
  */
 #include <math.h>
 #include <omp.h>
@@ -35,8 +36,8 @@ static int read_raw(const char *path, void *buf, size_t bytes)
 
 int main(int argc, char **argv)
 {
-    if (argc != 8) {
-        fprintf(stderr, "usage: %s PROBS.f32 VAL_LOSS.f64 M n N_EPS EPS_MAX REPEATS\n", argv[0]);
+    if (argc != 8 && argc != 9) {
+        fprintf(stderr, "usage: %s PROBS.f32 VAL_LOSS.f64 M n N_EPS EPS_MAX REPEATS [RC_OUT.f64]\n", argv[0]);
         return 2;
     }
     size_t M = strtoull(argv[3], NULL, 10), n = strtoull(argv[4], NULL, 10), E = strtoull(argv[5], NULL, 10);
@@ -82,6 +83,15 @@ int main(int argc, char **argv)
     double dsum = 0, rcsum = 0;
     for (size_t k = 0; k < M * M; k++) dsum += D[k];
     for (size_t i = 0; i < n; i++) rcsum += rc[i];
+    if (argc == 9) {
+        FILE *f = fopen(argv[8], "wb");
+        int ok = f != NULL && fwrite(rc, sizeof *rc, n, f) == n;
+        if (f && fclose(f) != 0) ok = 0;
+        if (!ok) {
+            fprintf(stderr, "cannot write %s\n", argv[8]);
+            return 1;
+        }
+    }
     printf("threads %d\n", omp_get_max_threads());
     printf("pack_seconds %.6f\npairwise_seconds %.6f\nambdisc_seconds %.6f\ncapacity_seconds %.6f\n", best_pack,
            best_pair, best_ad, best_rc);
