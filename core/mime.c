@@ -22,9 +22,9 @@ typedef struct {
     sp_charset_stats *stats; /* charset fallbacks and replacements (may be NULL) */
     /* The charset unlabelled 8-bit text most likely uses: the first label in the message that iconv decodes
      * and that can describe 8-bit text (a Content-Type parameter or an HTML <meta> declaration anywhere,
-     * else an encoded word of the top header), or "". Applied to raw header bytes and to parts without a charset parameter, and only when
-     * their text is not valid UTF-8; mailers that write raw 8-bit headers or drop a part's parameter write
-     * them in the charset they declare elsewhere. */
+     * else an encoded word of the top header), or "". Applied to raw header bytes and to parts without a
+     * charset parameter, and only when their text is not valid UTF-8: mailers that write raw 8-bit headers
+     * or drop a part's parameter write them in the charset they declare elsewhere. */
     char hint[32];
 } render_ctx;
 
@@ -517,8 +517,8 @@ static void leaf_render(sp_textbuf *out, const mime_entity *ent, render_ctx *ctx
     char declared[32];
     if (label[0] == '\0') {
         /* Unlabelled: an HTML part's own <meta> declaration, else the message's guess (see render_ctx). */
-        if (ent->kind == KIND_HTML && sp_charset_find_declared(data, n < 4096 ? n : 4096, declared)) label = declared;
-        else label = ctx->hint;
+        int meta = ent->kind == KIND_HTML && sp_charset_find_declared(data, n < 4096 ? n : 4096, declared);
+        label = meta ? declared : ctx->hint;
     }
     sp_charset_append(&utf, label, (size_t)-1, data, n, SP_CHARSET_TRUST_UTF8, ctx->stats);
     if (raw.failed || utf.failed) out->failed = 1;
