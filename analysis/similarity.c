@@ -29,23 +29,58 @@ typedef struct {
     size_t M, n, D;
     size_t *off;  /* [M] first column of matrix m in Z */
     size_t *dim;  /* [M] width of matrix m */
-    float *G;     /* [D, D] Z^T Z, upper triangle (row <= column) valid */
-    double *k;    /* [M, n] squared row norms of the centred rows */
+    float *G;     /* [D, D] Z^T Z, upper triangle (row <= column) valid where computed (see sim_gram_build);
+                   * owned by the workspace */
+    double *k;    /* [M, n] squared row norms of the centred rows (NULL when not needed) */
     double *t;    /* [M] ||X_m||_F^2 */
 } sim_gram;
+
+struct sp_similarity_workspace {
+    float *Z;     /* [n, D] stacked centred matrices */
+    float *G;     /* [D, D] their Gram matrix */
+    size_t Z_cap, G_cap; /* floats allocated */
+};
+
+sp_similarity_workspace *sp_similarity_workspace_alloc(void) { return calloc(1, sizeof(sp_similarity_workspace)); }
+
+void sp_similarity_workspace_free(sp_similarity_workspace *w)
+{
+    if (!w) return;
+    free(w->Z);
+    free(w->G);
+    free(w);
+}
+
+/* Makes *buf hold at least `need` floats; the old content is not kept. Returns 0, or -1 out of memory. */
+static int ws_reserve(float **buf, size_t *cap, size_t need)
+{
+    if (*cap >= need) return 0;
+    free(*buf);
+    *buf = malloc(need * sizeof **buf);
+    *cap = *buf ? need : 0;
+    return *buf ? 0 : -1;
+}
 
 static void sim_gram_free(sim_gram *g)
 {
     free(g->off);
     free(g->dim);
-    free(g->G);
     free(g->k);
     free(g->t);
     memset(g, 0, sizeof *g);
 }
 
-/* Centres acts[m] into columns off[m].. of Z (means in double) and records row norms; then G = Z^T Z. */
-static sp_status sim_gram_build(sim_gram *g, const float *const *acts, const size_t *dims, size_t M, size_t n)
+/* Centres acts[m] into columns off[m].. of Z (means in double), then forms the blocks of G = Z^T Z the
+ * measures read:
+ *   n_left == 0: every block, one SYRK (all pairs);
+ *   n_left > 0:  only the diagonal blocks (one SYRK per matrix) and the blocks between the first n_left
+ *                matrices and the others (one GEMM): a cross comparison never reads the blocks within
+ *                either side, which would be (n_a^2 + n_b^2 - n_a - n_b) / 2 more d x d blocks.
+ * With rows set, also the squared row norms k and t = sum k in double (debiased CKA and Procrustes need
+ * them); without, t is the trace of the diagonal block of G (only the constant-representation check reads
+ * it then), so the copy loop has no reduction and vectorises. Z and G live in the workspace w. */
+static sp_status sim_gram_build(sim_gram *g, sp_similarity_workspace *w, const float *const *acts,
+                                const size_t *dims, size_t M, size_t n, size_t n_left, int rows)
 {
     memset(g, 0, sizeof *g);
     g->M = M;
@@ -53,8 +88,8 @@ static sp_status sim_gram_build(sim_gram *g, const float *const *acts, const siz
     g->off = malloc(M * sizeof *g->off);
     g->dim = malloc(M * sizeof *g->dim);
     g->t = calloc(M, sizeof *g->t);
-    g->k = calloc(M * n, sizeof *g->k);
-    if (!g->off || !g->dim || !g->t || !g->k) goto nomem;
+    g->k = rows ? calloc(M * n, sizeof *g->k) : NULL;
+    if (!g->off || !g->dim || !g->t || (rows && !g->k)) goto nomem;
     size_t D = 0;
     for (size_t m = 0; m < M; m++) {
         g->off[m] = D;
@@ -62,12 +97,9 @@ static sp_status sim_gram_build(sim_gram *g, const float *const *acts, const siz
         D += dims[m];
     }
     g->D = D;
-    float *Z = malloc(n * D * sizeof *Z);
-    g->G = malloc(D * D * sizeof *g->G);
-    if (!Z || !g->G) {
-        free(Z);
-        goto nomem;
-    }
+    if (ws_reserve(&w->Z, &w->Z_cap, n * D) != 0 || ws_reserve(&w->G, &w->G_cap, D * D) != 0) goto nomem;
+    float *Z = w->Z;
+    g->G = w->G;
     int failed = 0;
 #pragma omp parallel for schedule(static) reduction(| : failed)
     for (size_t m = 0; m < M; m++) {
@@ -83,25 +115,39 @@ static sp_status sim_gram_build(sim_gram *g, const float *const *acts, const siz
         for (size_t j = 0; j < d; j++) mean[j] /= (double)n;
         double t = 0.0;
         for (size_t i = 0; i < n; i++) {
-            double ki = 0.0;
-            for (size_t j = 0; j < d; j++) {
-                float c = (float)((double)X[i * d + j] - mean[j]);
-                Z[i * D + off + j] = c;
-                ki += (double)c * c; /* norms of the stored float values, consistent with G */
+            const float *x = X + i * d;
+            float *z = Z + i * D + off;
+            for (size_t j = 0; j < d; j++) z[j] = (float)((double)x[j] - mean[j]);
+            if (rows) {
+                double ki = 0.0;
+                for (size_t j = 0; j < d; j++) ki += (double)z[j] * z[j]; /* the stored values, as G sees them */
+                g->k[m * n + i] = ki;
+                t += ki;
             }
-            g->k[m * n + i] = ki;
-            t += ki;
         }
         g->t[m] = t;
         free(mean);
     }
-    if (failed) {
-        free(Z);
-        goto nomem;
+    if (failed) goto nomem;
+    /* Row-major Z is n x D, so X_a^T X_b is Trans x NoTrans with K = n, and Z^T Z is a Trans SYRK. */
+    if (n_left == 0 || n_left >= M) {
+        cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)D, (int)n, 1.0f, Z, (int)D, 0.0f, g->G, (int)D);
+    } else {
+        const size_t DA = g->off[n_left];
+        for (size_t m = 0; m < M; m++) {
+            const size_t o = g->off[m];
+            cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)dims[m], (int)n, 1.0f, Z + o, (int)D, 0.0f,
+                        g->G + o * D + o, (int)D);
+        }
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)DA, (int)(D - DA), (int)n, 1.0f, Z, (int)D, Z + DA,
+                    (int)D, 0.0f, g->G + DA, (int)D);
     }
-    /* G = Z^T Z: row-major Z is n x D, so Trans with N = D, K = n. */
-    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)D, (int)n, 1.0f, Z, (int)D, 0.0f, g->G, (int)D);
-    free(Z);
+    if (!rows)
+        for (size_t m = 0; m < M; m++) {
+            double t = 0.0;
+            for (size_t j = g->off[m]; j < g->off[m] + g->dim[m]; j++) t += g->G[j * D + j];
+            g->t[m] = t;
+        }
     return SP_OK;
 nomem:
     sim_gram_free(g);
@@ -225,7 +271,7 @@ static sp_status sim_pairs(double *lin, double *deb, double *proc, const sim_gra
     }
     for (size_t m = 0; m < g->M; m++) {
         Faa[m] = sim_frob2(g, m, m);
-        Raa[m] = sim_rowdot(g, m, m);
+        Raa[m] = deb ? sim_rowdot(g, m, m) : 0.0; /* row norms exist only when debiased CKA is asked */
     }
     sp_status st = SP_OK;
     for (size_t m = 0; m < g->M; m++)
@@ -275,14 +321,15 @@ static sp_status sim_check(const float *const *acts, const size_t *dims, size_t 
     return SP_OK;
 }
 
-sp_status sp_similarity_all_pairs(double *cka_linear, double *cka_debiased, double *procrustes_d2,
-                                  const float *const *acts, const size_t *dims, size_t M, size_t n)
+sp_status sp_similarity_all_pairs_ws(double *cka_linear, double *cka_debiased, double *procrustes_d2,
+                                     const float *const *acts, const size_t *dims, size_t M, size_t n,
+                                     sp_similarity_workspace *w)
 {
     sp_status st = sim_check(acts, dims, M, n, cka_debiased != NULL);
     if (st != SP_OK) return st;
     sp_gsl_quiet();
     sim_gram g;
-    if ((st = sim_gram_build(&g, acts, dims, M, n)) != SP_OK) return st;
+    if ((st = sim_gram_build(&g, w, acts, dims, M, n, 0, cka_debiased || procrustes_d2)) != SP_OK) return st;
     const size_t P = M * (M - 1) / 2;
     size_t *ia = malloc((P ? P : 1) * sizeof *ia), *ib = malloc((P ? P : 1) * sizeof *ib);
     double *buf = malloc(3 * (P ? P : 1) * sizeof *buf);
@@ -318,9 +365,10 @@ done:
     return st;
 }
 
-sp_status sp_similarity_cross(double *cka_linear, double *cka_debiased, double *procrustes_d2,
-                              const float *const *acts_a, const size_t *dims_a, size_t n_a,
-                              const float *const *acts_b, const size_t *dims_b, size_t n_b, size_t n)
+sp_status sp_similarity_cross_ws(double *cka_linear, double *cka_debiased, double *procrustes_d2,
+                                 const float *const *acts_a, const size_t *dims_a, size_t n_a,
+                                 const float *const *acts_b, const size_t *dims_b, size_t n_b, size_t n,
+                                 sp_similarity_workspace *w)
 {
     const size_t M = n_a + n_b, P = n_a * n_b;
     const float **acts = malloc((M ? M : 1) * sizeof *acts);
@@ -342,7 +390,7 @@ sp_status sp_similarity_cross(double *cka_linear, double *cka_debiased, double *
     }
     if ((st = sim_check(acts, dims, M, n, cka_debiased != NULL)) != SP_OK) goto done;
     sp_gsl_quiet();
-    if ((st = sim_gram_build(&g, acts, dims, M, n)) != SP_OK) goto done;
+    if ((st = sim_gram_build(&g, w, acts, dims, M, n, n_a, cka_debiased || procrustes_d2)) != SP_OK) goto done;
     for (size_t i = 0, p = 0; i < n_a; i++)
         for (size_t j = 0; j < n_b; j++, p++) {
             ia[p] = i;
@@ -355,6 +403,29 @@ done:
     free(ia);
     free(ib);
     sim_gram_free(&g);
+    return st;
+}
+
+/* The calls without a workspace use a temporary one. */
+sp_status sp_similarity_all_pairs(double *cka_linear, double *cka_debiased, double *procrustes_d2,
+                                  const float *const *acts, const size_t *dims, size_t M, size_t n)
+{
+    sp_similarity_workspace *w = sp_similarity_workspace_alloc();
+    if (!w) return sp_fail(SP_ERR_NOMEM, "out of memory");
+    sp_status st = sp_similarity_all_pairs_ws(cka_linear, cka_debiased, procrustes_d2, acts, dims, M, n, w);
+    sp_similarity_workspace_free(w);
+    return st;
+}
+
+sp_status sp_similarity_cross(double *cka_linear, double *cka_debiased, double *procrustes_d2,
+                              const float *const *acts_a, const size_t *dims_a, size_t n_a,
+                              const float *const *acts_b, const size_t *dims_b, size_t n_b, size_t n)
+{
+    sp_similarity_workspace *w = sp_similarity_workspace_alloc();
+    if (!w) return sp_fail(SP_ERR_NOMEM, "out of memory");
+    sp_status st = sp_similarity_cross_ws(cka_linear, cka_debiased, procrustes_d2, acts_a, dims_a, n_a, acts_b,
+                                          dims_b, n_b, n, w);
+    sp_similarity_workspace_free(w);
     return st;
 }
 

@@ -417,11 +417,12 @@ static sp_status srun_similarity_rows(sp_csv *csv, const srun_state *st, const s
     double *cka = malloc(3 * M * M * sizeof *cka);
     if (!cka) return sp_fail(SP_ERR_NOMEM, "out of memory");
     double *dcka = cka + M * M, *proc = dcka + M * M;
-    sp_status status = SP_OK;
+    sp_similarity_workspace *ws = sp_similarity_workspace_alloc(); /* one Z and G for every layer */
+    sp_status status = ws ? SP_OK : sp_fail(SP_ERR_NOMEM, "out of memory");
     for (size_t l = 0; l < st->n_layers && status == SP_OK; l++) {
         if (skip[l]) continue;
-        status = sp_similarity_all_pairs(cka, dcka, proc, (const float *const *)set->acts + l * M, set->dims + l * M,
-                                         M, set->n);
+        status = sp_similarity_all_pairs_ws(cka, dcka, proc, (const float *const *)set->acts + l * M,
+                                            set->dims + l * M, M, set->n, ws);
         const double *vals[3] = {cka, dcka, proc};
         static const char *const names[3] = {"cka", "dcka", "procrustes"};
         for (int k = 0; k < 3 && status == SP_OK; k++)
@@ -437,6 +438,7 @@ static sp_status srun_similarity_rows(sp_csv *csv, const srun_state *st, const s
                     status = sp_csv_end_row(csv);
                 }
     }
+    sp_similarity_workspace_free(ws);
     free(cka);
     return status;
 }
@@ -453,7 +455,8 @@ static sp_status srun_crosslayer_rows(sp_csv *csv, const srun_state *st, const s
     double *cka = malloc(L * L * sizeof *cka);
     const float **A = malloc(2 * L * sizeof *A);
     size_t *dims = malloc(2 * L * sizeof *dims);
-    sp_status status = cka && A && dims ? SP_OK : sp_fail(SP_ERR_NOMEM, "out of memory");
+    sp_similarity_workspace *ws = sp_similarity_workspace_alloc(); /* one Z and G for every model pair */
+    sp_status status = cka && A && dims && ws ? SP_OK : sp_fail(SP_ERR_NOMEM, "out of memory");
     for (size_t a = 0; a < M && status == SP_OK; a++)
         for (size_t b = a + 1; b < M && status == SP_OK; b++) {
             if (st->variant_of[a] != st->variant_of[b]) continue;
@@ -462,7 +465,7 @@ static sp_status srun_crosslayer_rows(sp_csv *csv, const srun_state *st, const s
                 A[i] = set->acts[l * M + a], dims[i] = set->dims[l * M + a];
                 A[L + i] = set->acts[l * M + b], dims[L + i] = set->dims[l * M + b];
             }
-            status = sp_similarity_cross(cka, NULL, NULL, A, dims, L, A + L, dims + L, L, set->n);
+            status = sp_similarity_cross_ws(cka, NULL, NULL, A, dims, L, A + L, dims + L, L, set->n, ws);
             for (size_t i = 0; i < L && status == SP_OK; i++)
                 for (size_t j = 0; j < L && status == SP_OK; j++) {
                     if ((status = sp_csv_str(csv, split)) != SP_OK || (status = sp_csv_str(csv, pooling)) != SP_OK ||
@@ -475,6 +478,7 @@ static sp_status srun_crosslayer_rows(sp_csv *csv, const srun_state *st, const s
                     status = sp_csv_end_row(csv);
                 }
         }
+    sp_similarity_workspace_free(ws);
     free(cka);
     free(A);
     free(dims);

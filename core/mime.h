@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "status.h"
+#include "utf8.h"
 
 typedef struct {
     int keep_headers; /* 0 (default): the first line is the decoded Subject. Nonzero: every top-level header
@@ -29,9 +30,11 @@ typedef struct {
  *  - multipart/... is walked recursively; of a multipart/alternative only one part is used: text/plain if it
  *    has text, else text/html, else the first other part that has text; preamble and epilogue are dropped;
  *  - message/rfc822 parts contribute their Subject line and their body;
- *  - quoted-printable and base64 are decoded, charsets converted (sp_charset_to_utf8; bytes that are valid
- *    UTF-8 with non-ASCII characters are kept as UTF-8 whatever the label says), text/html (and
- *    text/enriched) goes through sp_html_to_text; other text/... parts are kept as plain text;
+ *  - quoted-printable and base64 are decoded, charsets converted (sp_charset_append: tables for utf-8,
+ *    windows-1252 and iso-8859-15, iconv for the others, windows-1252 for unknown labels; text that is valid
+ *    UTF-8 is kept as UTF-8 whatever the label says, except for 7-bit iso-2022-* / utf-7; unlabelled 8-bit
+ *    text and raw 8-bit header bytes are read in the charset the message declares elsewhere, if any),
+ *    text/html (and text/enriched) goes through sp_html_to_text; other text/... parts are plain text;
  *  - non-text parts (application/..., image/..., audio/...) are skipped;
  *  - a message without Content-Type whose body is an HTML document is read as text/html;
  *  - broken input is read best effort: when a multipart's boundary is missing or never occurs, the first
@@ -43,5 +46,11 @@ typedef struct {
  * ends, leading whitespace and trailing blank lines are removed, runs of blank lines become one).
  * opt may be NULL (defaults). Never fails on message content; fails only with SP_ERR_NOMEM. */
 sp_status sp_mail_to_text(const char *raw, size_t len, const sp_mail_options *opt, char **text, size_t *text_len);
+
+/* sp_mail_to_text that also accumulates into *stats (may be NULL) what the charset conversions met: parts
+ * and encoded words whose unknown charset label was decoded as windows-1252, and bytes replaced by U+FFFD
+ * in iconv-decoded text. The importer records these counts in the data set's provenance. */
+sp_status sp_mail_to_text_stats(const char *raw, size_t len, const sp_mail_options *opt, char **text, size_t *text_len,
+                                sp_charset_stats *stats);
 
 #endif

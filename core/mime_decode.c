@@ -158,13 +158,16 @@ static size_t encoded_word_parse(const char *s, size_t len, size_t base, word_sc
     return j + 2;
 }
 
-static void raw_text_append(sp_textbuf *b, const char *s, size_t len)
+/* Header text outside encoded words: UTF-8 if valid, else raw_charset (if given), else windows-1252. */
+static void raw_text_append(sp_textbuf *b, const char *s, size_t len, const char *raw_charset, sp_charset_stats *stats)
 {
-    sp_charset cs = sp_utf8_valid_prefix(s, len) == len ? SP_CHARSET_UTF8 : SP_CHARSET_WINDOWS_1252;
-    sp_utf8_append_decoded(b, cs, s, len);
+    if (sp_utf8_valid_prefix(s, len) == len) sp_utf8_append_decoded(b, SP_CHARSET_UTF8, s, len);
+    else if (raw_charset) sp_charset_append(b, raw_charset, (size_t)-1, s, len, 0, stats);
+    else sp_utf8_append_decoded(b, SP_CHARSET_WINDOWS_1252, s, len);
 }
 
-void sp_header_decode_append(sp_textbuf *b, const char *s, size_t len)
+void sp_header_decode_append(sp_textbuf *b, const char *s, size_t len, const char *raw_charset,
+                             sp_charset_stats *stats)
 {
     sp_textbuf scratch;
     sp_textbuf_init(&scratch);
@@ -189,17 +192,17 @@ void sp_header_decode_append(sp_textbuf *b, const char *s, size_t len)
         int only_blanks = 1;
         for (size_t k = raw_start; k < i; k++)
             if (s[k] != ' ' && s[k] != '\t' && s[k] != '\r' && s[k] != '\n') { only_blanks = 0; break; }
-        if (!(after_word && only_blanks)) raw_text_append(b, s + raw_start, i - raw_start);
+        if (!(after_word && only_blanks)) raw_text_append(b, s + raw_start, i - raw_start, raw_charset, stats);
         scratch.len = 0;
         if (enc == 'Q') sp_qp_decode_append(&scratch, text, text_len, 1);
         else sp_base64_decode_append(&scratch, text, text_len);
         if (scratch.failed) b->failed = 1;
-        sp_utf8_append_decoded(b, sp_charset_lookup(cs, cs_len), scratch.data ? scratch.data : "", scratch.len);
+        sp_charset_append(b, cs, cs_len, scratch.data ? scratch.data : "", scratch.len, 0, stats);
         i += n;
         raw_start = i;
         after_word = 1;
     }
-    raw_text_append(b, s + raw_start, len - raw_start);
+    raw_text_append(b, s + raw_start, len - raw_start, raw_charset, stats);
     sp_textbuf_free(&scratch);
 }
 
@@ -207,6 +210,6 @@ sp_status sp_header_decode(const char *s, size_t len, char **out, size_t *out_le
 {
     sp_textbuf b;
     sp_textbuf_init(&b);
-    sp_header_decode_append(&b, s, len);
+    sp_header_decode_append(&b, s, len, NULL, NULL);
     return sp_textbuf_finish(&b, out, out_len);
 }

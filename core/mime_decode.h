@@ -6,7 +6,7 @@
  *     sp_textbuf b; sp_textbuf_init(&b);
  *     sp_qp_decode_append(&b, "caf=C3=A9 =3D=\n1", 16, 0);          // b = "caf\xC3\xA9 =1"
  *     sp_base64_decode_append(&b, "aGk=", 4);                       // appends "hi"
- *     sp_header_decode_append(&b, "=?iso-8859-1?Q?caf=E9?=", 23);  // appends "caf\xC3\xA9"
+ *     sp_header_decode_append(&b, "=?iso-8859-1?Q?caf=E9?=", 23, NULL, NULL);  // appends "caf\xC3\xA9"
  */
 #ifndef SPLINTER_MIME_DECODE_H
 #define SPLINTER_MIME_DECODE_H
@@ -15,6 +15,7 @@
 
 #include "status.h"
 #include "textbuf.h"
+#include "utf8.h"
 
 /* Appends the quoted-printable decoding of s[0..len) (RFC 2045 6.7): "=HH" (either case) is a byte, "="
  * before a line end (after optional blanks) is a soft line break and vanishes, blanks at the end of a line
@@ -31,10 +32,13 @@ void sp_qp_decode_append(sp_textbuf *b, const char *s, size_t len, int header_q)
 void sp_base64_decode_append(sp_textbuf *b, const char *s, size_t len);
 
 /* Appends a header value s[0..len) as valid UTF-8: RFC 2047 encoded words (=?charset?Q?...?= and
- * =?charset?B?...?=, also when glued to other text) are decoded and converted from their charset, blanks
- * between adjacent encoded words are dropped, and raw text is kept when it is valid UTF-8, else decoded as
- * windows-1252. NUL bytes are dropped; line breaks are kept as they are. */
-void sp_header_decode_append(sp_textbuf *b, const char *s, size_t len);
+ * =?charset?B?...?=, also when glued to other text) are decoded and converted from their charset
+ * (sp_charset_append, so any charset iconv knows), blanks between adjacent encoded words are dropped, and
+ * raw text is kept when it is valid UTF-8, else decoded from raw_charset (a label; NULL: windows-1252).
+ * NUL bytes are dropped; line breaks are kept as they are. stats (may be NULL) accumulates the charset
+ * fallbacks and replacements. */
+void sp_header_decode_append(sp_textbuf *b, const char *s, size_t len, const char *raw_charset,
+                             sp_charset_stats *stats);
 
 /* sp_header_decode_append into a new NUL-terminated string (caller frees). Fails only with SP_ERR_NOMEM. */
 sp_status sp_header_decode(const char *s, size_t len, char **out, size_t *out_len);

@@ -395,24 +395,126 @@ sp_status sp_sweep_config_load(const char *path, sp_sweep_config **out)
     return SP_OK;
 }
 
-sp_status sp_sweep_config_text(const sp_sweep_config *cfg, char **text)
+/* ---------------------------------------------------------------- writing */
+
+/* Shortest decimal text that strtod reads back as x exactly ("%.{1..17}g", the first that round-trips),
+ * with ".0" added when it would otherwise read as an integer ("1" -> "1.0"). */
+static void float_shortest(char *buf, size_t cap, double x)
+{
+    for (int p = 1; p <= 17; p++) {
+        snprintf(buf, cap, "%.*g", p, x);
+        if (strtod(buf, NULL) == x) break;
+    }
+    if (!strpbrk(buf, ".eEni")) strncat(buf, ".0", cap - strlen(buf) - 1);
+}
+
+/* Is v[0..n) exactly a float as libcyaml 1.3 writes it ("%.16e": -?D.DDDDDDDDDDDDDDDDe[+-]DD[D])? */
+static int is_cyaml_float(const char *v, size_t n)
+{
+    size_t i = 0;
+    if (i < n && v[i] == '-') i++;
+    if (i + 2 > n || v[i] < '0' || v[i] > '9' || v[i + 1] != '.') return 0;
+    i += 2;
+    for (int k = 0; k < 16; k++, i++)
+        if (i >= n || v[i] < '0' || v[i] > '9') return 0;
+    if (i + 2 > n || v[i] != 'e' || (v[i + 1] != '+' && v[i + 1] != '-')) return 0;
+    i += 2;
+    size_t digits = n - i;
+    if (digits < 2 || digits > 3) return 0;
+    for (; i < n; i++)
+        if (v[i] < '0' || v[i] > '9') return 0;
+    return 1;
+}
+
+/* Copies the block-style YAML raw[0..len) to a new string in which every plain scalar value (after "key: "
+ * or "- ", to the end of its line) written in libcyaml's "%.16e" float form is replaced by its shortest
+ * round-trip form (2.0000000000000001e-01 -> 0.2). NULL if out of memory. */
+static char *floats_shorten(const char *raw, size_t len)
+{
+    char *out = malloc(len + 1); /* the shortest form is never longer */
+    if (!out) return NULL;
+    size_t o = 0, i = 0;
+    while (i < len) {
+        const char *nl = memchr(raw + i, '\n', len - i);
+        size_t e = nl ? (size_t)(nl - raw) : len;
+        /* Value start: after the first ": " of the line, or after a leading "- ". */
+        size_t v = i;
+        while (v < e && raw[v] == ' ') v++;
+        if (v + 1 < e && raw[v] == '-' && raw[v + 1] == ' ') v += 2;
+        else {
+            const char *colon = NULL;
+            for (size_t k = v; k + 1 < e; k++)
+                if (raw[k] == ':' && raw[k + 1] == ' ') { colon = raw + k; break; }
+            v = colon ? (size_t)(colon - raw) + 2 : e;
+        }
+        memcpy(out + o, raw + i, v - i);
+        o += v - i;
+        if (v < e && is_cyaml_float(raw + v, e - v)) {
+            char buf[40];
+            float_shortest(buf, sizeof buf, strtod(raw + v, NULL));
+            memcpy(out + o, buf, strlen(buf));
+            o += strlen(buf);
+        } else {
+            memcpy(out + o, raw + v, e - v);
+            o += e - v;
+        }
+        if (nl) out[o++] = '\n';
+        i = nl ? e + 1 : len;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* libcyaml's own text of cfg (malloc'ed with cyaml_mem; caller frees it with cyaml_mem(NULL, raw, 0)). */
+static sp_status config_emit(const sp_sweep_config *cfg, char **raw, size_t *len)
 {
     config_log log = {{0}};
     cyaml_config_t c = config_cyaml(&log);
     c.flags |= CYAML_CFG_STYLE_BLOCK;
+    *raw = NULL;
+    *len = 0;
+    cyaml_err_t err = cyaml_save_data(raw, len, &c, &config_schema, cfg, 0);
+    if (err != CYAML_OK)
+        return sp_fail(SP_ERR_STATE, "cannot serialise the sweep configuration: %s %s", cyaml_strerror(err), log.text);
+    return SP_OK;
+}
+
+/* 1 if text parses (schema only, no defaults) to a configuration that libcyaml writes as exactly want. */
+static int config_text_reads_as(const char *text, const char *want, size_t want_len)
+{
+    config_log log = {{0}};
+    cyaml_config_t c = config_cyaml(&log);
+    sp_sweep_config *back = NULL;
+    if (cyaml_load_data((const uint8_t *)text, strlen(text), &c, &config_schema, (cyaml_data_t **)&back, NULL) !=
+        CYAML_OK)
+        return 0;
     char *raw = NULL;
     size_t len = 0;
-    cyaml_err_t err = cyaml_save_data(&raw, &len, &c, &config_schema, cfg, 0);
-    if (err != CYAML_OK) return sp_fail(SP_ERR_STATE, "cannot serialise the sweep configuration: %s %s",
-                                        cyaml_strerror(err), log.text);
-    *text = malloc(len + 1);
-    if (!*text) {
-        cyaml_mem(NULL, raw, 0);
-        return sp_fail(SP_ERR_NOMEM, "out of memory serialising the sweep configuration");
-    }
-    memcpy(*text, raw, len);
-    (*text)[len] = '\0';
+    int same = config_emit(back, &raw, &len) == SP_OK && len == want_len && memcmp(raw, want, len) == 0;
     cyaml_mem(NULL, raw, 0);
+    cyaml_free(&c, &config_schema, back, 0);
+    return same;
+}
+
+sp_status sp_sweep_config_text(const sp_sweep_config *cfg, char **text)
+{
+    char *raw = NULL;
+    size_t len = 0;
+    sp_status st = config_emit(cfg, &raw, &len);
+    if (st != SP_OK) return st;
+    *text = floats_shorten(raw, len);
+    /* The short floats must read back to the very same doubles (and nothing else may have changed); if
+     * they did not, libcyaml's own 17-digit text is kept. */
+    if (*text && !config_text_reads_as(*text, raw, len)) {
+        free(*text);
+        *text = malloc(len + 1);
+        if (*text) {
+            memcpy(*text, raw, len);
+            (*text)[len] = '\0';
+        }
+    }
+    cyaml_mem(NULL, raw, 0);
+    if (!*text) return sp_fail(SP_ERR_NOMEM, "out of memory serialising the sweep configuration");
     return SP_OK;
 }
 

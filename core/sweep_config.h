@@ -104,7 +104,9 @@ sp_status sp_sweep_config_load(const char *path, sp_sweep_config **out);
 /* Writes the resolved configuration as YAML to `path` (through `path`.tmp). */
 sp_status sp_sweep_config_save(const sp_sweep_config *cfg, const char *path);
 
-/* The resolved configuration as YAML text (malloc'ed), e.g. for the spec_json of model files. */
+/* The resolved configuration as YAML text (malloc'ed), e.g. for the spec_json of model files. Doubles are
+ * written in the shortest form that reads back to the same bits (0.2, not 2.0000000000000001e-01); the text
+ * loads back to an identical configuration (docs/sweeps.md). */
 sp_status sp_sweep_config_text(const sp_sweep_config *cfg, char **text);
 
 void sp_sweep_config_free(sp_sweep_config *cfg);

@@ -1,4 +1,5 @@
-/* utf8.c: UTF-8 validation (RFC 3629), repair, and single-byte charset tables for mail text. */
+/* utf8.c: UTF-8 validation (RFC 3629), repair, and the single-byte charset tables for mail text (the label
+ * lookup and the iconv path are in charset.c). */
 #include "utf8.h"
 
 #include <stdlib.h>
@@ -129,47 +130,5 @@ sp_status sp_utf8_sanitize(const char *s, size_t len, char **out, size_t *out_le
     sp_textbuf b;
     sp_textbuf_init(&b);
     sp_utf8_append_decoded(&b, SP_CHARSET_UTF8, s, len);
-    return sp_textbuf_finish(&b, out, out_len);
-}
-
-/* Lower-cases name[0..len) into buf (at most cap-1 bytes), dropping surrounding quotes and blanks and an
- * RFC 2231 "*language" suffix. */
-static void charset_normalize(char *buf, size_t cap, const char *name, size_t len)
-{
-    size_t a = 0, z = len;
-    while (a < z && (name[a] == ' ' || name[a] == '\t' || name[a] == '"' || name[a] == '\'')) a++;
-    while (z > a && (name[z - 1] == ' ' || name[z - 1] == '\t' || name[z - 1] == '"' || name[z - 1] == '\'')) z--;
-    size_t n = 0;
-    for (size_t i = a; i < z && n + 1 < cap; i++) {
-        char c = name[i];
-        if (c == '*') break;
-        if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
-        buf[n++] = c;
-    }
-    buf[n] = '\0';
-}
-
-sp_charset sp_charset_lookup(const char *name, size_t len)
-{
-    static const char *const utf8_names[] = {"utf-8", "utf8", "unicode-1-1-utf-8", "x-unicode20utf8"};
-    static const char *const latin9_names[] = {"iso-8859-15", "iso8859-15", "iso_8859-15", "iso_8859-15:1998",
-                                               "latin9", "latin-9", "l9", "csisolatin9", "iso-ir-203"};
-    if (!name) return SP_CHARSET_WINDOWS_1252;
-    if (len == (size_t)-1) len = strlen(name);
-    char buf[64];
-    charset_normalize(buf, sizeof buf, name, len);
-    for (size_t k = 0; k < sizeof utf8_names / sizeof *utf8_names; k++)
-        if (strcmp(buf, utf8_names[k]) == 0) return SP_CHARSET_UTF8;
-    for (size_t k = 0; k < sizeof latin9_names / sizeof *latin9_names; k++)
-        if (strcmp(buf, latin9_names[k]) == 0) return SP_CHARSET_ISO_8859_15;
-    /* us-ascii, iso-8859-1 and its aliases, windows-1252, and every charset without a table here. */
-    return SP_CHARSET_WINDOWS_1252;
-}
-
-sp_status sp_charset_to_utf8(const char *charset, const char *s, size_t len, char **out, size_t *out_len)
-{
-    sp_textbuf b;
-    sp_textbuf_init(&b);
-    sp_utf8_append_decoded(&b, sp_charset_lookup(charset, (size_t)-1), s, len);
     return sp_textbuf_finish(&b, out, out_len);
 }

@@ -335,6 +335,13 @@ static void test_spam_fixture(void **state)
     assert_non_null(strstr(ds->provenance_json,
                            "\"known_upstream_mismatches\":[\"hard-ham-1/00230.244a63cd74c81123ef26129453e32c95\"]"));
     assert_non_null(strstr(ds->provenance_json, "\"matched\":10"));
+    /* spam-1/00329's Subject is a big5 encoded word (its body is only an image), decoded through iconv:
+     * "拾金不昧~~別傻了~~". */
+    assert_string_equal(ds->source_id[8], "spam-1/00329.af4af411fb1268d1461b29fa2d2145a3");
+    assert_string_equal(ds->text[8], "\xE6\x8B\xBE\xE9\x87\x91\xE4\xB8\x8D\xE6\x98\xA7~~\xE5\x88\xA5\xE5\x82\xBB"
+                                     "\xE4\xBA\x86~~\n\n");
+    assert_non_null(strstr(ds->provenance_json, "\"charset_fallbacks\":{\"labels\":{},\"messages\":0}"));
+    assert_non_null(strstr(ds->provenance_json, "\"charset_replacements\":{\"characters\":0,\"messages\":0}"));
     assert_non_null(strstr(ds->provenance_json, "\"verified\":false"));
     sp_dataset_free(ds);
 }

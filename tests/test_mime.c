@@ -65,7 +65,7 @@ static void assert_decoded(int which, const char *in, size_t n, const char *want
     if (which == 'q') sp_qp_decode_append(&b, in, n, 0);
     else if (which == 'Q') sp_qp_decode_append(&b, in, n, 1);
     else if (which == 'b') sp_base64_decode_append(&b, in, n);
-    else sp_header_decode_append(&b, in, n);
+    else sp_header_decode_append(&b, in, n, NULL, NULL);
     char *s;
     size_t len;
     assert_int_equal(sp_textbuf_finish(&b, &s, &len), SP_OK);
@@ -505,6 +505,111 @@ static void test_fixture_rfc822_bounce(void **state)
     free(text);
 }
 
+/* Hand-made messages in CJK and Cyrillic charsets (tests/fixtures/mail/charsets, written by Python's codecs
+ * with make_charset_mail.py): Subject as a base64 encoded word and body in the same charset, each with
+ * another transfer encoding; the expected text is the UTF-8 of what Python encoded. */
+static void test_charset_messages(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *file, *want;
+    } cases[] = {
+        {"big5.eml", /* 中文郵件測試 / 您好，這是一封測試郵件。 / 價格：NT$ 100 元 (8bit) */
+         "\xE4\xB8\xAD\xE6\x96\x87\xE9\x83\xB5\xE4\xBB\xB6\xE6\xB8\xAC\xE8\xA9\xA6\n\n\xE6\x82\xA8\xE5\xA5\xBD"
+         "\xEF\xBC\x8C\xE9\x80\x99\xE6\x98\xAF\xE4\xB8\x80\xE5\xB0\x81\xE6\xB8\xAC\xE8\xA9\xA6\xE9\x83\xB5\xE4"
+         "\xBB\xB6\xE3\x80\x82\n\xE5\x83\xB9\xE6\xA0\xBC\xEF\xBC\x9ANT$ 100 \xE5\x85\x83"},
+        {"gb2312.eml", /* 简体中文邮件 / 欢迎光临！ / 免费下载软件 (base64) */
+         "\xE7\xAE\x80\xE4\xBD\x93\xE4\xB8\xAD\xE6\x96\x87\xE9\x82\xAE\xE4\xBB\xB6\n\n\xE6\xAC\xA2\xE8\xBF\x8E"
+         "\xE5\x85\x89\xE4\xB8\xB4\xEF\xBC\x81\n\xE5\x85\x8D\xE8\xB4\xB9\xE4\xB8\x8B\xE8\xBD\xBD\xE8\xBD\xAF"
+         "\xE4\xBB\xB6"},
+        {"iso-2022-jp.eml", /* 日本語のメール / こんにちは、世界。 / テスト (test) です。 (7bit) */
+         "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E\xE3\x81\xAE\xE3\x83\xA1\xE3\x83\xBC\xE3\x83\xAB\n\n\xE3\x81\x93"
+         "\xE3\x82\x93\xE3\x81\xAB\xE3\x81\xA1\xE3\x81\xAF\xE3\x80\x81\xE4\xB8\x96\xE7\x95\x8C\xE3\x80\x82\n"
+         "\xE3\x83\x86\xE3\x82\xB9\xE3\x83\x88 (test) \xE3\x81\xA7\xE3\x81\x99\xE3\x80\x82"},
+        {"koi8-r.eml", /* Привет / Здравствуйте, друзья! / Цена: 100 рублей. (quoted-printable) */
+         "\xD0\x9F\xD1\x80\xD0\xB8\xD0\xB2\xD0\xB5\xD1\x82\n\n\xD0\x97\xD0\xB4\xD1\x80\xD0\xB0\xD0\xB2\xD1\x81"
+         "\xD1\x82\xD0\xB2\xD1\x83\xD0\xB9\xD1\x82\xD0\xB5, \xD0\xB4\xD1\x80\xD1\x83\xD0\xB7\xD1\x8C\xD1\x8F!\n"
+         "\xD0\xA6\xD0\xB5\xD0\xBD\xD0\xB0: 100 \xD1\x80\xD1\x83\xD0\xB1\xD0\xBB\xD0\xB5\xD0\xB9."},
+        {"shift_jis.eml", /* お知らせ / HTML: 無料サンプル, 今すぐ申し込み (base64 text/html) */
+         "\xE3\x81\x8A\xE7\x9F\xA5\xE3\x82\x89\xE3\x81\x9B\n\n\xE7\x84\xA1\xE6\x96\x99\xE3\x82\xB5\xE3\x83\xB3"
+         "\xE3\x83\x97\xE3\x83\xAB\n\xE4\xBB\x8A\xE3\x81\x99\xE3\x81\x90\xE7\x94\xB3\xE3\x81\x97\xE8\xBE\xBC"
+         "\xE3\x81\xBF"},
+        {"ks_c_5601-1987.eml", /* 광고 안내 / 안녕하세요. / 무료 상담 (base64, encoded as CP949) */
+         "\xEA\xB4\x91\xEA\xB3\xA0 \xEC\x95\x88\xEB\x82\xB4\n\n\xEC\x95\x88\xEB\x85\x95\xED\x95\x98\xEC\x84\xB8"
+         "\xEC\x9A\x94.\n\xEB\xAC\xB4\xEB\xA3\x8C \xEC\x83\x81\xEB\x8B\xB4"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        char path[4096];
+        assert_int_equal(text_tests_path(path, sizeof path, "fixtures/mail/charsets/"), 0);
+        strncat(path, cases[k].file, sizeof path - strlen(path) - 1);
+        size_t n = 0;
+        char *raw = text_slurp(path, &n);
+        if (!raw) fail_msg("cannot read %s", path);
+        char *text;
+        size_t len;
+        sp_charset_stats st = {0};
+        assert_int_equal(sp_mail_to_text_stats(raw, n, NULL, &text, &len, &st), SP_OK);
+        if (strcmp(text, cases[k].want) != 0) fail_msg("%s\n got [%s]\nwant [%s]", cases[k].file, text, cases[k].want);
+        assert_int_equal(st.fallbacks, 0);
+        assert_int_equal(st.replaced, 0);
+        free(text);
+        free(raw);
+    }
+}
+
+/* Invalid bytes become U+FFFD and are counted; unknown labels fall back to windows-1252 and are counted,
+ * in encoded words and in parts; valid UTF-8 under a CJK label stays UTF-8. */
+static void test_charset_invalid_and_unknown(void **state)
+{
+    (void)state;
+    static const char raw[] =
+        "Subject: =?big5?Q?=A4=A4=FF?= =?DEFAULT?Q?caf=E9?=\n"
+        "Content-Type: multipart/mixed; boundary=b\n\n"
+        "--b\nContent-Type: text/plain; charset=big5\n\n\xA4\xE5\xFF\xFFok\n"
+        "--b\nContent-Type: text/plain; charset=\"DEFAULT_CHARSET\"\n\nna\xEFve\n"
+        "--b\nContent-Type: text/plain; charset=gb2312\n\nutf-8 \xE4\xB8\xAD\n"
+        "--b\nContent-Type: text/plain; charset=x-no-such-charset\n\nascii only\n"
+        "--b--\n";
+    char *text;
+    size_t len;
+    sp_charset_stats st = {0};
+    assert_int_equal(sp_mail_to_text_stats(raw, sizeof raw - 1, NULL, &text, &len, &st), SP_OK);
+    const char *want = "\xE4\xB8\xAD" FFFD "caf\xC3\xA9\n\n"
+                       "\xE6\x96\x87" FFFD FFFD "ok\nna\xC3\xAFve\nutf-8 \xE4\xB8\xAD\nascii only";
+    if (strcmp(text, want) != 0) fail_msg("\n got [%s]\nwant [%s]", text, want);
+    assert_int_equal(st.replaced, 3);
+    assert_int_equal(st.fallbacks, 2); /* DEFAULT (word) and DEFAULT_CHARSET (part); ASCII text is no fallback */
+    assert_string_equal(st.fallback_label, "default");
+    free(text);
+}
+
+/* Unlabelled 8-bit text (raw header bytes, parts without a charset parameter) is read in the charset the
+ * message declares elsewhere; an HTML part's own <meta> wins; 7-bit escape charsets are never a guess. */
+static void test_charset_guess_for_unlabelled_text(void **state)
+{
+    (void)state;
+    /* Raw big5 Subject (中文) and an unlabelled part; the charset is declared only in the second part. */
+    MAIL("Subject: \xA4\xA4\xA4\xE5\n"
+         "Content-Type: multipart/mixed; boundary=b\n\n"
+         "--b\nContent-Type: text/plain\n\n\xA4\xE5\n"
+         "--b\nContent-Type: text/plain; charset=big5\n\n\xA4\xA4\n--b--\n",
+         "\xE4\xB8\xAD\xE6\x96\x87\n\n\xE6\x96\x87\n\xE4\xB8\xAD");
+    /* QP-encoded <meta> declaration (charset=3Dgb2312) of an unlabelled HTML body: 你 */
+    MAIL("Subject: x\nContent-Type: text/html\nContent-Transfer-Encoding: quoted-printable\n\n"
+         "<meta http-equiv=3D\"Content-Type\" content=3D\"text/html; charset=3Dgb2312\"><p>=C4=E3</p>\n",
+         "x\n\n\xE4\xBD\xA0");
+    /* The top header's encoded word names koi8-r; the unlabelled body is koi8-r too (Мир). */
+    MAIL("Subject: =?koi8-r?B?7cnS?=\n\n\xED\xC9\xD2\n", "\xD0\x9C\xD0\xB8\xD1\x80\n\n\xD0\x9C\xD0\xB8\xD1\x80");
+    /* iso-2022-jp cannot describe 8-bit bytes: no guess, windows-1252 as before. */
+    MAIL("Subject: =?iso-2022-jp?B?GyRCJUYlOSVIGyhC?=\n\n\x83\x65\n",
+         "\xE3\x83\x86\xE3\x82\xB9\xE3\x83\x88\n\n\xC6\x92" "e");
+    /* Valid UTF-8 stays UTF-8 whatever is declared elsewhere; a table label is never replaced by a guess. */
+    MAIL("Subject: caf\xC3\xA9\nContent-Type: multipart/mixed; boundary=b\n\n"
+         "--b\nContent-Type: text/plain; charset=iso-8859-1\n\ncaf\xE9\n"
+         "--b\nContent-Type: text/plain; charset=big5\n\n\xA4\xA4\n--b--\n",
+         "caf\xC3\xA9\n\ncaf\xC3\xA9\n\xE4\xB8\xAD");
+}
+
 static void test_fixture_keep_headers(void **state)
 {
     (void)state;
@@ -525,7 +630,8 @@ static void test_parity_with_python_email(void **state)
     (void)state;
     static const char *const fixtures[] = {
         "ham_latin9_8bit.eml", "ham_latin9_8bit.raw.eml", "ham_rfc2047_subject.eml", "spam_alternative.eml",
-        "spam_alternative_truncated.eml", "spam_base64_text.eml", "spam_bounce_rfc822.eml",
+        "spam_alternative_truncated.eml", "spam_base64_text.eml", "spam_bounce_rfc822.eml", "charsets/big5.eml",
+        "charsets/gb2312.eml", "charsets/iso-2022-jp.eml", "charsets/koi8-r.eml", "charsets/ks_c_5601-1987.eml",
     };
     static const char *const written[] = {
         "From a@b  Mon Jan 1 2002\nSubject: =?utf-8?B?w6k=?= and =?iso-8859-15?Q?=A4?=\n\nbody \xE9t\xE9\n",
@@ -538,10 +644,12 @@ static void test_parity_with_python_email(void **state)
         "Subject: fwd\nContent-Type: multipart/mixed; boundary=m\n\n--m\n\nsee below\n--m\n"
         "Content-Type: message/rfc822\n\nSubject: inner\tsubject\nContent-Type: text/plain; charset=utf-8\n\n"
         "bad \xC0\xAF bytes\n--m--\n",
+        "Subject: \xA4\xA4 raw big5\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\n"
+        "\xA4\xE5\xFF\n--b\nContent-Type: text/plain; charset=big5\n\n\xA4\xA4\n--b--\n",
     };
     size_t nf = sizeof fixtures / sizeof *fixtures, nw = sizeof written / sizeof *written;
-    char dir[4096], paths[16][4200], out_path[64], script[4096];
-    assert_true(nf + nw <= 16);
+    char dir[4096], paths[24][4200], out_path[64], script[4096];
+    assert_true(nf + nw <= 24);
     assert_int_equal(text_tests_path(dir, sizeof dir, "fixtures/mail"), 0);
     for (size_t k = 0; k < nf; k++) snprintf(paths[k], sizeof paths[k], "%s/%s", dir, fixtures[k]);
     for (size_t k = 0; k < nw; k++) {
@@ -615,6 +723,9 @@ int main(void)
         cmocka_unit_test(test_fixture_latin9),
         cmocka_unit_test(test_fixture_rfc822_bounce),
         cmocka_unit_test(test_fixture_keep_headers),
+        cmocka_unit_test(test_charset_messages),
+        cmocka_unit_test(test_charset_invalid_and_unknown),
+        cmocka_unit_test(test_charset_guess_for_unlabelled_text),
         cmocka_unit_test(test_parity_with_python_email),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -359,6 +359,52 @@ static void test_all_pairs_matches_pairs_and_threads(void **state)
     gsl_rng_free(r);
 }
 
+/* One workspace reused across calls of other sizes and kinds gives bit-identical results to fresh calls:
+ * nothing stale in its buffers is read (the cross form skips the blocks within a side, which still hold the
+ * previous call's values), for all three measures. */
+static void test_workspace_reuse(void **state)
+{
+    (void)state;
+    gsl_rng *r = sp_rng_alloc(19);
+    enum { M = 5 };
+    const size_t n = 120, dims[M] = {6, 3, 8, 6, 4};
+    float *acts[M];
+    for (size_t m = 0; m < M; m++) acts[m] = random_matrix(r, n, dims[m], 1.0 + (double)m);
+    for (size_t i = 0; i < n; i++)
+        for (size_t m = 1; m < M; m++) acts[m][i * dims[m]] += acts[0][i * dims[0] + 1] * (float)m;
+    const float *const *A = (const float *const *)acts;
+    double lin[M * M], deb[M * M], proc[M * M], lin_ws[M * M], deb_ws[M * M], proc_ws[M * M];
+    double c[3][2 * 3], c_ws[3][2 * 3];
+    assert_int_equal(sp_similarity_all_pairs(lin, deb, proc, A, dims, M, n), SP_OK);
+    assert_int_equal(sp_similarity_cross(c[0], c[1], c[2], A, dims, 2, A + 2, dims + 2, 3, n), SP_OK);
+    sp_similarity_workspace *w = sp_similarity_workspace_alloc();
+    assert_non_null(w);
+    for (int round = 0; round < 2; round++) {
+        /* small first (the buffers grow), then big, then the cross form on the big call's leftovers */
+        double small[4];
+        assert_int_equal(sp_similarity_all_pairs_ws(small, NULL, NULL, A + 3, dims + 3, 2, n, w), SP_OK);
+        assert_true(fabs(small[1] - lin[3 * M + 4]) < 1e-6); /* another SYRK size: float32 sums may regroup */
+        assert_int_equal(sp_similarity_all_pairs_ws(lin_ws, deb_ws, proc_ws, A, dims, M, n, w), SP_OK);
+        assert_memory_equal(lin, lin_ws, sizeof lin);
+        assert_memory_equal(deb, deb_ws, sizeof deb);
+        assert_memory_equal(proc, proc_ws, sizeof proc);
+        assert_int_equal(sp_similarity_cross_ws(c_ws[0], c_ws[1], c_ws[2], A, dims, 2, A + 2, dims + 2, 3, n, w),
+                         SP_OK);
+        assert_memory_equal(c, c_ws, sizeof c);
+    }
+    /* The cross values are the all-pairs values of the same matrices (another Gram routine, same sums). */
+    for (size_t i = 0; i < 2; i++)
+        for (size_t j = 0; j < 3; j++) {
+            assert_true(fabs(c[0][i * 3 + j] - lin[i * M + 2 + j]) < 1e-6);
+            assert_true(fabs(c[1][i * 3 + j] - deb[i * M + 2 + j]) < 1e-6);
+            assert_true(fabs(c[2][i * 3 + j] - proc[i * M + 2 + j]) < 1e-6);
+        }
+    sp_similarity_workspace_free(w);
+    sp_similarity_workspace_free(NULL);
+    for (size_t m = 0; m < M; m++) free(acts[m]);
+    gsl_rng_free(r);
+}
+
 /* The CCA all-pairs driver agrees with single calls, PWCCA is asymmetric, and threads change nothing. */
 static void test_cca_all_pairs_matches_pairs(void **state)
 {
@@ -423,6 +469,7 @@ int main(void)
         cmocka_unit_test(test_svcca_truncation_and_pwcca_weights),
         cmocka_unit_test(test_pwcca_weights_follow_variance),
         cmocka_unit_test(test_all_pairs_matches_pairs_and_threads),
+        cmocka_unit_test(test_workspace_reuse),
         cmocka_unit_test(test_cca_all_pairs_matches_pairs),
         cmocka_unit_test(test_bad_inputs_are_reported),
     };

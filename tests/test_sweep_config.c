@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +104,69 @@ static void test_resolved_config_round_trips(void **state)
     sp_sweep_config_free(b);
 }
 
+/* run.yaml writes each double in its shortest form that reads back to the same bits (0.2, not
+ * 2.0000000000000001e-01), and reading it back gives the identical configuration. */
+static void test_floats_written_shortest_and_exact(void **state)
+{
+    (void)state;
+    static const char *text = "name: floats\n"
+                              "dataset: {source: imdb, val_fraction: 0.2, test_fraction: 0.15}\n"
+                              "linear:\n"
+                              "  seeds: {first: 0, count: 1}\n"
+                              "  lr: 0.30000000000000004\n" /* 0.1 + 0.2: needs all 17 digits */
+                              "  l2: [1e-4, 2.5e-300, 5e-324, 123456789012, 0]\n"
+                              "analysis: {eps: [0.001, 0.0014384498882876629, 1]}\n";
+    sp_sweep_config *a, *b;
+    char *ta, *tb;
+    assert_int_equal(sp_sweep_config_load(write_file("floats.yaml", text), &a), SP_OK);
+    assert_int_equal(sp_sweep_config_save(a, "floats-resolved.yaml"), SP_OK);
+    assert_int_equal(sp_sweep_config_text(a, &ta), SP_OK);
+    static const char *const lines[] = {
+        "  val_fraction: 0.2\n", "  test_fraction: 0.15\n", "  lr: 0.30000000000000004\n", "  - 0.0001\n",
+        "  - 2.5e-300\n",        "  - 5e-324\n",            "  - 123456789012.0\n",        "  - 0.0\n",
+        "  - 0.001\n",           "  - 0.0014384498882876629\n", "  - 1.0\n",
+    };
+    for (size_t k = 0; k < sizeof lines / sizeof *lines; k++)
+        if (!strstr(ta, lines[k])) fail_msg("'%s' not in:\n%s", lines[k], ta);
+    assert_null(strstr(ta, "e-01"));
+    assert_null(strstr(ta, "e+00"));
+    /* The saved file reads back to the same doubles, bit for bit, and to the same text. */
+    assert_int_equal(sp_sweep_config_load("floats-resolved.yaml", &b), SP_OK);
+    assert_memory_equal(a->dataset->val_fraction, b->dataset->val_fraction, sizeof(double));
+    assert_memory_equal(a->dataset->test_fraction, b->dataset->test_fraction, sizeof(double));
+    assert_memory_equal(a->linear->lr, b->linear->lr, sizeof(double));
+    assert_int_equal(a->linear->l2_count, b->linear->l2_count);
+    assert_memory_equal(a->linear->l2, b->linear->l2, a->linear->l2_count * sizeof(double));
+    assert_int_equal(a->analysis->eps_count, b->analysis->eps_count);
+    assert_memory_equal(a->analysis->eps, b->analysis->eps, a->analysis->eps_count * sizeof(double));
+    assert_true(*b->linear->lr == 0.1 + 0.2 && b->linear->l2[2] == 5e-324);
+    assert_int_equal(sp_sweep_config_text(b, &tb), SP_OK);
+    assert_string_equal(ta, tb);
+    /* A configuration that differs in the last bit of one double writes different text (the comparison
+     * that refuses a run directory made by another configuration still sees it). */
+    *b->linear->lr = nextafter(*b->linear->lr, 1.0);
+    free(tb);
+    assert_int_equal(sp_sweep_config_text(b, &tb), SP_OK);
+    assert_string_not_equal(ta, tb);
+    assert_non_null(strstr(tb, "  lr: 0.3000000000000001\n"));
+    free(ta);
+    free(tb);
+    sp_sweep_config_free(a);
+    sp_sweep_config_free(b);
+    /* A string that looks like libcyaml's float form is not a float: the text would not read back the same,
+     * so libcyaml's own 17-digit text is kept whole. */
+    assert_int_equal(sp_sweep_config_load(write_file("floats2.yaml", "name: x\nrun_dir: \"2.0000000000000001e-01\"\n"
+                                                                      "dataset: {source: imdb}\n"
+                                                                      "linear: {seeds: {first: 0, count: 1}}\n"),
+                                          &a),
+                     SP_OK);
+    assert_int_equal(sp_sweep_config_text(a, &ta), SP_OK);
+    assert_non_null(strstr(ta, "run_dir: 2.0000000000000001e-01\n"));
+    assert_non_null(strstr(ta, "val_fraction: 2.0000000000000001e-01\n"));
+    free(ta);
+    sp_sweep_config_free(a);
+}
+
 /* Loads `text`, expects `code`, and checks every needle appears in the message. */
 static void expect_error(const char *text, sp_status code, const char *needle1, const char *needle2)
 {
@@ -167,6 +231,7 @@ int main(void)
         cmocka_unit_test(test_good_config_resolves_defaults),
         cmocka_unit_test(test_resolved_config_round_trips),
         cmocka_unit_test(test_analysis_concepts_key),
+        cmocka_unit_test(test_floats_written_shortest_and_exact),
         cmocka_unit_test(test_unknown_key_names_key_and_line),
         cmocka_unit_test(test_wrong_type),
         cmocka_unit_test(test_semantic_errors_name_the_key),

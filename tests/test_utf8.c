@@ -108,13 +108,110 @@ static void test_charset_known_answers(void **state)
     CONVERTED("UTF-8", "ok \xC3\xA9 \xE9", "ok \xC3\xA9 " FFFD);
     CONVERTED("utf8", "\xED\xA0\x80", FFFD FFFD FFFD);
     CONVERTED("x-unknown-charset", "\xE9\x80", "\xC3\xA9\xE2\x82\xAC");      /* unknown: windows-1252 */
-    CONVERTED("gb2312", "\xC4\xE3", "\xC3\x84\xC3\xA3");
     CONVERTED(NULL, "\xE9", "\xC3\xA9");
+    CONVERTED("", "\xE9", "\xC3\xA9");
     CONVERTED("utf-8*en", "\xC3\xA9", "\xC3\xA9");                            /* RFC 2231 language suffix */
-    assert_int_equal(sp_charset_lookup("UTF-8", (size_t)-1), SP_CHARSET_UTF8);
-    assert_int_equal(sp_charset_lookup("utf-8xyz", 5), SP_CHARSET_UTF8);
-    assert_int_equal(sp_charset_lookup("ISO-8859-15", (size_t)-1), SP_CHARSET_ISO_8859_15);
-    assert_int_equal(sp_charset_lookup("iso-8859-2", (size_t)-1), SP_CHARSET_WINDOWS_1252);
+    CONVERTED("us-ascii", "\x93" "a", "\xE2\x80\x9C" "a");                    /* table, not iconv's ASCII */
+}
+
+/* Expected bytes are the UTF-8 of the text Python's codecs encoded into the input (see each comment). */
+static void test_charset_iconv_known_answers(void **state)
+{
+    (void)state;
+    CONVERTED("gb2312", "\xC4\xE3", "\xE4\xBD\xA0");                         /* U+4F60 */
+    CONVERTED("GBK", "\xE9\x46", "\xE9\x95\x95");                            /* U+9555, GBK only */
+    CONVERTED("gb2312", "\xE9\x46", "\xE9\x95\x95");                         /* gb2312 label read as GBK */
+    CONVERTED("big5", "\xA4\xA4\xA4\xE5", "\xE4\xB8\xAD\xE6\x96\x87");     /* U+4E2D U+6587 */
+    CONVERTED("koi8-r", "\xF0\xD2\xC9\xD7\xC5\xD4",
+              "\xD0\x9F\xD1\x80\xD0\xB8\xD0\xB2\xD0\xB5\xD1\x82");        /* Cyrillic "Privet" */
+    CONVERTED("windows-1251", "\xC6\xE8\xE7\xED\xFC", "\xD0\x96\xD0\xB8\xD0\xB7\xD0\xBD\xD1\x8C");
+    CONVERTED("x-cp1251", "\xC6", "\xD0\x96");                                  /* x- prefix dropped */
+    CONVERTED("ks_c_5601-1987", "\xC7\xD1\xB1\xB9\xBE\xEE",
+              "\xED\x95\x9C\xEA\xB5\xAD\xEC\x96\xB4");                      /* Korean, as CP949 */
+    CONVERTED("iso-2022-jp", "a\x1B\x24\x42\x46\x7C\x4B\x5C\x38\x6C\x1B\x28\x42" "b",
+              "a\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E" "b");                   /* U+65E5 U+672C U+8A9E */
+    CONVERTED("Shift_JIS", "\x83\x65\x83\x58\x83\x67\x5C\x7E",
+              "\xE3\x83\x86\xE3\x82\xB9\xE3\x83\x88\x5C\x7E");             /* 0x5C, 0x7E stay ASCII */
+    CONVERTED("x-sjis", "\x83\x65", "\xE3\x83\x86");
+    CONVERTED("iso-8859-8-i", "\xF9\xEC\xE5\xED", "\xD7\xA9\xD7\x9C\xD7\x95\xD7\x9D");
+    CONVERTED("iso-8859-9", "\xF0\xFD\xFE\x80", "\xC4\x9F\xC4\xB1\xC5\x9F\xE2\x82\xAC"); /* as cp1254 */
+    CONVERTED("iso-8859-2", "\xB1\xE6", "\xC4\x85\xC4\x87");                  /* a-ogonek, c-acute */
+    CONVERTED("koi8-r", "a\0b", "ab");                                         /* NUL dropped on this path too */
+}
+
+static void test_charset_invalid_bytes(void **state)
+{
+    (void)state;
+    /* Each byte where the decoder stops becomes one U+FFFD; decoding resumes at the next byte, so the
+     * ASCII byte after a bad lead byte survives. */
+    CONVERTED("big5", "\xA4\xA4\xFF" "x\xA4\xE5", "\xE4\xB8\xAD" FFFD "x\xE6\x96\x87");
+    CONVERTED("gb2312", "\xC4 A", FFFD " A");                                 /* lead + space: invalid pair */
+    CONVERTED("gb2312", "\xC4" "A", "\xE8\x85\x81");                            /* but a GBK pair: U+8181 */
+    CONVERTED("iso-2022-jp", "\x1B(I\x31\x1B(B", "\xEF\xBD\xB1");                /* JIS X 0201 katakana */
+    CONVERTED("gb2312", "ok\xC4", "ok" FFFD);                                  /* cut off at the end */
+    CONVERTED("shift_jis", "\xA0", FFFD);                                     /* unassigned in CP932 */
+    CONVERTED("iso-2022-jp", "\x1B\x24\x42\x46", FFFD);                       /* half a character at the end */
+    CONVERTED("iso-2022-jp", "\xE9z", FFFD "z");                              /* 8-bit byte in a 7-bit code */
+    sp_charset_stats st = {0};
+    sp_textbuf b;
+    sp_textbuf_init(&b);
+    sp_charset_append(&b, "big5", 4, "\xFF\xFF" "a", 3, 0, &st);
+    assert_int_equal(st.replaced, 2);
+    assert_int_equal(st.fallbacks, 0);
+    sp_textbuf_free(&b);
+}
+
+static void test_charset_lookup_and_fallback(void **state)
+{
+    (void)state;
+    char name[32];
+    assert_int_equal(sp_charset_lookup("UTF-8", (size_t)-1, name), SP_CHARSET_UTF8);
+    assert_string_equal(name, "");
+    assert_int_equal(sp_charset_lookup("utf-8xyz", 5, NULL), SP_CHARSET_UTF8);
+    assert_int_equal(sp_charset_lookup("ISO-8859-15", (size_t)-1, NULL), SP_CHARSET_ISO_8859_15);
+    assert_int_equal(sp_charset_lookup("\"ANSI_X3.4-1968\"", (size_t)-1, NULL), SP_CHARSET_WINDOWS_1252);
+    assert_int_equal(sp_charset_lookup(NULL, 0, NULL), SP_CHARSET_WINDOWS_1252);
+    static const struct {
+        const char *label, *iconv;
+    } known[] = {{"GB2312", "GB18030"},         {"x-gbk", "GB18030"},        {"Big5", "BIG5-HKSCS"},
+                 {"ks_c_5601-1987", "CP949"},   {"EUC-KR", "CP949"},         {"shift_jis", "CP932"},
+                 {"iso-2022-jp", "ISO-2022-JP-2"}, {"iso-8859-8-i", "ISO-8859-8"}, {"koi8-r", "koi8-r"},
+                 {"'windows-1251'", "windows-1251"}, {"x-euc-jp", "euc-jp"},  {"iso-8859-2*pl", "iso-8859-2"}};
+    for (size_t k = 0; k < sizeof known / sizeof *known; k++) {
+        if (sp_charset_lookup(known[k].label, (size_t)-1, name) != SP_CHARSET_ICONV) fail_msg("%s", known[k].label);
+        assert_string_equal(name, known[k].iconv);
+    }
+    /* Unknown: not iconv names, iconv syntax, names too long to be one. */
+    const char *unknown[] = {"default", "unknown-8bit", "x-user-defined", "utf-8//translit", "big5,koi8-r",
+                             "x-", "iso-8859-1-but-much-longer-than-any-real-charset-name-could-be-at-all"};
+    for (size_t k = 0; k < sizeof unknown / sizeof *unknown; k++) {
+        if (sp_charset_lookup(unknown[k], (size_t)-1, name) != SP_CHARSET_UNKNOWN) fail_msg("%s", unknown[k]);
+        assert_string_equal(name, "");
+    }
+    /* A fallback is counted when an unknown label decides how non-ASCII bytes are read. */
+    sp_charset_stats st = {0};
+    sp_textbuf b;
+    sp_textbuf_init(&b);
+    sp_charset_append(&b, "\"DEFAULT\"", (size_t)-1, "plain", 5, 0, &st);           /* ASCII: no fallback */
+    assert_int_equal(st.fallbacks, 0);
+    sp_charset_append(&b, "DEFAULT_CHARSET", (size_t)-1, "\xC3\xA9", 2, SP_CHARSET_TRUST_UTF8, &st);
+    assert_int_equal(st.fallbacks, 0);                                       /* valid UTF-8 kept as such */
+    sp_charset_append(&b, "\"DEFAULT\"", (size_t)-1, "caf\xE9", 4, SP_CHARSET_TRUST_UTF8, &st);
+    sp_charset_append(&b, "unknown-8bit", 12, "\x93", 1, 0, &st);
+    assert_int_equal(st.fallbacks, 2);
+    assert_string_equal(st.fallback_label, "default");                      /* the first one */
+    assert_int_equal(st.replaced, 0);
+    /* Valid UTF-8 wins over a CJK label, but not over a 7-bit escape encoding. */
+    sp_charset_append(&b, "big5", 4, "\xE4\xB8\xAD", 3, SP_CHARSET_TRUST_UTF8, &st);
+    sp_charset_append(&b, "iso-2022-jp", (size_t)-1, "\x1B\x24\x42\x46\x7C\x1B\x28\x42", 8,
+                      SP_CHARSET_TRUST_UTF8, &st);
+    char *out;
+    size_t n;
+    assert_int_equal(sp_textbuf_finish(&b, &out, &n), SP_OK);
+    const char want[] = "plain\xC3\xA9" "caf\xC3\xA9\xE2\x80\x9C\xE4\xB8\xAD\xE6\x97\xA5";
+    assert_int_equal(n, sizeof want - 1);
+    assert_memory_equal(out, want, n);
+    free(out);
 }
 
 /* Runs the Python reference; returns 0 on success. */
@@ -219,6 +316,9 @@ int main(void)
         cmocka_unit_test(test_valid_prefix_known_answers),
         cmocka_unit_test(test_sanitize_known_answers),
         cmocka_unit_test(test_charset_known_answers),
+        cmocka_unit_test(test_charset_iconv_known_answers),
+        cmocka_unit_test(test_charset_invalid_bytes),
+        cmocka_unit_test(test_charset_lookup_and_fallback),
         cmocka_unit_test(test_parity_with_python_decoder),
         cmocka_unit_test(test_parity_with_python_codecs),
     };

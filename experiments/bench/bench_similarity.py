@@ -2,13 +2,19 @@
 
 The peer is the strongest plain-numpy form: per layer, centre every model's activations, stack them into
 Z [n, M d] and form Z^T Z with one matrix product (numpy hands Z.T @ Z to BLAS SYRK), then read every
-pair's ||X_a^T X_b||_F^2 from its block. Both sides use the same OpenBLAS with the same thread count.
+pair's ||X_a^T X_b||_F^2 from its block. Both sides use the same OpenBLAS with the same thread count, and
+both do the whole analysis (centring, Gram, every pair) from the raw float32 activations.
 
-Usage: /usr/bin/python3 bench_similarity.py BENCH_BINARY [M L n d REPEATS]   (default 50 3 5000 128 3)
-Prints both timings, the ratio numpy / C (>= 1 means C is faster), the C rate as a share of the machine's
-sgemm rate, and the largest difference between the two CKA matrices.
+Usage: /usr/bin/python3 bench_similarity.py BENCH_BINARY [M L n d REPEATS]   (default 50 3 5000 128 5)
+
+The machine may be shared, so the two sides are interleaved: each repetition runs both, the C side first
+in odd repetitions and numpy first in even ones, and prints both times and their ratio; the summary is the
+median ratio (and the median of each side). Every C run also times one bare OpenBLAS ssyrk of the same
+shape in the same process, so the C rate can be read against what this OpenBLAS reaches at that moment;
+an sgemm 4096^3 peak is timed once at the end. Load averages are printed before and after.
 """
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,10 +35,30 @@ def numpy_all_pairs(acts):
     return F / np.outer(diag, diag)
 
 
+def load():
+    return "%.2f %.2f %.2f" % os.getloadavg()
+
+
+def run_c(binary, prefix, M, L, n, d, peak):
+    out = subprocess.run([binary, prefix, str(M), str(L), str(n), str(d), "1", str(peak)], check=True,
+                         capture_output=True, text=True).stdout
+    return {k: float(v) for k, v in (kv.split("=") for kv in out.split())}
+
+
+def run_numpy(layers):
+    t0 = time.perf_counter()
+    cka = np.stack([numpy_all_pairs(a) for a in layers])
+    return time.perf_counter() - t0, cka
+
+
 def main():
     binary = sys.argv[1]
-    M, L, n, d, repeats = (int(v) for v in (sys.argv[2:7] if len(sys.argv) >= 7 else (50, 3, 5000, 128, 3)))
+    M, L, n, d, repeats = (int(v) for v in (sys.argv[2:7] if len(sys.argv) >= 7 else (50, 3, 5000, 128, 5)))
+    flops = L * n * (M * d) * (M * d + 1)  # SYRK of Z [n, M d]: the work both sides share
     rng = np.random.default_rng(7)
+    print(f"all-pairs linear CKA, M={M} models x L={L} layers, n={n}, d={d} ({M * (M - 1) // 2} pairs/layer); "
+          f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')} "
+          f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}; load average {load()}")
     with tempfile.TemporaryDirectory(prefix="bench_similarity.") as tmp:
         prefix = os.path.join(tmp, "acts")
         layers = []
@@ -45,32 +71,34 @@ def main():
                 acts[m] = shared @ mix + rng.standard_normal((n, d), dtype=np.float32) * (0.5 + m / M)
             acts.tofile(f"{prefix}.layer{l}.f32")
             layers.append(acts)
-        # The machine is shared: C and numpy runs alternate, so a change in load hits both alike; the best
-        # run of each is compared. The sgemm peak is timed once, after the last C run.
-        c_best, np_best = float("inf"), float("inf")
+        c_times, np_times, ratios, syrk_times = [], [], [], []
         for r in range(repeats):
-            peak = "4096" if r == repeats - 1 else "0"
-            out = subprocess.run([binary, prefix, str(M), str(L), str(n), str(d), "1", peak], check=True,
-                                 capture_output=True, text=True).stdout
-            run = dict(kv.split("=") for kv in out.split())
-            if float(run["c_seconds"]) < c_best:
-                c_best, c = float(run["c_seconds"]), run
-            if r == repeats - 1:
-                c["sgemm_peak_gflops"] = run["sgemm_peak_gflops"]
-            t0 = time.perf_counter()
-            cka_np = np.stack([numpy_all_pairs(a) for a in layers])
-            np_best = min(np_best, time.perf_counter() - t0)
+            if r % 2 == 0:
+                c = run_c(binary, prefix, M, L, n, d, 0)
+                np_s, cka_np = run_numpy(layers)
+            else:
+                np_s, cka_np = run_numpy(layers)
+                c = run_c(binary, prefix, M, L, n, d, 0)
+            c_times.append(c["c_seconds"])
+            np_times.append(np_s)
+            syrk_times.append(c["syrk_seconds"])
+            ratios.append(np_s / c["c_seconds"])
+            print(f"  rep {r + 1}/{repeats} ({'C first' if r % 2 == 0 else 'numpy first'}): C {c['c_seconds']:.3f} s "
+                  f"({c['c_gflops']:.1f} GFLOP/s; bare ssyrk {c['syrk_gflops']:.1f} GFLOP/s), numpy {np_s:.3f} s "
+                  f"({flops / np_s * 1e-9:.1f} GFLOP/s), ratio {np_s / c['c_seconds']:.2f}, load {load()}",
+                  flush=True)
         cka_c = np.fromfile(f"{prefix}.cka_c.f64").reshape(L, M, M)
-    c_s = float(c["c_seconds"])
-    print(f"all-pairs linear CKA, M={M} models x L={L} layers, n={n}, d={d} ({M * (M - 1) // 2} pairs/layer), "
-          f"best of {repeats} alternating runs each")
-    print(f"  C  (splinter, one SYRK per layer): {c_s:.3f} s, {float(c['c_gflops']):.1f} GFLOP/s "
-          f"({100 * float(c['c_gflops']) / float(c['sgemm_peak_gflops']):.0f}% of OpenBLAS sgemm "
-          f"{float(c['sgemm_peak_gflops']):.1f} GFLOP/s), OMP threads {c['omp_threads']}, "
-          f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}")
-    print(f"  numpy (Z.T @ Z per layer):         {np_best:.3f} s")
-    print(f"  ratio numpy / C = {np_best / c_s:.2f}")
-    print(f"  max |CKA_C - CKA_numpy| = {np.abs(cka_c - cka_np).max():.2e}")
+        peak = run_c(binary, prefix, M, 1, n, d, 4096)["sgemm_peak_gflops"]
+    c_med, np_med, syrk_med = (statistics.median(v) for v in (c_times, np_times, syrk_times))
+    print(f"  C     (splinter: centring + one SYRK per layer + all pairs): median {c_med:.3f} s, "
+          f"{flops / c_med * 1e-9:.1f} GFLOP/s = {100 * syrk_med / c_med:.0f}% of the bare ssyrk "
+          f"({flops / syrk_med * 1e-9:.1f} GFLOP/s), {100 * flops / c_med * 1e-9 / peak:.0f}% of OpenBLAS sgemm "
+          f"4096^3 ({peak:.1f} GFLOP/s)")
+    print(f"  numpy (centring + Z.T @ Z + einsum per layer):              median {np_med:.3f} s, "
+          f"{flops / np_med * 1e-9:.1f} GFLOP/s")
+    print(f"  max |CKA_C - CKA_numpy| = {np.abs(cka_c - cka_np).max():.2e}; load average {load()}")
+    print(f"RATIO numpy / C = {statistics.median(ratios):.2f} (median of {repeats}; "
+          f"per repetition {' '.join(f'{x:.2f}' for x in ratios)}; >= 1 means splinter is faster)")
 
 
 if __name__ == "__main__":

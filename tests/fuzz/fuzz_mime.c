@@ -1,6 +1,7 @@
 /* fuzz_mime.c: libFuzzer target for the mail decoder. Any input must decode without a crash, leak or
- * undefined behaviour, to valid UTF-8 without NUL bytes, with and without keep_headers; the HTML converter
- * and the header decoder are exercised directly on the same bytes. */
+ * undefined behaviour, to valid UTF-8 without NUL bytes, with and without keep_headers; the HTML converter,
+ * the header decoder and the charset conversion (tables and iconv, with the first input byte choosing the
+ * charset) are exercised directly on the same bytes. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include "html.h"
 #include "mime.h"
 #include "mime_decode.h"
+#include "textbuf.h"
 #include "utf8.h"
 
 static void check_text(const char *text, size_t len)
@@ -37,6 +39,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (sp_header_decode(raw, size, &text, &len) == SP_OK) {
         if (sp_utf8_valid_prefix(text, len) != len) abort();
         free(text);
+    }
+    /* Stateful, multibyte and single-byte iconv charsets, a table one and an unknown label. */
+    static const char *const charsets[] = {"big5", "gb2312", "iso-2022-jp", "shift_jis", "ks_c_5601-1987",
+                                           "koi8-r", "utf-7", "euc-jp", "windows-1251", "utf-16", "utf-8",
+                                           "x-unknown"};
+    if (size > 0) {
+        const char *cs = charsets[data[0] % (sizeof charsets / sizeof *charsets)];
+        sp_charset_stats st = {0};
+        sp_textbuf b;
+        sp_textbuf_init(&b);
+        sp_charset_append(&b, cs, (size_t)-1, raw + 1, size - 1, (data[0] & 0x80) ? SP_CHARSET_TRUST_UTF8 : 0, &st);
+        if (sp_textbuf_finish(&b, &text, &len) == SP_OK) {
+            check_text(text, len);
+            free(text);
+        }
     }
     return 0;
 }

@@ -5,9 +5,12 @@ usage: mail_ref.py OUT FILE...   OUT gets one line per FILE: the hex of the expe
                                  does not cover (HTML parts, parser defects).
 
 Python's email package parses the MIME structure and undoes RFC 2047 and the transfer encodings; the
-splinter rules are applied on top: charset table (utf-8, iso-8859-15, else windows-1252; valid non-ASCII
-UTF-8 kept as UTF-8), alternative prefers text/plain, message/rfc822 adds its Subject line, plain-text
-normalisation (line ends, controls, trailing blanks, blank-line runs), subject whitespace collapsed.
+splinter rules are applied on top: charsets (utf-8; the windows-1252 labels; iso-8859-15; other labels
+through Python's codecs with the aliases of docs/mail-text.md, each undecodable byte one U+FFFD; unknown
+labels windows-1252; valid UTF-8 kept as UTF-8 except under 7-bit escape charsets; unlabelled 8-bit text in
+the charset the message declares elsewhere), alternative prefers text/plain, message/rfc822 adds its Subject
+line, plain-text normalisation (line ends, controls, trailing blanks, blank-line runs), subject whitespace
+collapsed.
 """
 import email
 import email.errors
@@ -21,20 +24,68 @@ class Skip(Exception):
     pass
 
 
-def to_text(b, charset):
-    cs = (charset or "").lower().strip("\"' ")
-    if cs == "unknown-8bit":
-        cs = ""
-    try:
-        u = b.decode("utf-8")
-        if cs in ("utf-8", "utf8") or any(ord(c) > 127 for c in u):
-            return u.replace("\0", "")
-    except UnicodeDecodeError:
-        pass
-    if cs in ("utf-8", "utf8"):
+UTF8 = {"utf-8", "utf8", "unicode-1-1-utf-8", "unicode11utf8", "unicode20utf8", "x-unicode20utf8"}
+CP1252 = {"", "us-ascii", "ascii", "us", "ansi_x3.4-1968", "iso646-us", "csascii", "cp367", "ibm367", "iso-ir-6",
+          "iso-8859-1", "iso8859-1", "iso88591", "iso_8859-1", "iso_8859-1:1987", "latin1", "latin-1", "l1", "cp819",
+          "ibm819", "iso-ir-100", "csisolatin1", "windows-1252", "cp1252", "x-cp1252"}
+LATIN9 = {"iso-8859-15", "iso8859-15", "iso885915", "iso_8859-15", "iso_8859-15:1998", "latin9", "latin-9", "l9",
+          "csisolatin9", "iso-ir-203"}
+# The supersets docs/mail-text.md names, as Python codecs.
+ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "csgb2312": "gb18030", "euc-cn": "gb18030", "cp936": "gb18030",
+           "gb2312_charset": "gb18030", "big5": "big5hkscs", "chinesebig5": "big5hkscs", "euc-kr": "cp949",
+           "ks_c_5601-1987": "cp949", "ks_c_5601": "cp949", "korean": "cp949", "shift_jis": "cp932",
+           "sjis": "cp932", "x-sjis": "cp932", "iso-2022-jp": "iso2022_jp_2", "iso-8859-8-i": "iso8859_8",
+           "iso-8859-6-i": "iso8859_6", "iso-8859-9": "cp1254", "latin5": "cp1254", "tis-620": "cp874",
+           "iso-8859-11": "cp874"}
+ESCAPE = ("iso2022", "iso-2022", "utf_7", "utf-7", "hz")
+
+
+def label_of(charset):
+    return (charset or "").lower().strip("\"' \t").split("*")[0]
+
+
+def codec_of(cs):
+    """Python codec for a label outside the tables, or None if unknown."""
+    for name in (cs, cs[2:] if cs.startswith("x-") and len(cs) > 2 else None):
+        if not name:
+            continue
+        name = ALIASES.get(name, name)
+        if not re.fullmatch(r"[a-z0-9_.:-]+", name):
+            return None
+        try:
+            return codecs.lookup(name).name
+        except LookupError:
+            pass
+    return None
+
+
+def guess_usable(cs):
+    cs = label_of(cs)
+    if cs in UTF8 or cs in CP1252 or cs in LATIN9:
+        return False
+    c = codec_of(cs)
+    return c is not None and not c.replace("-", "_").startswith(tuple(e.replace("-", "_") for e in ESCAPE))
+
+
+HINT = [""]  # the message's guess for unlabelled 8-bit text (set per message by mail())
+
+
+def to_text(b, charset, trust_utf8=True, unlabelled=False):
+    cs = label_of(charset)
+    if unlabelled and cs == "" and HINT[0]:
+        cs = label_of(HINT[0])
+    codec = None if cs in UTF8 or cs in CP1252 or cs in LATIN9 else codec_of(cs)
+    escape = codec is not None and codec.replace("-", "_").startswith(tuple(e.replace("-", "_") for e in ESCAPE))
+    if trust_utf8 and not escape:
+        try:
+            return b.decode("utf-8").replace("\0", "")
+        except UnicodeDecodeError:
+            pass
+    if cs in UTF8:
         return b.decode("utf-8", errors="one_byte").replace("\0", "")
-    codec = "iso8859_15" if cs in ("iso-8859-15", "latin9") else "cp1252"
-    return b.decode(codec, errors="replace").replace("\0", "")
+    if codec is not None:
+        return b.decode(codec, errors="one_byte").replace("\0", "")
+    return b.decode("iso8859_15" if cs in LATIN9 else "cp1252", errors="replace").replace("\0", "")
 
 
 def one_byte(err):
@@ -62,10 +113,14 @@ def plain(t):
 
 def header_text(value):
     parts = email.header.decode_header(value)
-    s = "".join(to_text(p, c) if isinstance(p, bytes) else to_text(p.encode("utf-8", "surrogateescape"), None)
+    # Encoded words in their own charset; raw bytes (which compat32 labels "unknown-8bit") as UTF-8 if
+    # valid, else in the message's guess.
+    s = "".join(to_text(p, c, trust_utf8=False) if isinstance(p, bytes) and c and c != "unknown-8bit" else
+                to_text(p if isinstance(p, bytes) else p.encode("utf-8", "surrogateescape"), None, unlabelled=True)
                 for p, c in parts)
     s = "".join(ch for ch in s if ch in "\t\n\r" or not (ord(ch) < 0x20 or ord(ch) == 0x7F))
-    return " ".join(s.replace("\xa0", " ").split())
+    # The whitespace splinter collapses: ASCII blanks, line breaks, \f, \v and U+00A0 (not U+3000, U+0085).
+    return " ".join(w for w in re.split("[ \t\r\n\f\v\xa0]+", s) if w)
 
 
 def render(part, out):
@@ -94,7 +149,7 @@ def render(part, out):
         raise Skip("html")
     if not ct.startswith("text/"):
         return
-    t = plain(to_text(part.get_payload(decode=True) or b"", part.get_content_charset()))
+    t = plain(to_text(part.get_payload(decode=True) or b"", part.get_content_charset(), unlabelled=True))
     if t:
         out.append(t)
 
@@ -113,6 +168,17 @@ def mail(raw):
         if head.startswith("<") and any(k in head for k in ("<html", "<body", "<!doctype html", "<head", "<table",
                                                              "<font", "<p>", "<div", "<br")):
             raise Skip("html")  # splinter reads such bodies as HTML
+    HINT[0] = ""
+    for mt in re.finditer(rb"(?i)charset[ \t]*=(?:3D)?[ \t\"']*([A-Za-z0-9_.:-]{1,31})", raw):
+        if guess_usable(mt.group(1).decode()):
+            HINT[0] = mt.group(1).decode()
+            break
+    if not HINT[0]:
+        top = raw.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0]
+        for mt in re.finditer(rb"=\?([^?\s]{1,40})\?", top):
+            if guess_usable(mt.group(1).decode("latin-1")):
+                HINT[0] = mt.group(1).decode("latin-1")
+                break
     subject = m.get("Subject")
     s = header_text(subject) if subject is not None else ""
     body = []
