@@ -113,6 +113,7 @@ static void test_floats_written_shortest_and_exact(void **state)
                               "dataset: {source: imdb, val_fraction: 0.2, test_fraction: 0.15}\n"
                               "linear:\n"
                               "  seeds: {first: 0, count: 1}\n"
+                              "  lr_schedule: constant\n" /* the optimal schedule would refuse l2 >= 2 */
                               "  lr: 0.30000000000000004\n" /* 0.1 + 0.2: needs all 17 digits */
                               "  l2: [1e-4, 2.5e-300, 5e-324, 123456789012, 0]\n"
                               "analysis: {eps: [0.001, 0.0014384498882876629, 1]}\n";
