@@ -9,23 +9,11 @@
 #include <string.h>
 
 #include "csv.h"
+#include "fsutil.h"
 
 static double sigmoid(double a) { return a >= 0 ? 1.0 / (1.0 + exp(-a)) : exp(a) / (1.0 + exp(a)); }
 
 static const char *const stratum_names[3] = {"all", "boundary", "random"};
-
-/* A name usable as an HDF5 link: anything outside [A-Za-z0-9._-] becomes '_'. */
-static void link_name(char *out, size_t cap, const char *in)
-{
-    size_t k = 0;
-    for (; in[k] && k + 1 < cap; k++) {
-        char c = in[k];
-        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                 c == '_' || c == '-';
-        out[k] = ok ? c : '_';
-    }
-    out[k] = '\0';
-}
 
 sp_status run_exact_write_h5(sp_store_writer *w, const run_exact *e)
 {
@@ -55,7 +43,7 @@ sp_status run_exact_write_h5(sp_store_writer *w, const run_exact *e)
         const run_exact_split *x = &e->splits[k];
         const size_t n = x->n_sel, nE = n * E;
         char sn[128], p[300];
-        link_name(sn, sizeof sn, x->name);
+        sp_safe_name(sn, sizeof sn, x->name);
         double *buf = malloc((nE ? nE : 1) * 4 * sizeof *buf);
         uint8_t *flags = malloc((nE ? nE : 1) * 2);
         if (!buf || !flags) {

@@ -144,18 +144,6 @@ const char *rp_sign_phrase(double lo, double hi)
     return "contains 0";
 }
 
-void rp_safe_name(char *out, size_t cap, const char *in)
-{
-    size_t k = 0;
-    for (; in[k] && k + 1 < cap; k++) {
-        char ch = in[k];
-        int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
-                 ch == '_' || ch == '-';
-        out[k] = ok ? ch : '_';
-    }
-    out[k] = '\0';
-}
-
 int rp_is_ood(const char *split) { return strncmp(split, "ood-", 4) == 0; }
 
 /* ---------------------------------------------------------------- staleness */

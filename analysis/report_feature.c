@@ -8,6 +8,7 @@
 
 #include "activations.h"
 #include "plot.h"
+#include "fsutil.h"
 #include "report_internal.h"
 
 /* Distinct values of column `name`, in file order. */
@@ -190,7 +191,7 @@ static sp_status fig_cka(rp_ctx *c)
             st = rp_skip(c, "no CKA values for the %s models at layer %s", variants.v[j], deep);
         } else if (st == SP_OK) {
             char safe[128], file[200], stem[4400], title[256], caption[256];
-            rp_safe_name(safe, sizeof safe, variants.v[j]);
+            sp_safe_name(safe, sizeof safe, variants.v[j]);
             snprintf(file, sizeof file, "cka_%s", safe);
             rp_stem(c, stem, sizeof stem, file);
             snprintf(title, sizeof title, "Linear CKA between the %s models, layer %s (%s)", variants.v[j], deep,

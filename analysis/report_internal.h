@@ -57,9 +57,6 @@ void rp_fmt_count(char *out, size_t cap, double v, double lo, double hi);
  * (bootstrap off, a single pair). */
 const char *rp_sign_phrase(double lo, double hi);
 
-/* File-name part of a name: anything outside [A-Za-z0-9._-] becomes '_' (as run_write.c names pairwise files). */
-void rp_safe_name(char *out, size_t cap, const char *in);
-
 /* 1 when split names an out-of-domain evaluation split (ood-*). */
 int rp_is_ood(const char *split);
 

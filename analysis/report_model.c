@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "plot.h"
+#include "fsutil.h"
 #include "report_internal.h"
 
 #define DIFF_VARIANT "finetune-minus-joint"
@@ -491,7 +492,7 @@ static sp_status fig_examples(rp_ctx *c, const model_tables *m, const rp_names *
         width_max = fmin(1.0, fmax(0.05, ceil(width_max * 20.0 - 1e-9) / 20.0));
         cap_max = fmax(1.05, 1.0 + ceil((cap_max - 1.0) * 20.0 - 1e-9) / 20.0);
         char safe[128], file[200], stem[4400], title[256], caption[256];
-        rp_safe_name(safe, sizeof safe, variants->v[j]);
+        sp_safe_name(safe, sizeof safe, variants->v[j]);
         if (st == SP_OK) {
             snprintf(file, sizeof file, "vpr_width_%s", safe);
             rp_stem(c, stem, sizeof stem, file);
@@ -526,7 +527,7 @@ static sp_status pairwise_matrix(rp_ctx *c, const char *variant, const char *spl
                                  double *mat, int *found)
 {
     char safe[128], file[200];
-    rp_safe_name(safe, sizeof safe, split);
+    sp_safe_name(safe, sizeof safe, split);
     snprintf(file, sizeof file, "pairwise_%s.csv", safe);
     sp_csv_table *t = NULL;
     *found = 0;
@@ -590,7 +591,7 @@ static sp_status fig_pairwise(rp_ctx *c, const model_tables *m, const rp_names *
             st = rp_skip(c, "pairwise disagreement of %s needs two models and a pairwise_<split>.csv", variants->v[j]);
         } else if (st == SP_OK) {
             char safe[128], file[200], stem[4400], title[256], caption[256];
-            rp_safe_name(safe, sizeof safe, variants->v[j]);
+            sp_safe_name(safe, sizeof safe, variants->v[j]);
             snprintf(file, sizeof file, "disagreement_%s", safe);
             rp_stem(c, stem, sizeof stem, file);
             snprintf(title, sizeof title, "Pairwise disagreement of the %s models", variants->v[j]);

@@ -9,23 +9,11 @@
 #include <sys/stat.h>
 
 #include "csv.h"
+#include "fsutil.h"
 #include "store.h"
 
 #define E_ (s->opt->n_eps)
 #define CELL_AT(kind, e, met) ((((size_t)(kind) * E_) + (size_t)(e)) * MET_COUNT + (size_t)(met))
-
-/* A name usable as a file-name part or an HDF5 link: anything outside [A-Za-z0-9._-] becomes '_'. */
-static void safe_name(char *out, size_t cap, const char *in)
-{
-    size_t k = 0;
-    for (; in[k] && k + 1 < cap; k++) {
-        char c = in[k];
-        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                 c == '_' || c == '-';
-        out[k] = ok ? c : '_';
-    }
-    out[k] = '\0';
-}
 
 /* out = dir/file (the file name built from fmt); SP_ERR_USAGE when the path is too long. */
 static sp_status join_path(char *out, size_t cap, const char *dir, const char *file)
@@ -110,7 +98,7 @@ static sp_status write_h5(const run_state *s, const char *dir)
     if (s->n_warnings && (st = sp_store_write_strings(w, "/warnings", s->n_warnings, s->warnings)) != SP_OK) goto fail;
     for (size_t j = 0; j < s->n_variants; j++) {
         const run_variant *v = &s->variants[j];
-        safe_name(vn, sizeof vn, v->name);
+        sp_safe_name(vn, sizeof vn, v->name);
         char **names = malloc(v->M * sizeof *names);
         if (!names) {
             st = sp_fail(SP_ERR_NOMEM, "out of memory");
@@ -132,7 +120,7 @@ static sp_status write_h5(const run_state *s, const char *dir)
             (st = sp_store_attr_str(w, p, "variant", v->name)) != SP_OK)
             goto fail;
         for (size_t k = 0; k < v->n_splits; k++) {
-            safe_name(sn, sizeof sn, v->splits[k].name);
+            sp_safe_name(sn, sizeof sn, v->splits[k].name);
             char base[300];
             snprintf(base, sizeof base, "/variants/%s/splits/%s", vn, sn);
             if ((st = h5_split(w, s, v, &v->splits[k], base)) != SP_OK) goto fail;
@@ -148,7 +136,7 @@ static sp_status write_h5(const run_state *s, const char *dir)
     if (s->have_diff) {
         const run_variant *va = &s->variants[s->diff_a];
         for (size_t k = 0; k < va->n_splits; k++) {
-            safe_name(sn, sizeof sn, va->splits[k].name);
+            sp_safe_name(sn, sizeof sn, va->splits[k].name);
             hsize_t du[1] = {US_COUNT};
             const double *arr[3] = {&s->diff[k * US_COUNT], &s->diff_lo[k * US_COUNT], &s->diff_hi[k * US_COUNT]};
             const char *nm[3] = {"underspec", "underspec_lo", "underspec_hi"};
@@ -311,7 +299,7 @@ static sp_status write_pairwise_csv(const run_state *s, const char *dir)
                     if (strcmp(s->variants[j].splits[k].name, name) == 0) first = 0;
             if (!first) continue;
             char sn[128], file[160], path[4096];
-            safe_name(sn, sizeof sn, name);
+            sp_safe_name(sn, sizeof sn, name);
             snprintf(file, sizeof file, "pairwise_%s.csv", sn);
             if (join_path(path, sizeof path, dir, file) != SP_OK) return SP_ERR_USAGE;
             sp_csv *csv = NULL;

@@ -30,3 +30,15 @@ sp_status sp_make_dirs(const char *path)
     if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) return sp_fail(SP_ERR_IO, "%s is not a directory", path);
     return SP_OK;
 }
+
+void sp_safe_name(char *out, size_t cap, const char *in)
+{
+    size_t k = 0;
+    for (; in[k] && k + 1 < cap; k++) {
+        char ch = in[k];
+        int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+                 ch == '_' || ch == '-';
+        out[k] = ok ? ch : '_';
+    }
+    out[k] = '\0';
+}

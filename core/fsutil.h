@@ -1,14 +1,21 @@
 /* fsutil.h: small file-system helpers shared by the modules that create run and cache directories.
  *
  *     if (sp_make_dirs("runs/spam-demo/models") != SP_OK) return ...;   // mkdir -p
+ *     sp_safe_name(part, sizeof part, variant);                         // "a/b c" -> "a_b_c"
  */
 #ifndef SPLINTER_FSUTIL_H
 #define SPLINTER_FSUTIL_H
+
+#include <stddef.h>
 
 #include "status.h"
 
 /* Creates `path` and any missing parents (mode 0777 before the umask). SP_OK if it exists as a directory
  * afterwards; SP_ERR_IO naming the directory that could not be created; SP_ERR_USAGE for an empty path. */
 sp_status sp_make_dirs(const char *path);
+
+/* out = in with every byte outside [A-Za-z0-9._-] replaced by '_', truncated to cap - 1 bytes: a name that is
+ * safe as a file-name part and as an HDF5 link name (variant, split and model names can hold anything). */
+void sp_safe_name(char *out, size_t cap, const char *in);
 
 #endif
