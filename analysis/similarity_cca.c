@@ -7,6 +7,7 @@
  * <h_i, x_j> = (P^T S V^T)_ij, so the weights need no pass over the n inputs.
  */
 #include "similarity.h"
+#include "blas_threads.h"
 
 #include <float.h>
 #include <gsl/gsl_blas.h>
@@ -239,8 +240,10 @@ sp_status sp_cca_all_pairs(double *mean_rho, double *pwcca, size_t *n_warnings, 
         goto done;
     }
     /* Each side is decomposed once; failures are re-raised in model order so the message is deterministic. */
+    int blas_saved = sp_blas_serial_begin();
 #pragma omp parallel for schedule(dynamic, 1)
     for (size_t m = 0; m < M; m++) pst[m] = cca_side_build(&side[m], acts[m], n, dims[m]);
+    sp_blas_serial_end(blas_saved);
     for (size_t m = 0; m < M; m++)
         if (pst[m] != SP_OK) {
             st = cca_side_build(&side[m], acts[m], n, dims[m]);
@@ -252,6 +255,7 @@ sp_status sp_cca_all_pairs(double *mean_rho, double *pwcca, size_t *n_warnings, 
             st = cca_constant(m);
             goto done;
         }
+    blas_saved = sp_blas_serial_begin();
 #pragma omp parallel for schedule(dynamic, 1)
     for (size_t ab = 0; ab < M * M; ab++) {
         const size_t a = ab / M, b = ab % M;
@@ -264,6 +268,7 @@ sp_status sp_cca_all_pairs(double *mean_rho, double *pwcca, size_t *n_warnings, 
         if (pwcca) pwcca[ab] = r.pwcca;
         warn[ab] = r.warning;
     }
+    sp_blas_serial_end(blas_saved);
     size_t warnings = 0;
     for (size_t ab = 0; ab < M * M; ab++) {
         if (pst[ab] != SP_OK) {

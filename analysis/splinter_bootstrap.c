@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "seeds.h"
+#include "blas_threads.h"
 #include "splinter_measures.h"
 
 /* Percentile (linear interpolation between order statistics) of sorted x[0..n). */
@@ -82,6 +83,7 @@ sp_status sp_splinter_pair_bootstrap(sp_splinter_intervals *ci, const float *a_i
         for (size_t i = 0; i < n_id; i++) ri[b * n_id + i] = gsl_rng_uniform_int(rng, n_id);
         for (size_t i = 0; i < n_ood; i++) ro[b * n_ood + i] = gsl_rng_uniform_int(rng, n_ood);
     }
+    int blas_saved = sp_blas_serial_begin();
 #pragma omp parallel for schedule(dynamic, 1)
     for (size_t b = 0; b < n_boot; b++) {
         sp_splinter_layer L;
@@ -91,6 +93,7 @@ sp_status sp_splinter_pair_bootstrap(sp_splinter_intervals *ci, const float *a_i
         stat[SP_SIM_MEASURES * n_boot + b] = L.s_align;
         stat[(SP_SIM_MEASURES + 1) * n_boot + b] = L.unit_splinter_frac;
     }
+    sp_blas_serial_end(blas_saved);
     for (size_t b = 0; b < n_boot; b++)
         if (bst[b] != SP_OK) { /* rerun serially so this thread holds the message */
             sp_splinter_layer L;

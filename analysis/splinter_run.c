@@ -2,6 +2,7 @@
  * activations, loads each split's activations once per pooling, computes all-pairs similarity, and the
  * per-pair splintering measures of every same-variant pair. Summaries and outputs: splinter_summary.c. */
 #include "splinter_run.h"
+#include "blas_threads.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -555,6 +556,7 @@ static sp_status srun_pairs_for_split(srun_state *st, const sp_activation_set *i
     sp_status failure = SP_OK;
     char message[1024] = "";
     size_t layer_first = first;
+    int blas_saved = sp_blas_serial_begin(); /* every model and pair below calls BLAS */
     for (size_t l = 0; l < L && failure == SP_OK; l++) {
         if (skip[l]) continue;
         const float *const *ida = (const float *const *)id->acts + l * M, *const *oa = (const float *const *)ood->acts + l * M;
@@ -624,6 +626,7 @@ static sp_status srun_pairs_for_split(srun_state *st, const sp_activation_set *i
         }
         layer_first += per_layer;
     }
+    sp_blas_serial_end(blas_saved);
     free(prepared);
     free(cca);
     if (failure != SP_OK) return sp_fail(failure, "%s", message);

@@ -9,6 +9,8 @@
  */
 #include "encoder_kernels.h"
 
+#include "blas_threads.h"
+
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>
@@ -157,16 +159,10 @@ void sp_k_layernorm_backward(float *dx, float *dw, float *db, const float *dout,
 
 int sp_k_blas_par_begin(int n_blocks)
 {
-    if (n_blocks < 2 || omp_get_max_threads() < 2 || omp_in_parallel()) return 0;
-    int nb = openblas_get_num_threads();
-    if (nb > 1) openblas_set_num_threads(1);
-    return nb;
+    return n_blocks < 2 ? 0 : sp_blas_serial_begin();
 }
 
-void sp_k_blas_par_end(int saved)
-{
-    if (saved > 1) openblas_set_num_threads(saved);
-}
+void sp_k_blas_par_end(int saved) { sp_blas_serial_end(saved); }
 
 /* GEMMs are cut into two blocks along one output dimension, fixed by the shapes alone (never by the thread
  * count, so the bits are the same for any number of threads), and the blocks are an OpenMP loop. Each block
