@@ -1,7 +1,8 @@
 /* concepts.c: the concept word-list parser and matcher (see concepts.h for the format and the rule). */
 #include "concepts.h"
 
-#include <errno.h>
+#include "fsutil.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,31 +140,12 @@ sp_status sp_concepts_parse(sp_concept_list **out, const char *text, size_t len,
 sp_status sp_concepts_load(sp_concept_list **out, const char *path)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return sp_fail(SP_ERR_IO, "cannot open concept file %s: %s", path, strerror(errno));
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    sp_status st = SP_OK;
-    for (;;) {
-        if (len + 4096 > cap) {
-            cap = cap ? 2 * cap : 8192;
-            char *grown = realloc(buf, cap);
-            if (!grown) {
-                st = sp_fail(SP_ERR_NOMEM, "out of memory reading %s", path);
-                break;
-            }
-            buf = grown;
-        }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (got == 0) {
-            if (ferror(f)) st = sp_fail(SP_ERR_IO, "cannot read concept file %s", path);
-            break;
-        }
-    }
-    fclose(f);
-    if (st == SP_OK) st = sp_concepts_parse(out, buf ? buf : "", len, path);
-    free(buf);
+    char *text;
+    size_t len;
+    sp_status st = sp_read_file(path, &text, &len);
+    if (st != SP_OK) return st;
+    st = sp_concepts_parse(out, text, len, path);
+    free(text);
     return st;
 }
 

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fsutil.h"
+
 struct sp_csv_table {
     char *path;
     char *text;        /* fields, each NUL-terminated */
@@ -134,29 +136,12 @@ sp_status sp_csv_table_parse(sp_csv_table **out, const char *name, const char *s
 sp_status sp_csv_table_read(sp_csv_table **out, const char *path)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return sp_fail(SP_ERR_IO, "cannot read %s: %s", path, strerror(errno));
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    int oom = 0;
-    for (;;) {
-        if (!grow((void **)&buf, &cap, len + 65536, 1)) {
-            oom = 1;
-            break;
-        }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (got == 0) break;
-    }
-    int err = ferror(f);
-    fclose(f);
-    if (oom || err) {
-        free(buf);
-        return oom ? sp_fail(SP_ERR_NOMEM, "out of memory reading %s", path)
-                   : sp_fail(SP_ERR_IO, "cannot read %s", path);
-    }
-    sp_status st = sp_csv_table_parse(out, path, buf ? buf : "", len);
-    free(buf);
+    char *text;
+    size_t len;
+    sp_status st = sp_read_file(path, &text, &len);
+    if (st != SP_OK) return st;
+    st = sp_csv_table_parse(out, path, text, len);
+    free(text);
     return st;
 }
 

@@ -1,7 +1,8 @@
-/* fsutil.c: mkdir -p (see fsutil.h). */
+/* fsutil.c: mkdir -p, safe name parts, whole-file reads (see fsutil.h). */
 #include "fsutil.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -41,4 +42,49 @@ void sp_safe_name(char *out, size_t cap, const char *in)
         out[k] = ok ? ch : '_';
     }
     out[k] = '\0';
+}
+
+sp_status sp_read_file(const char *path, char **data, size_t *len)
+{
+    *data = NULL;
+    *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return sp_fail(SP_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0 || S_ISDIR(sb.st_mode)) {
+        fclose(f);
+        return sp_fail(SP_ERR_IO, "%s is a directory, not a file", path);
+    }
+    /* A regular file is read in one piece of its size; a pipe or device grows the buffer until end of file. */
+    size_t cap = S_ISREG(sb.st_mode) ? (size_t)sb.st_size + 1 : 65536, n = 0;
+    char *buf = malloc(cap);
+    int oom = !buf;
+    while (!oom) {
+        if (n + 1 == cap) {
+            int next = fgetc(f); /* full: grow only when the file goes on (never for an unchanged regular file) */
+            if (next == EOF) break;
+            char *grown = realloc(buf, 2 * cap);
+            if (!grown) {
+                oom = 1;
+                break;
+            }
+            buf = grown;
+            cap *= 2;
+            buf[n++] = (char)next;
+        }
+        size_t got = fread(buf + n, 1, cap - 1 - n, f);
+        n += got;
+        if (got == 0) break;
+    }
+    int err = ferror(f);
+    fclose(f);
+    if (oom || err) {
+        free(buf);
+        return oom ? sp_fail(SP_ERR_NOMEM, "out of memory reading %s (%zu bytes)", path, n)
+                   : sp_fail(SP_ERR_IO, "cannot read %s", path);
+    }
+    buf[n] = '\0';
+    *data = buf;
+    *len = n;
+    return SP_OK;
 }

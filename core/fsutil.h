@@ -2,6 +2,7 @@
  *
  *     if (sp_make_dirs("runs/spam-demo/models") != SP_OK) return ...;   // mkdir -p
  *     sp_safe_name(part, sizeof part, variant);                         // "a/b c" -> "a_b_c"
+ *     if (sp_read_file("concepts.txt", &text, &len) != SP_OK) return ...; // whole file, NUL-terminated
  */
 #ifndef SPLINTER_FSUTIL_H
 #define SPLINTER_FSUTIL_H
@@ -17,5 +18,10 @@ sp_status sp_make_dirs(const char *path);
 /* out = in with every byte outside [A-Za-z0-9._-] replaced by '_', truncated to cap - 1 bytes: a name that is
  * safe as a file-name part and as an HDF5 link name (variant, split and model names can hold anything). */
 void sp_safe_name(char *out, size_t cap, const char *in);
+
+/* Reads a whole file (a regular file in one read, or a pipe / device until end of file) into a
+ * NUL-terminated malloc'ed buffer; *len excludes the NUL. SP_ERR_IO naming the file when it cannot be
+ * opened or read, SP_ERR_NOMEM when it does not fit. */
+sp_status sp_read_file(const char *path, char **data, size_t *len);
 
 #endif

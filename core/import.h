@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "dataset.h"
+#include "fsutil.h"
 #include "status.h"
 
 /* How the ID records are split: the data seed and the validation and test fractions. */
@@ -99,7 +100,5 @@ typedef struct {
 /* Imports a JSONL/CSV/TSV file (rules in docs/datasets.md). Texts must be non-empty valid UTF-8. */
 sp_status sp_import_table(sp_dataset **out, const sp_table_import_options *opt);
 
-/* Reads a whole file into a NUL-terminated malloc'ed buffer (*len excludes the NUL). */
-sp_status sp_read_file(const char *path, char **data, size_t *len);
 
 #endif

@@ -23,36 +23,6 @@ sp_status sp_table_format_parse(const char *name, sp_table_format *fmt)
     return SP_OK;
 }
 
-sp_status sp_read_file(const char *path, char **data, size_t *len)
-{
-    *data = NULL;
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return sp_fail(SP_ERR_IO, "cannot open %s: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        fclose(f);
-        return sp_fail(SP_ERR_IO, "%s is not a regular file", path);
-    }
-    size_t n = (size_t)sb.st_size;
-    char *buf = malloc(n + 1);
-    if (!buf) {
-        fclose(f);
-        return sp_fail(SP_ERR_NOMEM, "out of memory reading %s (%zu bytes)", path, n);
-    }
-    size_t got = n ? fread(buf, 1, n, f) : 0;
-    int err = ferror(f);
-    fclose(f);
-    if (got != n || err) {
-        free(buf);
-        return sp_fail(SP_ERR_IO, "cannot read %s", path);
-    }
-    buf[n] = '\0';
-    *data = buf;
-    *len = n;
-    return SP_OK;
-}
-
 void sp_table_free(sp_table *t)
 {
     if (!t) return;

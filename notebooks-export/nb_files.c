@@ -33,43 +33,6 @@ sp_status nb_path(char out[PATH_MAX], const char *fmt, ...)
     return SP_OK;
 }
 
-sp_status nb_read_file(const char *path, char **data, size_t *n)
-{
-    *data = NULL;
-    *n = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return sp_fail(SP_ERR_INPUT, "cannot read %s: %s", path, strerror(errno));
-    size_t cap = 65536, len = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        if (len + 1 >= cap) {
-            char *grown = realloc(buf, cap * 2);
-            if (!grown) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = grown;
-            cap *= 2;
-        }
-        size_t got = fread(buf + len, 1, cap - len - 1, f);
-        len += got;
-        if (got == 0) break;
-    }
-    int bad = !buf || ferror(f);
-    int err = errno;
-    fclose(f);
-    if (!buf) return sp_fail(SP_ERR_NOMEM, "out of memory reading %s", path);
-    if (bad) {
-        free(buf);
-        return sp_fail(SP_ERR_INPUT, "cannot read %s: %s", path, strerror(err));
-    }
-    buf[len] = '\0';
-    *data = buf;
-    *n = len;
-    return SP_OK;
-}
-
 static int compare_names(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);

@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <stddef.h>
 
+#include "fsutil.h"
 #include "notebook.h"
 
 /* ---------------------------------------------------------------- text buffer (nb_cells.c) */
@@ -74,8 +75,6 @@ void nb_assign_ids(nb_builder *nb);
 
 int nb_is_dir(const char *path);
 int nb_is_file(const char *path);
-/* Reads a whole regular file into a malloc'ed NUL-terminated buffer; SP_ERR_INPUT naming the path. */
-sp_status nb_read_file(const char *path, char **data, size_t *n);
 /* Names of the regular files in dir ending in suffix, sorted by strcmp (locale-independent); none (not an
  * error) if dir does not exist. */
 sp_status nb_list_dir(const char *dir, const char *suffix, char ***names, size_t *n);

@@ -34,7 +34,7 @@ static void flush_markdown(report_state *r)
 static int read_optional(const char *path, char **data, size_t *n)
 {
     if (!nb_is_file(path)) return 0;
-    return nb_read_file(path, data, n) == SP_OK;
+    return sp_read_file(path, data, n) == SP_OK;
 }
 
 /* Appends the code cell redrawing figure `stem`. Its stored output is splinter's <stem>.png, or the SVG
@@ -254,7 +254,7 @@ sp_status nb_add_report(nb_builder *nb)
         goto done;
     }
     if (nb_is_file(md_path)) {
-        if ((st = nb_read_file(md_path, &md, &md_len)) != SP_OK) goto done;
+        if ((st = sp_read_file(md_path, &md, &md_len)) != SP_OK) goto done;
         nb->summary.has_report = 1;
         if ((st = add_narrative(&r, md)) != SP_OK) goto done;
     }

@@ -269,7 +269,7 @@ sp_status nb_add_title(nb_builder *nb)
 
     /* run.yaml and dataset.h5 are optional: runs made piecewise by separate commands may lack them. */
     if ((st = nb_path(path, "%s/run.yaml", nb->run_abs)) != SP_OK) goto done;
-    if (nb_is_file(path) && (st = nb_read_file(path, &yaml, &yaml_len)) != SP_OK) goto done;
+    if (nb_is_file(path) && (st = sp_read_file(path, &yaml, &yaml_len)) != SP_OK) goto done;
     if ((st = nb_path(path, "%s/dataset.h5", nb->run_abs)) != SP_OK) goto done;
     if (nb_is_file(path) && attrs_read(path, "splinter-dataset", &data) != SP_OK &&
         !(data_error = strdup(sp_error_message()))) {

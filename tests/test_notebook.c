@@ -42,7 +42,7 @@ static void copy_file(const char *from, const char *to)
 {
     char *data;
     size_t n;
-    assert_int_equal(nb_read_file(from, &data, &n), SP_OK);
+    assert_int_equal(sp_read_file(from, &data, &n), SP_OK);
     FILE *f = fopen(to, "wb");
     assert_non_null(f);
     assert_int_equal(fwrite(data, 1, n, f), n);
@@ -362,8 +362,8 @@ static void test_export_is_deterministic_and_structured(void **state)
     assert_int_equal(sp_notebook_export(RUN, DIR "/b.ipynb", NULL), SP_OK);
     char *a, *b;
     size_t na, nb;
-    assert_int_equal(nb_read_file(DIR "/a.ipynb", &a, &na), SP_OK);
-    assert_int_equal(nb_read_file(DIR "/b.ipynb", &b, &nb), SP_OK);
+    assert_int_equal(sp_read_file(DIR "/a.ipynb", &a, &na), SP_OK);
+    assert_int_equal(sp_read_file(DIR "/b.ipynb", &b, &nb), SP_OK);
     assert_int_equal(na, nb);
     assert_memory_equal(a, b, na);
     free(b);
@@ -441,7 +441,7 @@ static void test_export_is_deterministic_and_structured(void **state)
     assert_string_equal(json_string_value(json_object_get(out, "output_type")), "display_data");
     char *png;
     size_t npng;
-    assert_int_equal(nb_read_file(RUN "/report/id_vs_ood.png", &png, &npng), SP_OK);
+    assert_int_equal(sp_read_file(RUN "/report/id_vs_ood.png", &png, &npng), SP_OK);
     char *b64 = nb_base64((unsigned char *)png, npng);
     assert_string_equal(json_string_value(json_object_get(json_object_get(out, "data"), "image/png")), b64);
     free(b64);
