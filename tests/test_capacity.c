@@ -128,9 +128,12 @@ static void test_extremes_with_saturated_rows(void **state)
 {
     (void)state;
     /* Saturated and tied outputs (exact 0 and 1, subnormal and near-1 shares, duplicated rows, rows not
-     * summing to 1): the result equals the closed form of the brute-force extreme renormalised shares. */
+     * summing to 1, an all-zero pair, which has no share and is skipped): the result equals the closed form
+     * of the brute-force extreme renormalised shares. M = 19 and n = 70 take every path of the kernel: groups
+     * of members and single members, 16-example vectors and the scalar tail. */
     const float vals[] = {0.0f, 1.0f, 1e-40f, 1e-30f, 0.5f, 0.99999994f, 1.0f - 1e-7f, 0.25f};
-    const size_t M = 9, n = 64;
+    enum { n = 70 };
+    const size_t M = 19;
     sp_predmatrix *pm = NULL;
     assert_int_equal(sp_predmatrix_alloc(&pm, M, n, 2), SP_OK);
     gsl_rng *r = sp_rng_alloc(21);
@@ -138,11 +141,12 @@ static void test_extremes_with_saturated_rows(void **state)
         for (size_t i = 0; i < n; i++) {
             float p1 = vals[gsl_rng_uniform_int(r, 8)], s = i % 3 == 0 ? 0.9995f : 1.0f;
             if (i % 4 == 1) p1 = vals[i % 8]; /* every model identical */
-            sp_predmatrix_row(pm, m)[2 * i] = (1.0f - p1) * s;
-            sp_predmatrix_row(pm, m)[2 * i + 1] = p1 * s;
+            const int zero = i % 4 != 1 && i % 5 == 2 && m % 6 == 3;
+            sp_predmatrix_row(pm, m)[2 * i] = zero ? 0.0f : (1.0f - p1) * s;
+            sp_predmatrix_row(pm, m)[2 * i + 1] = zero ? 0.0f : p1 * s;
         }
     gsl_rng_free(r);
-    double rc[64];
+    double rc[n];
     assert_int_equal(sp_rashomon_capacity(rc, NULL, pm, NULL), SP_OK);
     for (size_t i = 0; i < n; i++) {
         double lo = INFINITY, hi = -INFINITY;

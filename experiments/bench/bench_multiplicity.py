@@ -3,14 +3,16 @@
 
 M models x n examples x 2 classes (default 1000 x 50,000): pairwise disagreement matrix, ambiguity and
 discrepancy over an epsilon grid of 20 (validation-loss, absolute), and the per-example Rashomon capacity.
-Both sides get 2 threads (OMP_NUM_THREADS / OPENBLAS_NUM_THREADS = 2); each time is the best of REPEATS.
+Both sides get 2 threads (OMP_NUM_THREADS / OPENBLAS_NUM_THREADS = 2); each time is the best of REPEATS
+(default 7: the capacity pass is bound by memory bandwidth, which varies from moment to moment).
 The numpy peers are the fastest vectorised forms we know: pairwise = one float32 GEMM on the 0/1 prediction
 matrix; ambiguity/discrepancy = one boolean flip matrix, then per epsilon an any() and a max of row means.
 Capacity, the same quantity as splinter's (rows renormalised to sum 1, docs/metrics.md): per example the
 smallest and largest renormalised P(class 1) over the models, found as the max / min of g0/g1 in float32 over
 blocks of 16 models (the block of ratios stays in cache; numpy's reductions are single-threaded), then the
 closed-form capacity of the two extreme rows, vectorised over examples. splinter does one pass over the
-matrix in double (renormalised share g1/(g0+g1), OpenMP over example blocks) and the same closed form.
+matrix (extreme pairs chosen by division-free comparisons of g1/g0, eight models streamed together, OpenMP
+over example blocks; docs/metrics.md) and the same closed form.
 Per-example results of the two sides are compared (max |RC difference|) before timings are printed. An
 extra line times numpy's shortcut that skips the renormalisation (min/max of the stored P(class 1) over
 contiguous memory): it agrees only because the bench rows sum to 1 in float32, and is not the ratio.
@@ -87,7 +89,7 @@ def main():
     ap.add_argument("--models", type=int, default=1000)
     ap.add_argument("--examples", type=int, default=50000)
     ap.add_argument("--eps", type=int, default=20)
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=7)
     args = ap.parse_args()
     M, n, E, eps_max = args.models, args.examples, args.eps, 0.05
 
