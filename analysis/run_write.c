@@ -10,6 +10,7 @@
 
 #include "csv.h"
 #include "fsutil.h"
+#include "outputs.h"
 #include "store.h"
 
 #define E_ (s->opt->n_eps)
@@ -285,11 +286,13 @@ fail:
     return st;
 }
 
-/* pairwise_<split>.csv: one file per evaluation split name, rows for every variant's model pairs (a < b). */
-static sp_status write_pairwise_csv(const run_state *s, const char *dir)
+/* pairwise_<split>.csv: one file per evaluation split name, rows for every variant's model pairs (a < b).
+ * written[0..*n_written) receives the file names (the caller's array holds one per split of every variant). */
+static sp_status write_pairwise_csv(const run_state *s, const char *dir, char (*written)[160], size_t *n_written)
 {
     static const char *const cols[] = {"variant", "model_a", "model_b", "disagreement"};
     sp_status st = SP_OK;
+    *n_written = 0;
     for (size_t j0 = 0; j0 < s->n_variants; j0++)
         for (size_t k0 = 0; k0 < s->variants[j0].n_splits; k0++) {
             const char *name = s->variants[j0].splits[k0].name;
@@ -320,6 +323,7 @@ static sp_status write_pairwise_csv(const run_state *s, const char *dir)
                 }
             }
             if ((st = sp_csv_commit(csv)) != SP_OK) return st;
+            memcpy(written[(*n_written)++], file, sizeof file);
             continue;
         fail:
             sp_csv_abort(csv);
@@ -376,6 +380,22 @@ fail:
     return st;
 }
 
+/* The pairwise tables, then removal of those of splits the current models no longer have. */
+static sp_status write_pairwise_files(const run_state *s, const char *dir)
+{
+    size_t cap = 0;
+    for (size_t j = 0; j < s->n_variants; j++) cap += s->variants[j].n_splits;
+    char (*written)[160] = malloc((cap ? cap : 1) * sizeof *written);
+    const char **keep = malloc((cap ? cap : 1) * sizeof *keep);
+    size_t n = 0;
+    sp_status st = written && keep ? write_pairwise_csv(s, dir, written, &n) : sp_fail(SP_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; st == SP_OK && i < n; i++) keep[i] = written[i];
+    if (st == SP_OK) st = sp_outputs_remove_pairwise(dir, keep, n);
+    free(written);
+    free(keep);
+    return st;
+}
+
 sp_status run_write(const run_state *s)
 {
     char dir[4096];
@@ -386,8 +406,9 @@ sp_status run_write(const run_state *s)
     if (st == SP_OK) st = write_models_csv(s, dir);
     if (st == SP_OK) st = write_multiplicity_csv(s, dir);
     if (st == SP_OK) st = write_examples_csv(s, dir);
-    if (st == SP_OK) st = write_pairwise_csv(s, dir);
+    if (st == SP_OK) st = write_pairwise_files(s, dir);
     if (st == SP_OK) st = write_variants_csv(s, dir);
-    if (st == SP_OK && s->exact) st = run_exact_write_csv(s, dir);
+    /* Optional outputs this run does not write are removed, so none from an earlier run looks current. */
+    if (st == SP_OK) st = s->exact ? run_exact_write_csv(s, dir) : sp_outputs_remove(dir, SP_OUTPUTS_EXACT);
     return st;
 }

@@ -7,16 +7,22 @@
 #include <string.h>
 
 #include "csv.h"
+#include "outputs.h"
 #include "splinter_run_internal.h"
 
 sp_status srun_concepts_init(srun_state *st, const char *run_dir, const sp_splinter_run_options *opt)
 {
     srun_concepts *c = &st->concepts;
-    if (!opt->concepts) return SP_OK;
+    if (!opt->concepts && !opt->concept_list) return SP_OK;
     if (!(opt->concept_min_rate >= 0.0 && opt->concept_min_rate < 0.5))
         return sp_fail(SP_ERR_USAGE, "concept minimum positive rate %g must be in [0, 0.5)", opt->concept_min_rate);
-    sp_status status = sp_concepts_load(&c->list, opt->concepts);
-    if (status != SP_OK) return status;
+    sp_status status = SP_OK;
+    if (opt->concept_list) {
+        c->list = opt->concept_list;
+    } else {
+        if ((status = sp_concepts_load(&c->owned, opt->concepts)) != SP_OK) return status;
+        c->list = c->owned;
+    }
     char path[4096];
     snprintf(path, sizeof path, "%s/dataset.h5", run_dir);
     hid_t f;
@@ -34,7 +40,7 @@ sp_status srun_concepts_init(srun_state *st, const char *run_dir, const sp_splin
 
 void srun_concepts_free(srun_concepts *c)
 {
-    sp_concepts_free(c->list);
+    sp_concepts_free(c->owned);
     for (size_t i = 0; c->texts && i < c->n_texts; i++) free(c->texts[i]);
     free(c->texts);
     free(c->used);
@@ -82,8 +88,9 @@ sp_status srun_concept_targets(uint8_t **targets, size_t *n_used, srun_state *st
             if (split_index != 0) continue;
             const double rate = n ? (double)pos / (double)n : 0.0;
             c->used[k] = rate >= opt->concept_min_rate && rate <= 1.0 - opt->concept_min_rate;
+            const char *file = opt->concepts ? opt->concepts : "concept list";
             if (!c->used[k] && (status = srun_warn(st, "concept %s (%s line %zu): ID positive rate %.4f is outside "
-                                                       "[%g, %g]; skipped", c->list->concepts[k].name, opt->concepts,
+                                                       "[%g, %g]; skipped", c->list->concepts[k].name, file,
                                                    c->list->concepts[k].line, rate, opt->concept_min_rate,
                                                    1.0 - opt->concept_min_rate)) != SP_OK)
                 break;
@@ -244,7 +251,7 @@ static sp_status write_variants(const srun_state *st, const char *dir)
 sp_status srun_write_concepts(const srun_state *st, const sp_splinter_run_options *opt, const char *dir)
 {
     (void)opt;
-    if (!st->concepts.list) return SP_OK;
+    if (!st->concepts.list) return sp_outputs_remove(dir, SP_OUTPUTS_CONCEPTS); /* none from an earlier run */
     sp_status status = write_list(st, dir);
     if (status == SP_OK) status = write_pairs(st, dir);
     if (status == SP_OK) status = write_variants(st, dir);

@@ -15,6 +15,7 @@
 
 #include "activations.h"
 #include "csv.h"
+#include "outputs.h"
 #include "seeds.h"
 #include "similarity.h"
 #include "splinter_run_internal.h"
@@ -38,6 +39,7 @@ void sp_splinter_run_options_default(sp_splinter_run_options *opt)
     opt->max_examples = 2000;
     opt->cca = 1;
     opt->concepts = NULL;
+    opt->concept_list = NULL;
     opt->concept_min_rate = 0.01;
     sp_splinter_options_default(&opt->pair);
 }
@@ -699,6 +701,8 @@ sp_status sp_splinter_run(const char *run_dir, const sp_splinter_run_options *op
     if (st.n_models == 0) {
         status = srun_warn(&st, "no model in %s/models stores pooled layer activations (the linear family does not): "
                                 "feature splintering skipped", run_dir);
+        /* Feature outputs of earlier models would describe models that are gone. */
+        if (status == SP_OK) status = sp_outputs_remove(dir, SP_OUTPUTS_FEATURES);
         goto done;
     }
     if ((status = srun_group_variants(&st)) != SP_OK || (status = srun_discover_layout(&st)) != SP_OK ||

@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "concepts.h"
 #include "splinter_measures.h"
 #include "status.h"
 
@@ -41,7 +42,10 @@ typedef struct {
     double level;        /* interval level (0.95) */
     size_t max_examples; /* per split, a seeded subset of at most this many inputs (2000; 0 = all) */
     int cca;             /* also SVCCA (99% variance) and PWCCA per pair (1) */
-    const char *concepts; /* concept word-list file for concept probes (NULL: none; analysis/concepts.h) */
+    const char *concepts; /* concept word-list file for concept probes (NULL: none; analysis/concepts.h); with
+                           * concept_list set, only the name recorded in messages and splinter.h5 */
+    const sp_concept_list *concept_list; /* the concepts already loaded (borrowed; NULL: load `concepts`):
+                                          * lets a caller read a pipe once, check it, then run */
     double concept_min_rate; /* concepts whose ID positive rate is < this or > 1 - this are skipped (0.01) */
     sp_splinter_options pair; /* per-pair options (fit share, unit delta, probes) */
 } sp_splinter_run_options;
@@ -58,7 +62,9 @@ typedef struct {
 } sp_splinter_run_result;
 
 /* Runs the feature-level analysis of run_dir. A run whose models store no activations (the linear family)
- * is a documented skip: SP_OK with n_models = 0 and a warning, and nothing written. SP_ERR_INPUT naming
+ * is a documented skip: SP_OK with n_models = 0 and a warning; nothing is written, and feature outputs of an
+ * earlier analysis are removed (analysis/outputs.h), as are its concept files when opt has no concepts.
+ * SP_ERR_INPUT naming
  * the file on models trained on different inputs, a missing split or layer in some model, or fewer than
  * two models in every variant. */
 sp_status sp_splinter_run(const char *run_dir, const sp_splinter_run_options *opt, sp_splinter_run_result **out);

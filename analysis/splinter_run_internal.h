@@ -56,7 +56,8 @@ typedef struct {
 
 /* Concept probes of a run (splinter_concepts_run.c); all NULL / 0 without a concept file. */
 typedef struct {
-    sp_concept_list *list;
+    const sp_concept_list *list;
+    sp_concept_list *owned; /* the list when loaded here (freed with the state); NULL when borrowed */
     char **texts;          /* dataset.h5 /text, by dataset row */
     size_t n_texts;
     unsigned char *used;   /* [list->n] 1 when the ID positive rate is within [min_rate, 1 - min_rate] */
@@ -105,7 +106,8 @@ void srun_tau_null_free(srun_tau_null *t);
 sp_status srun_tau_value(double *tau, const srun_tau_null *t, size_t layer, int measure, size_t a, size_t b,
                          size_t n_ood, const sp_splinter_run_options *opt);
 
-/* Loads opt->concepts and the run's texts (nothing when opt->concepts is NULL). */
+/* Takes opt->concept_list, else loads the file opt->concepts, and reads the run's texts (nothing when both
+ * are NULL). */
 sp_status srun_concepts_init(srun_state *st, const char *run_dir, const sp_splinter_run_options *opt);
 void srun_concepts_free(srun_concepts *c);
 
@@ -115,8 +117,8 @@ void srun_concepts_free(srun_concepts *c);
 sp_status srun_concept_targets(uint8_t **targets, size_t *n_used, srun_state *st, const sp_activation_set *set,
                                size_t split_index, const sp_splinter_run_options *opt);
 
-/* Writes concepts.csv, splinter_concept_pairs.csv and splinter_concept_variants.csv into dir (nothing without
- * a concept file), and the /concepts group of splinter.h5 through w. */
+/* Writes concepts.csv, splinter_concept_pairs.csv and splinter_concept_variants.csv into dir (without a concept
+ * file: removes those of an earlier run), and the /concepts group of splinter.h5 through w. */
 sp_status srun_write_concepts(const srun_state *st, const sp_splinter_run_options *opt, const char *dir);
 sp_status srun_write_concepts_h5(const srun_state *st, sp_store_writer *w);
 

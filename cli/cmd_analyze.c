@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "concepts.h"
+#include "outputs.h"
 #include "run_analysis.h"
 #include "splinter_run.h"
 #include "store.h"
@@ -51,7 +52,10 @@ static void analyze_usage(FILE *out)
             "  --concepts FILE  concept probes from a word-list file (lines 'name: word word ...'; default: the\n"
             "                   sweep's analysis.concepts); writes concepts.csv, splinter_concept_pairs.csv and\n"
             "                   splinter_concept_variants.csv\n"
-            "  --no-features    skip feature splintering\n");
+            "  --no-features    skip feature splintering\n\n"
+            "Optional files this run does not write (exact_*.csv without exact ranges, the concept files without\n"
+            "concepts, every feature file with --no-features or without activations, pairwise_<split>.csv of a\n"
+            "split the models no longer have) are removed from RUN/analysis/ if an earlier run left them.\n");
 }
 
 static int parse_grid(const char *text, double *eps, size_t *n_eps, const char *option)
@@ -218,14 +222,19 @@ int cmd_analyze(int argc, char **argv)
         if (!seed_set) opt.seed = recorded.seed;
         if (!fopt.concepts && recorded.concepts[0]) fopt.concepts = recorded.concepts;
     }
-    if (features && fopt.concepts) { /* a bad concept file fails before anything is written */
-        sp_concept_list *concepts = NULL;
+    /* The concept file is read once, here: a bad one fails before anything is written, and a pipe
+     * (--concepts <(...)) cannot be read a second time. The feature run gets the parsed list. */
+    sp_concept_list *concepts = NULL;
+    if (features && fopt.concepts) {
         if ((st = sp_concepts_load(&concepts, fopt.concepts)) != SP_OK) return cli_report(st);
-        sp_concepts_free(concepts);
+        fopt.concept_list = concepts;
     }
     sp_analysis_result *res = NULL;
     st = sp_analysis_run(run, &opt, &res);
-    if (st != SP_OK) return cli_report(st);
+    if (st != SP_OK) {
+        sp_concepts_free(concepts);
+        return cli_report(st);
+    }
     for (size_t k = 0; k < res->n_warnings; k++) fprintf(stderr, "splinter analyze: warning: %s\n", res->warnings[k]);
     fprintf(stderr, "splinter analyze: %zu models in %zu variant(s); results in %s/analysis/\n", res->n_models,
             res->n_variants, run);
@@ -234,13 +243,24 @@ int cmd_analyze(int argc, char **argv)
                 res->exact_examples, res->exact_solves, res->exact_seconds);
     int rc = opt.top_k ? print_top(run, res) : CLI_EXIT_OK;
     sp_analysis_result_free(res);
-    if (rc != CLI_EXIT_OK || !features) return rc;
+    if (rc != CLI_EXIT_OK) {
+        sp_concepts_free(concepts);
+        return rc;
+    }
+    if (!features) { /* feature outputs of an earlier analyze would look current next to the new tables */
+        char dir[4200];
+        snprintf(dir, sizeof dir, "%s/analysis", run);
+        st = sp_outputs_remove(dir, SP_OUTPUTS_FEATURES);
+        return st == SP_OK ? rc : cli_report(st);
+    }
 
     fopt.bootstrap = opt.bootstrap;
     fopt.seed = opt.seed;
     fopt.level = opt.level;
     sp_splinter_run_result *fres = NULL;
-    if ((st = sp_splinter_run(run, &fopt, &fres)) != SP_OK) return cli_report(st);
+    st = sp_splinter_run(run, &fopt, &fres);
+    sp_concepts_free(concepts);
+    if (st != SP_OK) return cli_report(st);
     for (size_t k = 0; k < fres->n_warnings; k++) fprintf(stderr, "splinter analyze: warning: %s\n", fres->warnings[k]);
     if (fres->n_models)
         fprintf(stderr, "splinter analyze: feature splintering of %zu models: %zu pair records (%zu agree in domain)\n",

@@ -6,6 +6,8 @@
 #    epsilon holds all seeds), ranges nest in eps, flips follow the bounds; exact_vpr.csv and
 #    exact_summary.csv have their documented columns;
 #  - 1 and 2 threads give identical exact_vpr.csv / exact_summary.csv;
+#  - a later run with --no-exact, or without the exact model, removes exact_vpr.csv, exact_summary.csv and
+#    analysis.h5:/exact and keeps the other files;
 #  - bad input: --exact without an exact model, a seed with other features (bits 11) in the run, a bad
 #    --exact-eps: exit code 1 / 2 and a message naming the problem.
 # Environment (set by CTest): SPLINTER, SPLINTER_SRC, SPLINTER_TEST_TMP.
@@ -78,6 +80,28 @@ for sp, rs in by.items():
     rnd = [abs(float(r["margin_star"])) for r in rs if r["stratum"] == "random"]
     assert max(b) <= min(rnd), (sp, b, rnd)
 PYEOF
+
+# a run without exact ranges (--no-exact, or no exact model) removes the earlier exact files and keeps the rest
+A="$T/run/analysis"
+has_exact_group() { "$PY" -c 'import h5py, sys; sys.exit(0 if "exact" in h5py.File(sys.argv[1], "r") else 1)' "$1"; }
+[ -s "$A/exact_vpr.csv" ] && [ -s "$A/exact_summary.csv" ] && has_exact_group "$A/analysis.h5" ||
+  bad "no exact outputs before the --no-exact run"
+echo "kept" >"$A/notes.txt"
+"$SPLINTER" analyze "$T/run" --bootstrap 0 --no-features --no-exact >/dev/null 2>&1 || bad "analyze --no-exact"
+for f in exact_vpr.csv exact_summary.csv; do [ ! -e "$A/$f" ] || bad "$f left by --no-exact"; done
+if has_exact_group "$A/analysis.h5"; then bad "analysis.h5 still has /exact after --no-exact"; fi
+for f in analysis.h5 models.csv multiplicity.csv examples.csv variants.csv pairwise_test.csv pairwise_ood-forum.csv; do
+  [ -s "$A/$f" ] || bad "$f missing after --no-exact"
+done
+grep -q "^kept$" "$A/notes.txt" || bad "notes.txt touched"
+"$SPLINTER" analyze "$T/run" --bootstrap 0 --no-features --exact-max 2 --exact-eps 0.01 >/dev/null 2>&1 ||
+  bad "analyze (exact again)"
+[ -s "$A/exact_vpr.csv" ] || bad "exact_vpr.csv not written again"
+exact_model=$(ls "$T"/run/models/*exact*.h5)
+mv "$exact_model" "$T/exact-model.h5"
+"$SPLINTER" analyze "$T/run" --bootstrap 0 --no-features >/dev/null 2>&1 || bad "analyze without the exact model"
+for f in exact_vpr.csv exact_summary.csv; do [ ! -e "$A/$f" ] || bad "$f left without an exact model"; done
+mv "$T/exact-model.h5" "$exact_model"
 
 expect_fail() { # code, message fragment, command...
   local code="$1" msg="$2"
