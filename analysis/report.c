@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "activations.h"
 #include "report_internal.h"
 #include "store.h"
 
@@ -146,6 +147,38 @@ const char *rp_sign_phrase(double lo, double hi)
 
 int rp_is_ood(const char *split) { return strncmp(split, "ood-", 4) == 0; }
 
+sp_status rp_column_values(const sp_csv_table *t, const char *name, rp_names *out)
+{
+    size_t col;
+    sp_status st = sp_csv_table_column(t, name, &col);
+    for (size_t r = 0; st == SP_OK && r < sp_csv_table_rows(t); r++)
+        if (rp_names_add(out, sp_csv_table_cell(t, r, col)) < 0) st = sp_fail(SP_ERR_NOMEM, "out of memory");
+    return st;
+}
+
+static int layer_qsort_cmp(const void *a, const void *b)
+{
+    return sp_activations_layer_order(*(char *const *)a, *(char *const *)b);
+}
+
+sp_status rp_layers_in_order(const sp_csv_table *t, const char *filter, const char *value, rp_names *out)
+{
+    size_t col, fcol = 0;
+    sp_status st = sp_csv_table_column(t, "layer", &col);
+    if (st == SP_OK && filter) st = sp_csv_table_column(t, filter, &fcol);
+    for (size_t r = 0; st == SP_OK && r < sp_csv_table_rows(t); r++) {
+        if (filter && strcmp(sp_csv_table_cell(t, r, fcol), value) != 0) continue;
+        if (rp_names_add(out, sp_csv_table_cell(t, r, col)) < 0) st = sp_fail(SP_ERR_NOMEM, "out of memory");
+    }
+    if (st == SP_OK && out->n > 1) qsort(out->v, out->n, sizeof *out->v, layer_qsort_cmp);
+    return st;
+}
+
+const char *rp_pick_pooling(const rp_names *poolings)
+{
+    return rp_names_find(poolings, "cls") >= 0 ? "cls" : poolings->n ? poolings->v[0] : "";
+}
+
 /* ---------------------------------------------------------------- staleness */
 
 static int newer(const struct timespec *a, const struct timespec *b)
@@ -276,6 +309,7 @@ static sp_status write_report(rp_ctx *c)
     if (st == SP_OK) st = rp_feature_verdict(c);
     if (st == SP_OK) st = rp_model_figures(c);
     if (st == SP_OK) st = rp_feature_figures(c);
+    if (st == SP_OK) st = rp_concepts(c);
     return st;
 }
 

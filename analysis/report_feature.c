@@ -1,51 +1,14 @@
 /* report_feature.c: the feature-level sections of report.md: the finetune-vs-joint splintering verdict, CKA
- * heatmaps (ID vs OOD), splintering per layer with intervals and the model-vs-feature 2x2 tables, read from
- * the CSVs of analysis/splinter_run.c and splinter_summary.c (columns in docs/splintering.md). A run whose
- * models store no activations has none of these files: each section then says so in one line. */
+ * heatmaps per layer (ID vs OOD), splintering per layer with intervals and the model-vs-feature 2x2 tables,
+ * read from the CSVs of analysis/splinter_run.c and splinter_summary.c (columns in docs/splintering.md). A run
+ * whose models store no activations has none of these files: each section then says so in one line. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "activations.h"
 #include "plot.h"
 #include "fsutil.h"
 #include "report_internal.h"
-
-/* Distinct values of column `name`, in file order. */
-static sp_status column_values(const sp_csv_table *t, const char *name, rp_names *out)
-{
-    size_t col;
-    sp_status st = sp_csv_table_column(t, name, &col);
-    for (size_t r = 0; st == SP_OK && r < sp_csv_table_rows(t); r++)
-        if (rp_names_add(out, sp_csv_table_cell(t, r, col)) < 0) st = sp_fail(SP_ERR_NOMEM, "out of memory");
-    return st;
-}
-
-static int layer_qsort_cmp(const void *a, const void *b)
-{
-    return sp_activations_layer_order(*(char *const *)a, *(char *const *)b);
-}
-
-/* Distinct layers of the rows whose `filter` column equals `value` (all rows when filter is NULL), in network
- * order ("emb", block0, block1, ...): the CSVs list layers in the order their rows happen to be written. */
-static sp_status layers_in_order(const sp_csv_table *t, const char *filter, const char *value, rp_names *out)
-{
-    size_t col, fcol = 0;
-    sp_status st = sp_csv_table_column(t, "layer", &col);
-    if (st == SP_OK && filter) st = sp_csv_table_column(t, filter, &fcol);
-    for (size_t r = 0; st == SP_OK && r < sp_csv_table_rows(t); r++) {
-        if (filter && strcmp(sp_csv_table_cell(t, r, fcol), value) != 0) continue;
-        if (rp_names_add(out, sp_csv_table_cell(t, r, col)) < 0) st = sp_fail(SP_ERR_NOMEM, "out of memory");
-    }
-    if (st == SP_OK && out->n > 1) qsort(out->v, out->n, sizeof *out->v, layer_qsort_cmp);
-    return st;
-}
-
-/* The pooling shown: "cls" when present, else the first in the file. */
-static const char *pick_pooling(const rp_names *poolings)
-{
-    return rp_names_find(poolings, "cls") >= 0 ? "cls" : poolings->n ? poolings->v[0] : "";
-}
 
 sp_status rp_feature_verdict(rp_ctx *c)
 {
@@ -62,9 +25,9 @@ sp_status rp_feature_verdict(rp_ctx *c)
     size_t col[9];
     rp_names layers = {0}, poolings = {0};
     st = rp_columns(t, 9, names, col);
-    if (st == SP_OK) st = column_values(t, "pooling", &poolings);
-    const char *pooling = pick_pooling(&poolings);
-    if (st == SP_OK) st = layers_in_order(t, "pooling", pooling, &layers);
+    if (st == SP_OK) st = rp_column_values(t, "pooling", &poolings);
+    const char *pooling = rp_pick_pooling(&poolings);
+    if (st == SP_OK) st = rp_layers_in_order(t, "pooling", pooling, &layers);
     int any = 0;
     for (size_t r = 0; st == SP_OK && r < sp_csv_table_rows(t); r++) {
         if (strcmp(sp_csv_table_cell(t, r, col[4]), "finetune") != 0 ||
@@ -123,7 +86,65 @@ sp_status rp_feature_verdict(rp_ctx *c)
     return st;
 }
 
-/* CKA heatmaps per variant at the deepest layer: ID test and every OOD split side by side. */
+/* The columns of similarity.csv the heatmaps read, in this order. */
+enum { SIM_SPLIT, SIM_LAYER, SIM_POOLING, SIM_MEASURE, SIM_A, SIM_B, SIM_VALUE, SIM_NCOLS };
+
+/* One heatmap figure cka_<variant>_<layer>: linear CKA between the models ms of one variant at one layer, ID
+ * test and every OOD split side by side, colours on [zmin, 1] (shared by the variant's layers so they compare). */
+static sp_status cka_figure(rp_ctx *c, const sp_csv_table *t, const size_t *col, const rp_names *splits,
+                            const rp_names *ms, const char *variant, const char *layer, const char *pooling,
+                            double zmin)
+{
+    const size_t M = ms->n;
+    double *mats = malloc((splits->n ? splits->n : 1) * (M ? M * M : 1) * sizeof *mats);
+    const double **panels = calloc(splits->n + 1, sizeof *panels);
+    const char **titles = calloc(splits->n + 1, sizeof *titles);
+    char (*tbuf)[96] = calloc(splits->n + 1, sizeof *tbuf);
+    sp_status st = mats && panels && titles && tbuf ? SP_OK : sp_fail(SP_ERR_NOMEM, "out of memory");
+    size_t n_panels = 0;
+    for (size_t k = 0; st == SP_OK && k < splits->n; k++) {
+        double *mat = mats + n_panels * M * M;
+        for (size_t i = 0; i < M * M; i++) mat[i] = NAN;
+        int found = 0;
+        for (size_t r = 0; st == SP_OK && r < sp_csv_table_rows(t); r++) {
+            if (strcmp(sp_csv_table_cell(t, r, col[SIM_SPLIT]), splits->v[k]) != 0 ||
+                strcmp(sp_csv_table_cell(t, r, col[SIM_LAYER]), layer) != 0 ||
+                strcmp(sp_csv_table_cell(t, r, col[SIM_POOLING]), pooling) != 0 ||
+                strcmp(sp_csv_table_cell(t, r, col[SIM_MEASURE]), "cka") != 0)
+                continue;
+            long a = rp_names_find(ms, sp_csv_table_cell(t, r, col[SIM_A]));
+            long b = rp_names_find(ms, sp_csv_table_cell(t, r, col[SIM_B]));
+            if (a < 0 || b < 0) continue;
+            double v;
+            if ((st = sp_csv_table_f64(t, r, col[SIM_VALUE], &v)) != SP_OK) break;
+            mat[(size_t)a * M + (size_t)b] = v;
+            found = 1;
+        }
+        if (!found) continue;
+        snprintf(tbuf[n_panels], sizeof tbuf[n_panels], "%s%s", splits->v[k],
+                 rp_is_ood(splits->v[k]) ? " (OOD)" : strcmp(splits->v[k], "test") == 0 ? " (ID)" : "");
+        titles[n_panels] = tbuf[n_panels];
+        panels[n_panels++] = mat;
+    }
+    if (st == SP_OK && (n_panels == 0 || M < 2)) {
+        st = rp_skip(c, "no CKA values for the %s models at layer %s", variant, layer);
+    } else if (st == SP_OK) {
+        char safe_v[128], safe_l[128], file[300], stem[4400], title[256], caption[256];
+        sp_safe_name(safe_v, sizeof safe_v, variant);
+        sp_safe_name(safe_l, sizeof safe_l, layer);
+        snprintf(file, sizeof file, "cka_%s_%s", safe_v, safe_l);
+        rp_stem(c, stem, sizeof stem, file);
+        snprintf(title, sizeof title, "Linear CKA between the %s models, layer %s (%s)", variant, layer, pooling);
+        st = sp_plot_heatmaps(stem, title, "linear CKA (1 = same representation)", n_panels, titles, panels, M,
+                              zmin, 1.0);
+        snprintf(caption, sizeof caption, "Linear CKA, %s, layer %s: ID test and OOD side by side", variant, layer);
+        if (st == SP_OK) st = rp_figure(c, file, caption);
+    }
+    free(mats), free(panels), free(titles), free(tbuf);
+    return st;
+}
+
+/* CKA heatmaps per variant and layer (shallow to deep): ID test and every OOD split side by side. */
 static sp_status fig_cka(rp_ctx *c)
 {
     rp_md(c, "## Representation similarity\n\n");
@@ -131,15 +152,18 @@ static sp_status fig_cka(rp_ctx *c)
     sp_status st = rp_table(c, "similarity.csv", &t);
     if (st != SP_OK) return st;
     if (!t) return rp_skip(c, "CKA heatmaps need `similarity.csv`, written only for models that store activations");
-    static const char *const names[7] = {"split", "layer", "pooling", "measure", "model_a", "model_b", "value"};
-    size_t col[7];
+    static const char *const names[SIM_NCOLS] = {"split", "layer", "pooling", "measure", "model_a", "model_b", "value"};
+    size_t col[SIM_NCOLS];
     rp_names layers = {0}, poolings = {0}, splits = {0};
-    st = rp_columns(t, 7, names, col);
-    if (st == SP_OK) st = column_values(t, "pooling", &poolings);
-    if (st == SP_OK) st = column_values(t, "split", &splits);
-    const char *pooling = pick_pooling(&poolings);
-    if (st == SP_OK) st = layers_in_order(t, "pooling", pooling, &layers);
-    const char *deep = layers.n ? layers.v[layers.n - 1] : "";
+    st = rp_columns(t, SIM_NCOLS, names, col);
+    if (st == SP_OK) st = rp_column_values(t, "pooling", &poolings);
+    if (st == SP_OK) st = rp_column_values(t, "split", &splits);
+    const char *pooling = rp_pick_pooling(&poolings);
+    if (st == SP_OK) st = rp_layers_in_order(t, "pooling", pooling, &layers);
+    if (st == SP_OK)
+        rp_md(c, "Linear CKA between every two models of a variant, one figure per layer (%s pooling), the ID test "
+                 "split and each OOD split side by side: a drop from ID to OOD is representational splintering. "
+                 "The colour scale is shared by a variant's layers.\n\n", pooling);
     /* Models per variant from models.csv (similarity.csv has no variant column). */
     sp_csv_table *models = NULL;
     rp_names variants = {0};
@@ -147,63 +171,29 @@ static sp_status fig_cka(rp_ctx *c)
     size_t mcol[2] = {0, 0};
     static const char *const mnames[2] = {"variant", "model"};
     if (st == SP_OK && models) st = rp_columns(models, 2, mnames, mcol);
-    if (st == SP_OK && models) st = column_values(models, "variant", &variants);
+    if (st == SP_OK && models) st = rp_column_values(models, "variant", &variants);
     for (size_t j = 0; st == SP_OK && j < variants.n; j++) {
         rp_names ms = {0};
         for (size_t r = 0; r < sp_csv_table_rows(models); r++)
             if (strcmp(sp_csv_table_cell(models, r, mcol[0]), variants.v[j]) == 0 &&
                 rp_names_add(&ms, sp_csv_table_cell(models, r, mcol[1])) < 0)
                 st = sp_fail(SP_ERR_NOMEM, "out of memory");
-        size_t M = ms.n;
-        double *mats = malloc((splits.n ? splits.n : 1) * (M ? M * M : 1) * sizeof *mats);
-        const double **panels = calloc(splits.n + 1, sizeof *panels);
-        const char **titles = calloc(splits.n + 1, sizeof *titles);
-        char (*tbuf)[96] = calloc(splits.n + 1, sizeof *tbuf);
-        if (st == SP_OK && (!mats || !panels || !titles || !tbuf)) st = sp_fail(SP_ERR_NOMEM, "out of memory");
-        size_t n_panels = 0;
-        double zmin = 1;
-        for (size_t k = 0; st == SP_OK && k < splits.n; k++) {
-            double *mat = mats + n_panels * M * M;
-            for (size_t i = 0; i < M * M; i++) mat[i] = NAN;
-            int found = 0;
-            for (size_t r = 0; st == SP_OK && r < sp_csv_table_rows(t); r++) {
-                if (strcmp(sp_csv_table_cell(t, r, col[0]), splits.v[k]) != 0 ||
-                    strcmp(sp_csv_table_cell(t, r, col[1]), deep) != 0 ||
-                    strcmp(sp_csv_table_cell(t, r, col[2]), pooling) != 0 ||
-                    strcmp(sp_csv_table_cell(t, r, col[3]), "cka") != 0)
-                    continue;
-                long a = rp_names_find(&ms, sp_csv_table_cell(t, r, col[4]));
-                long b = rp_names_find(&ms, sp_csv_table_cell(t, r, col[5]));
-                if (a < 0 || b < 0) continue;
-                double v;
-                if ((st = sp_csv_table_f64(t, r, col[6], &v)) != SP_OK) break;
-                mat[(size_t)a * M + (size_t)b] = v;
-                if (isfinite(v) && v < zmin) zmin = v;
-                found = 1;
-            }
-            if (!found) continue;
-            snprintf(tbuf[n_panels], sizeof tbuf[n_panels], "%s%s", splits.v[k],
-                     rp_is_ood(splits.v[k]) ? " (OOD)" : strcmp(splits.v[k], "test") == 0 ? " (ID)" : "");
-            titles[n_panels] = tbuf[n_panels];
-            panels[n_panels++] = mat;
+        /* The lowest CKA of this variant's pairs over all layers and splits: the shared colour range. */
+        double zmin = 1.0;
+        for (size_t r = 0; st == SP_OK && r < sp_csv_table_rows(t); r++) {
+            if (strcmp(sp_csv_table_cell(t, r, col[SIM_POOLING]), pooling) != 0 ||
+                strcmp(sp_csv_table_cell(t, r, col[SIM_MEASURE]), "cka") != 0 ||
+                rp_names_find(&ms, sp_csv_table_cell(t, r, col[SIM_A])) < 0 ||
+                rp_names_find(&ms, sp_csv_table_cell(t, r, col[SIM_B])) < 0)
+                continue;
+            double v;
+            if ((st = sp_csv_table_f64(t, r, col[SIM_VALUE], &v)) == SP_OK && isfinite(v) && v < zmin) zmin = v;
         }
-        if (st == SP_OK && (n_panels == 0 || M < 2)) {
-            st = rp_skip(c, "no CKA values for the %s models at layer %s", variants.v[j], deep);
-        } else if (st == SP_OK) {
-            char safe[128], file[200], stem[4400], title[256], caption[256];
-            sp_safe_name(safe, sizeof safe, variants.v[j]);
-            snprintf(file, sizeof file, "cka_%s", safe);
-            rp_stem(c, stem, sizeof stem, file);
-            snprintf(title, sizeof title, "Linear CKA between the %s models, layer %s (%s)", variants.v[j], deep,
-                     pooling);
-            st = sp_plot_heatmaps(stem, title, "linear CKA (1 = same representation)", n_panels, titles, panels, M,
-                                  zmin < 1 ? zmin : 0.0, 1.0);
-            snprintf(caption, sizeof caption, "Linear CKA, %s, layer %s: ID test and OOD side by side", variants.v[j],
-                     deep);
-            if (st == SP_OK) st = rp_figure(c, file, caption);
-            if (st == SP_OK) rp_model_index_line(c, &ms);
-        }
-        free(mats), free(panels), free(titles), free(tbuf);
+        if (zmin >= 1.0) zmin = 0.0;
+        size_t drawn = c->res->n_figures;
+        for (size_t l = 0; st == SP_OK && l < layers.n; l++)
+            st = cka_figure(c, t, col, &splits, &ms, variants.v[j], layers.v[l], pooling, zmin);
+        if (st == SP_OK && c->res->n_figures > drawn) rp_model_index_line(c, &ms);
         rp_names_free(&ms);
     }
     rp_names_free(&variants);
@@ -224,11 +214,11 @@ static sp_status fig_layers(rp_ctx *c, const sp_csv_table *t, const char *measur
     size_t col[9];
     rp_names variants = {0}, oods = {0}, layers = {0}, poolings = {0};
     sp_status st = rp_columns(t, 9, names, col);
-    if (st == SP_OK) st = column_values(t, "variant", &variants);
-    if (st == SP_OK) st = column_values(t, "ood_split", &oods);
-    if (st == SP_OK) st = column_values(t, "pooling", &poolings);
-    const char *pooling = pick_pooling(&poolings);
-    if (st == SP_OK) st = layers_in_order(t, NULL, NULL, &layers);
+    if (st == SP_OK) st = rp_column_values(t, "variant", &variants);
+    if (st == SP_OK) st = rp_column_values(t, "ood_split", &oods);
+    if (st == SP_OK) st = rp_column_values(t, "pooling", &poolings);
+    const char *pooling = rp_pick_pooling(&poolings);
+    if (st == SP_OK) st = rp_layers_in_order(t, NULL, NULL, &layers);
     size_t n_series = variants.n * oods.n;
     sp_plot_series *series = calloc(n_series + 1, sizeof *series);
     double *buf = calloc((n_series + 1) * 4 * (layers.n + 1), sizeof *buf);

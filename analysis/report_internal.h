@@ -60,6 +60,16 @@ const char *rp_sign_phrase(double lo, double hi);
 /* 1 when split names an out-of-domain evaluation split (ood-*). */
 int rp_is_ood(const char *split);
 
+/* Distinct values of column `name`, in file order. */
+sp_status rp_column_values(const sp_csv_table *t, const char *name, rp_names *out);
+
+/* Distinct layers of the rows whose `filter` column equals `value` (all rows when filter is NULL), in network
+ * order ("emb", block0, block1, ...): the CSVs list layers in the order their rows happen to be written. */
+sp_status rp_layers_in_order(const sp_csv_table *t, const char *filter, const char *value, rp_names *out);
+
+/* The pooling shown: "cls" when present, else the first in the list. */
+const char *rp_pick_pooling(const rp_names *poolings);
+
 /* "Models by heatmap index: 0 = a, ..." under a heatmap, so its axes can be read. */
 void rp_model_index_line(rp_ctx *c, const rp_names *models);
 
@@ -71,5 +81,8 @@ sp_status rp_model_figures(rp_ctx *c);
 /* Sections (report_feature.c). */
 sp_status rp_feature_verdict(rp_ctx *c);
 sp_status rp_feature_figures(rp_ctx *c);
+
+/* Section (report_concepts.c): concept probes from concepts.csv and splinter_concept_variants.csv. */
+sp_status rp_concepts(rp_ctx *c);
 
 #endif

@@ -11,9 +11,9 @@ static void report_usage(FILE *out)
 {
     fprintf(out,
             "usage: splinter report RUN [--force] [--eps E] [--eps-kind KIND] [--bootstrap B] [--seed N]\n"
-            "                       [--delta D] [--max-examples N]\n\n"
+            "                       [--delta D] [--max-examples N] [--concepts FILE]\n\n"
             "Writes RUN/report/: report.md (summary table with intervals, fine-tuning vs joint training verdict,\n"
-            "2x2 tables) and its figures (each as .dat, .gp, .png, .svg). The analyses (splinter analyze and the\n"
+            "2x2 tables, concept probes) and its figures (each as .dat, .gp, .png, .svg). The analyses (splinter analyze and the\n"
             "feature-splintering analysis) are rerun first when RUN/analysis/analysis.h5 is missing or older than\n"
             "a model file. The report is built in RUN/report.tmp/ and replaces RUN/report/ only when complete.\n\n"
             "  --force          recompute the analyses even when they are up to date\n"

@@ -7,7 +7,9 @@
 #  - a second report does not recompute (analysis.h5 mtime unchanged); touching a model file recomputes;
 #  - bad input: missing RUN (exit 2), RUN without models (exit 1), bad option (exit 2), each with a message,
 #    and no report/ or report.tmp/ left behind;
-#  - a real run of tiny encoders (finetune, joint): all fourteen figures, both verdicts, the 2x2 table.
+#  - a real run of tiny encoders (finetune, joint), concepts from a pipe: all sixteen figures, both verdicts,
+#    the 2x2 table; every cell of the per-layer CKA heatmaps (cka_<variant>_<layer>) equals similarity.csv;
+#    the concept section's rates and tables equal concepts.csv and splinter_concept_variants.csv.
 # Environment (set by CTest): SPLINTER, SPLINTER_SRC, SPLINTER_TEST_TMP.
 set -euo pipefail
 : "${SPLINTER:?}" "${SPLINTER_SRC:?}" "${SPLINTER_TEST_TMP:?}"
@@ -76,6 +78,7 @@ if sorted(l[:-4] for l in links) != sorted(expected):
     errors.append("linked figures %s != expected %s" % (sorted(links), sorted(expected)))
 for phrase in ["## Summary", "## Fine-tuning vs joint training", "no pair of `finetune` and `joint` variants",
                "*Not drawn: CKA heatmaps need `similarity.csv`", "*Not drawn: splintering per layer needs",
+               "## Concept probes\n\n*No concept probes: the analysis ran without a concept file",
                "*Not drawn: no variant has fine-tuning seeds nested"]:
     if phrase not in md:
         errors.append("report.md lacks: " + phrase)
@@ -148,11 +151,15 @@ for s in 0 1 2; do
   "$SPLINTER" train --family encoder "$T/enc" --variant joint --seed $s $E 2>>"$T/enc.err" ||
     bad "train --family encoder joint s$s: $(cat "$T/enc.err")"
 done
-"$SPLINTER" report "$T/enc" --bootstrap 20 2>"$T/enc-report.err" || bad "encoder report failed: $(cat "$T/enc-report.err")"
-grep -q "14 figures, 0 left out" "$T/enc-report.err" || bad "encoder report: $(tail -1 "$T/enc-report.err")"
+# Concepts come from a pipe (read once by the feature analysis the report runs).
+"$SPLINTER" report "$T/enc" --bootstrap 20 \
+  --concepts <(printf 'positive: great excellent wonderful\nnegative: awful terrible boring\nrare: zebra\n') \
+  2>"$T/enc-report.err" || bad "encoder report failed: $(cat "$T/enc-report.err")"
+grep -q "16 figures, 0 left out" "$T/enc-report.err" || bad "encoder report: $(tail -1 "$T/enc-report.err")"
 for stem in accuracy_id_ood rashomon_set_size rashomon_ambiguity variance_share_pretrain splinter_cka_layers \
   splinter_align_layers vpr_width_finetune vpr_width_joint capacity_finetune capacity_joint \
-  disagreement_finetune disagreement_joint cka_finetune cka_joint; do
+  disagreement_finetune disagreement_joint cka_finetune_block0 cka_finetune_block1 cka_joint_block0 \
+  cka_joint_block1; do
   [ "$(head -c 4 "$T/enc/report/$stem.png" 2>/dev/null | od -An -c | tr -d ' ')" = "211PNG" ] ||
     bad "encoder report: $stem.png missing or not a PNG"
   grep -q "](${stem}.png)" "$T/enc/report/report.md" || bad "encoder report.md does not link $stem.png"
@@ -161,6 +168,71 @@ grep -q "^\*\*Verdict (ood-forum, model level):\*\*" "$T/enc/report/report.md" |
 grep -q "^\*\*Verdict (ood-forum, feature level, layer block1):\*\*" "$T/enc/report/report.md" ||
   bad "no feature-level verdict at the deepest layer"
 grep -q "^| finetune | ood-forum | block1 | cls |" "$T/enc/report/report.md" || bad "no 2x2 row for block1"
+# Every cell of every per-layer CKA heatmap equals similarity.csv (cls pooling; the emb layer's CLS vector is
+# the same for every input, so it has no CKA), the layers' matrices differ, and the concept tables and rates
+# in report.md equal concepts.csv and splinter_concept_variants.csv.
+"$PY" - "$T/enc" <<'PYEOF' || bad "encoder report: per-layer heatmaps or concept section"
+import csv, os, sys
+run = sys.argv[1]
+A, R = os.path.join(run, "analysis"), os.path.join(run, "report")
+md = open(os.path.join(R, "report.md"), encoding="utf-8").read()
+rows = lambda f: list(csv.DictReader(open(os.path.join(A, f))))
+models = {}
+for r in rows("models.csv"):
+    models.setdefault(r["variant"], [])
+    if r["model"] not in models[r["variant"]]:
+        models[r["variant"]].append(r["model"])
+sim = {(r["split"], r["layer"], r["model_a"], r["model_b"]): float(r["value"]) for r in rows("similarity.csv")
+       if r["pooling"] == "cls" and r["measure"] == "cka"}
+errors = []
+for v, ms in models.items():
+    mats = {}
+    for layer in ("block0", "block1"):
+        panels = open(os.path.join(R, "cka_%s_%s.dat" % (v, layer))).read().split("# panel ")[1:]
+        titles = [p.split(": ", 1)[1].split(" (")[0] for p in panels]
+        if titles != ["test", "ood-forum"]:
+            errors.append("cka_%s_%s panels %s" % (v, layer, titles))
+        for split, p in zip(titles, panels):
+            m = [[float(x) for x in line.split()] for line in p.splitlines()[1:] if line.strip()]
+            mats[(layer, split)] = m
+            for i, a in enumerate(ms):
+                for j, b in enumerate(ms):
+                    if abs(m[i][j] - sim[(split, layer, a, b)]) > 1e-8:
+                        errors.append("cka_%s_%s %s [%d,%d] = %g, similarity.csv %g" % (v, layer, split, i, j, m[i][j],
+                                                                                     sim[(split, layer, a, b)]))
+        if "](cka_%s_%s.png)" % (v, layer) not in md:
+            errors.append("report.md does not link cka_%s_%s.png" % (v, layer))
+    if mats[("block0", "ood-forum")] == mats[("block1", "ood-forum")]:
+        errors.append("cka_%s: block0 and block1 heatmaps are the same" % v)
+if "\n## Concept probes\n" not in md:
+    errors.append("no Concept probes section")
+sec = md.split("\n## Concept probes\n", 1)[-1]
+f4 = lambda x: "n/a" if x.lower() == "nan" else "%.4f" % float(x)
+for name in ("positive", "negative", "rare"):
+    cr = [r for r in rows("concepts.csv") if r["concept"] == name]
+    want = "Positive rate: " + ", ".join("%s %s (%s of %s)" % (r["split"], f4(r["positive_rate"]), r["positives"],
+                                                                 r["n_inputs"]) for r in cr) + "."
+    if "### Concept `%s`\n\n%s" % (name, want) not in sec:
+        errors.append("concept %s: no line %r" % (name, want))
+if "Not probed: the ID positive rate is outside" not in sec.split("### Concept `rare`")[1]:
+    errors.append("rare: not said to be skipped")
+n_rows = 0
+for r in rows("splinter_concept_variants.csv"):
+    if r["pooling"] != "cls":
+        continue
+    table = sec.split("`%s`, %s:\n\n" % (r["concept"], r["variant"]), 1)
+    line = "| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        r["ood_split"], r["layer"], r["n_pairs"], f4(r["bacc_id"]), f4(r["bacc_ood"]), f4(r["probe_agree_id"]),
+        f4(r["probe_agree_ood"]), f4(r["s_probe"]), f4(r["probe_cosine"]))
+    if len(table) < 2 or line not in table[1].split("\n\n", 1)[0]:
+        errors.append("no row %s in the table of %s, %s" % (line, r["concept"], r["variant"]))
+    n_rows += 1
+if n_rows != 2 * 2 * 2:  # two used concepts x two variants x two layers
+    errors.append("%d cls rows in splinter_concept_variants.csv" % n_rows)
+for e in errors:
+    print("FAIL: " + e, file=sys.stderr)
+sys.exit(1 if errors else 0)
+PYEOF
 
 if [ "$failures" -ne 0 ]; then
   echo "check_report: $failures failure(s)" >&2

@@ -1,9 +1,10 @@
 /* test_report.c: `sp_report_run` on a planted encoder-shaped run: finetune models (two pretraining seeds x
  * two fine-tuning seeds) whose OOD features splinter, joint models that do not, predictions on val/test/ood-x
  * and activations of two layers. Asserts: every expected figure (four files, PNG magic), report.md links only
- * files that exist, key numbers of report.md equal the CSV values, the feature-level verdict finds more
- * splintering in finetune, the analysis is not recomputed when fresh and is when a model file is newer, and a
- * failing report leaves the previous report untouched and no report.tmp. */
+ * files that exist, key numbers of report.md equal the CSV values, one CKA heatmap per layer holding that
+ * layer's similarity.csv values, the concept section of a run without concepts, the feature-level verdict
+ * finds more splintering in finetune, the analysis is not recomputed when fresh and is when a model file is
+ * newer, and a failing report leaves the previous report untouched and no report.tmp. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -175,6 +176,23 @@ static void assert_figure(const char *stem)
     assert_memory_equal(magic, "\x89PNG\r\n\x1a\n", 8);
 }
 
+/* Entry (i, j) of panel `panel` of a heatmap's report/<stem>.dat ("# panel k: ..." then the matrix rows). */
+static double heatmap_cell(const char *stem, int panel, int i, int j)
+{
+    char path[512], want[32];
+    snprintf(path, sizeof path, RUN "/report/%s.dat", stem);
+    snprintf(want, sizeof want, "# panel %d:", panel);
+    char *s = slurp(path);
+    char *p = strstr(s, want);
+    assert_non_null(p);
+    p = strchr(p, '\n') + 1;
+    for (int r = 0; r < i; r++) p = strchr(p, '\n') + 1;
+    double v = NAN;
+    for (int c = 0; c <= j; c++) v = strtod(p, &p);
+    free(s);
+    return v;
+}
+
 /* The value of `col` in the first row of `file` matching the given (column, value) pairs. */
 static double csv_value(const char *file, int nk, const char *const *kcols, const char *const *keys, const char *col)
 {
@@ -225,7 +243,8 @@ static void test_full_report(void **state)
     static const char *const expected[] = {"accuracy_id_ood", "rashomon_set_size", "rashomon_ambiguity",
                                            "vpr_width_finetune", "capacity_finetune", "vpr_width_joint",
                                            "capacity_joint", "disagreement_finetune", "disagreement_joint",
-                                           "variance_share_pretrain", "cka_finetune", "cka_joint",
+                                           "variance_share_pretrain", "cka_finetune_emb",
+                                           "cka_finetune_block0", "cka_joint_emb", "cka_joint_block0",
                                            "splinter_cka_layers", "splinter_align_layers"};
     size_t n_expected = sizeof expected / sizeof expected[0];
     assert_int_equal(res->n_figures, n_expected);
@@ -286,6 +305,19 @@ static void test_full_report(void **state)
     assert_non_null(strstr(md, "\n## Summary\n"));
     assert_non_null(strstr(md, "\n## Fine-tuning vs joint training\n"));
     assert_non_null(strstr(md, "\n## Variance decomposition\n"));
+    /* One CKA heatmap per layer, each with that layer's values (test = panel 0, ood-x = panel 1). */
+    const char *sk[6] = {"split", "layer", "pooling", "measure", "model_a", "model_b"};
+    const char *emb[6] = {"ood-x", "emb", "cls", "cka", "finetune-p0-s0", "finetune-p1-s1"};
+    const char *blk[6] = {"ood-x", "block0", "cls", "cka", "finetune-p0-s0", "finetune-p1-s1"};
+    double cka_emb = csv_value(RUN "/analysis/similarity.csv", 6, sk, emb, "value");
+    double cka_blk = csv_value(RUN "/analysis/similarity.csv", 6, sk, blk, "value");
+    /* (The planted layers are one representation, so their values coincide here; check_report.sh compares every
+     * cell of a real run's per-layer heatmaps, whose layers differ.) */
+    assert_float_equal(heatmap_cell("cka_finetune_emb", 1, 0, 3), cka_emb, 1e-8);
+    assert_float_equal(heatmap_cell("cka_finetune_block0", 1, 0, 3), cka_blk, 1e-8);
+    assert_non_null(strstr(md, "![Linear CKA, finetune, layer emb: ID test and OOD side by side](cka_finetune_emb.png)"));
+    /* Analysed without a concept file: the section says so. */
+    assert_non_null(strstr(md, "\n## Concept probes\n\n*No concept probes: the analysis ran without a concept file"));
     free(md);
 }
 
