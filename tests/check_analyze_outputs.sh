@@ -7,7 +7,8 @@
 #  - with concepts the directory holds exactly the documented files (no more, no fewer);
 #  - a rerun without concepts removes the three concept CSVs and the /concepts group of splinter.h5 and
 #    leaves every other file (similarity.csv byte-identical);
-#  - --no-features removes every feature-splintering file and keeps the model-level ones;
+#  - --no-features removes every feature-splintering file and keeps the model-level ones, and so does a
+#    run whose models store no activations (linear models replacing the encoders);
 #  - a pairwise_<split>.csv of a split the models do not have (splinter's header) is removed; a file with
 #    another header and a file splinter never writes are kept.
 # The exact-range files are checked the same way in check_exact_vpr.sh.
@@ -119,6 +120,17 @@ grep -q "^my notes$" "$A/notes.txt" || bad "notes.txt changed"
   bad "analyze --no-features: $(cat "$T/nf.err")"
 [ "$(listing)" = "$(sorted $model_files notes.txt pairwise_mine.csv)" ] || bad "files with --no-features: $(listing)"
 for f in $model_files; do [ -s "$A/$f" ] || bad "$f empty after --no-features"; done
+
+# --- models without activations (the linear family) replace the encoders: the feature files go as well
+"$SPLINTER" analyze "$R" --bootstrap 10 --concepts "$T/concepts.txt" >/dev/null 2>&1 || bad "analyze (features again)"
+[ -s "$A/similarity.csv" ] && [ -s "$A/concepts.csv" ] || bad "feature files not written again"
+mv "$R/models" "$T/encoder-models"
+"$SPLINTER" train --family linear "$R" --seeds 0-1 --topk 0 >/dev/null 2>"$T/linear.err" ||
+  bad "train --family linear: $(cat "$T/linear.err")"
+"$SPLINTER" analyze "$R" --bootstrap 10 --concepts "$T/concepts.txt" >/dev/null 2>"$T/linear-analyze.err" ||
+  bad "analyze linear: $(cat "$T/linear-analyze.err")"
+grep -q "feature splintering skipped" "$T/linear-analyze.err" || bad "no skip warning: $(cat "$T/linear-analyze.err")"
+[ "$(listing)" = "$(sorted $model_files notes.txt pairwise_mine.csv)" ] || bad "files of the linear run: $(listing)"
 
 if [ "$failures" -ne 0 ]; then
   echo "check_analyze_outputs: $failures failure(s)" >&2
