@@ -31,6 +31,31 @@ static void sweep_usage(FILE *out)
             "  --quiet       no progress lines\n");
 }
 
+/* The dotted key path ("linear.seeds.count") of line `target` (1-based) of a resolved config text: the key
+ * of that line and of each line above it with less indentation; list items ("- ") add no key. */
+static void config_key_path(const char *text, size_t target, char *out, size_t cap)
+{
+    enum { DEPTH = 16 };
+    size_t indent[DEPTH], n = 0;
+    const char *key[DEPTH];
+    int key_len[DEPTH];
+    const char *p = text;
+    for (size_t line = 1; *p && line <= target; line++) {
+        size_t len = strcspn(p, "\n"), ind = strspn(p, " ");
+        const char *k = p + ind;
+        size_t klen = strcspn(k, ":\n");
+        if (ind < len && *k != '#' && *k != '-' && k[klen] == ':') {
+            while (n > 0 && indent[n - 1] >= ind) n--;
+            if (n < DEPTH) indent[n] = ind, key[n] = k, key_len[n] = (int)klen, n++;
+        }
+        p += len + (p[len] != 0);
+    }
+    size_t used = 0;
+    out[0] = 0;
+    for (size_t i = 0; i < n && used < cap; i++)
+        used += (size_t)snprintf(out + used, cap - used, "%s%.*s", i ? "." : "", key_len[i], key[i]);
+}
+
 /* RUN/run.yaml records the resolved config; a run directory made by another config is refused. */
 static sp_status sweep_check_run_config(const sp_sweep_config *cfg, int write)
 {
@@ -45,9 +70,34 @@ static sp_status sweep_check_run_config(const sp_sweep_config *cfg, int write)
         char *theirs = NULL;
         st = sp_sweep_config_load(path, &old);
         if (st == SP_OK) st = sp_sweep_config_text(old, &theirs);
-        if (st == SP_OK && strcmp(mine, theirs) != 0)
-            st = sp_fail(SP_ERR_USAGE, "%s was made by a different configuration; use another run_dir (or delete "
-                                       "the run directory to start over)", path);
+        if (st == SP_OK && strcmp(mine, theirs) != 0) {
+            /* name the first setting that differs: a run made by an older version differs where a default
+             * changed, and the user should see which one */
+            const char *a = theirs, *b = mine;
+            size_t line = 1;
+            for (;;) {
+                size_t la = strcspn(a, "\n"), lb = strcspn(b, "\n");
+                if (la != lb || memcmp(a, b, la) != 0) {
+                    char where[256];
+                    const size_t ia = strspn(a, " ") < la ? strspn(a, " ") : la;
+                    const size_t ib = strspn(b, " ") < lb ? strspn(b, " ") : lb;
+                    config_key_path(theirs, line, where, sizeof where);
+                    st = sp_fail(SP_ERR_USAGE,
+                                 "%s was made by a different configuration (%s, resolved line %zu: run has '%.*s', "
+                                 "config gives '%.*s'); use another run_dir, or delete the run directory to start "
+                                 "over",
+                                 path, where[0] ? where : "top level", line, (int)(la - ia), a + ia,
+                                 (int)(lb - ib), b + ib);
+                    break;
+                }
+                if (!a[la] || !b[lb]) { /* the same lines, one text longer by a newline */
+                    st = sp_fail(SP_ERR_USAGE, "%s was made by a different configuration; use another run_dir, "
+                                               "or delete the run directory to start over", path);
+                    break;
+                }
+                a += la + 1, b += lb + 1, line++;
+            }
+        }
         free(theirs);
         sp_sweep_config_free(old);
     } else if (write) {

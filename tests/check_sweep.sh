@@ -110,5 +110,6 @@ printf 'name: bad\nrun_dir: /proc/splinter-cannot-write\ndataset: {source: spam-
 expect_fail 1 "/proc/splinter-cannot-write" "$tmp/unwritable.yaml"
 # A run directory made by another config is refused.
 sed 's/count: 6/count: 7/' "$tmp/reference.yaml" > "$tmp/other.yaml"
-expect_fail 2 "made by a different configuration" "$tmp/other.yaml"
+expect_fail 2 "made by a different configuration (linear.seeds.count, resolved line" "$tmp/other.yaml"
+expect_fail 2 "run has 'count: 6', config gives 'count: 7'" "$tmp/other.yaml"
 echo "check_sweep: ok"
