@@ -19,8 +19,8 @@ typedef struct {
 
 static void attrs_free(nb_attrs *a)
 {
-    nb_names_free(a->names, a->n);
-    nb_names_free(a->values, a->n);
+    sp_strlist_free(a->names, a->n);
+    sp_strlist_free(a->values, a->n);
     memset(a, 0, sizeof *a);
 }
 
@@ -422,7 +422,7 @@ done:
     for (size_t m = 0; m < n_models; m++) attrs_free(&models[m]);
     free(models);
     attrs_free(&data);
-    nb_names_free(files, n_files);
+    sp_strlist_free(files, n_files);
     free(yaml);
     free(run_name);
     free(data_error);
