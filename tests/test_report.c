@@ -21,6 +21,7 @@
 
 #include "csv_test_util.h"
 #include "linalg_test_util.h"
+#include "run_test_util.h"
 
 #include "csv_read.h"
 #include "report.h"
@@ -49,12 +50,7 @@ static void write_predictions(sp_store_writer *w, const char *split, int start, 
         p[2 * i] = 1.0f - p[2 * i + 1];
         rows[i] = start + i;
     }
-    char path[64];
-    hsize_t d2[2] = {(hsize_t)n, 2}, d1[1] = {(hsize_t)n};
-    snprintf(path, sizeof path, "/predictions/%s", split);
-    assert_int_equal(sp_store_write_f32(w, path, 2, d2, p, 0), SP_OK);
-    snprintf(path, sizeof path, "/rows/%s", split);
-    assert_int_equal(sp_store_write_i64(w, path, 1, d1, rows, 0), SP_OK);
+    test_write_split(w, split, p, rows, (size_t)n, 2);
     free(p);
     free(rows);
 }
@@ -92,9 +88,7 @@ static void write_model(const char *name, const char *variant, uint64_t pretrain
  * joint-s<k>: rotations of one representation on ID and OOD alike. */
 static void make_run(void)
 {
-    (void)system("rm -rf " RUN);
-    assert_int_equal(mkdir(RUN, 0755), 0);
-    assert_int_equal(mkdir(RUN "/models", 0755), 0);
+    test_fresh_run(RUN);
     gsl_rng *r = sp_rng_alloc(77);
     for (int i = 0; i < N_ROWS; i++) labels[i] = (int32_t)gsl_rng_uniform_int(r, 2);
     double *id = malloc(sizeof(double) * N_ID * D), *ood = malloc(sizeof(double) * N_OOD * D);

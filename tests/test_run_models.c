@@ -15,17 +15,11 @@
 #include <unistd.h>
 
 #include "run_models.h"
+#include "run_test_util.h"
 #include "store.h"
 
 #define RUN "run-models-test"
 #define MODELS RUN "/models"
-
-static void fresh_run(void)
-{
-    assert_int_equal(system("rm -rf " RUN), 0);
-    assert_int_equal(mkdir(RUN, 0755), 0);
-    assert_int_equal(mkdir(MODELS, 0755), 0);
-}
 
 /* A complete (committed) store file of the given format at MODELS/<name>. */
 static void write_store(const char *name, const char *format)
@@ -67,7 +61,7 @@ static void expect_error(size_t min_models, const char *needle)
 static void test_listing_order_and_kinds(void **state)
 {
     (void)state;
-    fresh_run();
+    test_fresh_run(RUN);
     /* created out of order: the listing must not follow the directory */
     write_store("c-9.h5", "splinter-model");
     write_store("b.h5", "splinter-model");
@@ -115,7 +109,7 @@ static void test_listing_order_and_kinds(void **state)
 static void test_a_file_that_is_not_hdf5_is_refused(void **state)
 {
     (void)state;
-    fresh_run();
+    test_fresh_run(RUN);
     write_store("a.h5", "splinter-model");
     write_store("b.h5", "splinter-model");
     write_text(MODELS "/notes.h5", "not hdf5\n");
@@ -131,7 +125,7 @@ static void test_a_file_that_is_not_hdf5_is_refused(void **state)
 static void test_empty_and_partial_only(void **state)
 {
     (void)state;
-    fresh_run();
+    test_fresh_run(RUN);
     sp_run_models *ms = NULL;
     assert_int_equal(sp_run_models_list(&ms, RUN, 0), SP_OK); /* a caller that may find nothing */
     assert_int_equal(ms->n_files, 0);

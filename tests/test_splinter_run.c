@@ -20,6 +20,7 @@
 
 #include "csv_test_util.h"
 #include "linalg_test_util.h"
+#include "run_test_util.h"
 
 #include "seeds.h"
 #include "splinter_run.h"
@@ -55,11 +56,8 @@ static void write_model(const char *name, const char *variant, uint64_t pretrain
         probs_ood[2 * i] = 0.2f;
         rows_ood[i] = N_ID + i;
     }
-    hsize_t did[2] = {N_ID, 2}, dood[2] = {N_OOD, 2}, rid[1] = {N_ID}, rood[1] = {N_OOD};
-    assert_int_equal(sp_store_write_f32(w, "/predictions/test", 2, did, probs_id, 0), SP_OK);
-    assert_int_equal(sp_store_write_f32(w, "/predictions/ood-x", 2, dood, probs_ood, 0), SP_OK);
-    assert_int_equal(sp_store_write_i64(w, "/rows/test", 1, rid, rows_id, 0), SP_OK);
-    assert_int_equal(sp_store_write_i64(w, "/rows/ood-x", 1, rood, rows_ood, 0), SP_OK);
+    test_write_split(w, "test", probs_id, rows_id, N_ID, 2);
+    test_write_split(w, "ood-x", probs_ood, rows_ood, N_OOD, 2);
     for (int l = 0; l < 2; l++) {
         char p[128];
         hsize_t a[2] = {N_ID, D}, b[2] = {N_OOD, D};
@@ -75,9 +73,7 @@ static int32_t labels_all[N_ID + N_OOD];
 
 static void make_run(int constant_emb)
 {
-    (void)system("rm -rf " RUN);
-    assert_int_equal(mkdir(RUN, 0755), 0);
-    assert_int_equal(mkdir(RUN "/models", 0755), 0);
+    test_fresh_run(RUN);
     gsl_rng *r = sp_rng_alloc(2024);
     /* ID and OOD base representations with label-dependent means so the probes have something to find. */
     double *id = malloc(sizeof(double) * N_ID * D), *ood = malloc(sizeof(double) * N_OOD * D);
@@ -231,7 +227,32 @@ static void test_constant_layer_is_skipped_with_a_warning(void **state)
 static void test_linear_only_run_is_a_documented_skip(void **state)
 {
     (void)state;
-    (void)system("rm -rf splinter-run-empty && mkdir -p splinter-run-empty/models");
+    /* Models without activations (like the linear family's), a partial write and a pretrained encoder: the
+     * same listing as the model-level analysis (run_models.h) finds no model to compare. */
+    test_fresh_run("splinter-run-empty");
+    const float prob[4] = {0.25f, 0.75f, 0.5f, 0.5f};
+    const int64_t rows[2] = {0, 1};
+    static const char *const files[3][2] = {{"linear-s0.h5", "splinter-model"},
+                                            {"joint-s0.h5", "splinter-model"},
+                                            {"pretrain-p0.h5", "splinter-encoder"}};
+    for (int k = 0; k < 3; k++) {
+        char path[128];
+        snprintf(path, sizeof path, "splinter-run-empty/models/%s", files[k][0]);
+        sp_store_writer *w;
+        assert_int_equal(sp_store_create(path, files[k][1], &w), SP_OK);
+        assert_int_equal(sp_store_attr_str(w, "/", "variant", "joint"), SP_OK);
+        assert_int_equal(sp_store_attr_str(w, "/", "name", files[k][0]), SP_OK);
+        test_write_split(w, "test", prob, rows, 2, 2);
+        if (k == 1) { /* activations of a write that never finished */
+            hsize_t d[2] = {2, 2};
+            assert_int_equal(sp_store_write_f32(w, "/activations/test/emb_cls", 2, d, prob, 0), SP_OK);
+            assert_int_equal(sp_store_commit(w), SP_OK);
+            assert_int_equal(rename("splinter-run-empty/models/joint-s0.h5", "splinter-run-empty/models/joint-s0.h5.tmp"),
+                             0);
+        } else {
+            assert_int_equal(sp_store_commit(w), SP_OK);
+        }
+    }
     sp_splinter_run_options opt;
     sp_splinter_run_options_default(&opt);
     sp_splinter_run_result *res = NULL;
@@ -267,12 +288,9 @@ static void write_view_model(const char *name, const float *acts[3], const size_
         int64_t *rows = malloc(sizeof(int64_t) * n[s]);
         for (size_t i = 0; i < n[s]; i++) probs[2 * i] = 0.3f, probs[2 * i + 1] = 0.7f, rows[i] = row0 + (int64_t)i;
         row0 += (int64_t)n[s];
+        test_write_split(w, splits[s], probs, rows, n[s], 2);
         char p[128];
-        hsize_t dp[2] = {n[s], 2}, dr[1] = {n[s]}, da[2] = {n[s], NV_D};
-        snprintf(p, sizeof p, "/predictions/%s", splits[s]);
-        assert_int_equal(sp_store_write_f32(w, p, 2, dp, probs, 0), SP_OK);
-        snprintf(p, sizeof p, "/rows/%s", splits[s]);
-        assert_int_equal(sp_store_write_i64(w, p, 1, dr, rows, 0), SP_OK);
+        hsize_t da[2] = {n[s], NV_D};
         snprintf(p, sizeof p, "/activations/%s/block0_cls", splits[s]);
         assert_int_equal(sp_store_write_f32(w, p, 2, da, acts[s], 1), SP_OK);
         free(probs);
@@ -285,9 +303,7 @@ static void write_view_model(const char *name, const float *acts[3], const size_
  * the OOD "groups" are just more draws from the ID distribution, one smaller and one larger than ID. */
 static void make_null_run(void)
 {
-    (void)system("rm -rf " RUN_NULL);
-    assert_int_equal(mkdir(RUN_NULL, 0755), 0);
-    assert_int_equal(mkdir(RUN_NULL "/models", 0755), 0);
+    test_fresh_run(RUN_NULL);
     const size_t n[3] = {NV_ID, NV_SMALL, NV_LARGE}, total = NV_ID + NV_SMALL + NV_LARGE;
     gsl_rng *r = sp_rng_alloc(77);
     double *z = malloc(sizeof(double) * total * NV_LATENT);
