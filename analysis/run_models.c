@@ -26,12 +26,12 @@ void sp_run_models_free(sp_run_models *ms)
  * since nothing but the store writes into models/. */
 static sp_status run_file_classify(sp_run_file *rf)
 {
-    if (H5Fis_hdf5(rf->path) <= 0)
-        return sp_fail(SP_ERR_INPUT, "%s: not an HDF5 file; models/ must hold only model files (move it away)",
-                       rf->path);
     hid_t f;
-    if (sp_store_open(rf->path, NULL, &f) != SP_OK) { /* no format or no complete = 1: a query, not a failure */
-        sp_error_clear();
+    if (sp_store_open(rf->path, NULL, &f) != SP_OK) { /* its reason is replaced by the kind */
+        if (H5Fis_hdf5(rf->path) <= 0)
+            return sp_fail(SP_ERR_INPUT, "%s: not an HDF5 file; models/ must hold only model files (move it away)",
+                           rf->path);
+        sp_error_clear(); /* no format attribute or no complete = 1: a query, not a failure */
         rf->kind = SP_RUN_FILE_INCOMPLETE;
         return SP_OK;
     }

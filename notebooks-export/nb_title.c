@@ -285,7 +285,6 @@ sp_status nb_add_title(nb_builder *nb)
     }
     for (size_t i = 0; i < n_files; i++) {
         if ((st = nb_path(path, "%s/%s", dir, files[i])) != SP_OK) goto done;
-        /* Pretrained encoders (format splinter-encoder) and unfinished files are not models to compare. */
         /* Pretrained encoders (format splinter-encoder) are not models to compare; other unreadable or
          * unfinished files are skipped with the reason, so the notebook still covers the rest. */
         if (sp_store_is_complete(path, "splinter-encoder")) continue;
