@@ -52,6 +52,15 @@ static sp_status perturb_begin(char **o, gsl_rng **r, size_t n, uint64_t seed)
     return SP_OK;
 }
 
+/* Ends a perturbation: the w bytes written to o are terminated and handed to the caller; r is freed. */
+static sp_status perturb_end(char **out, char *o, size_t w, gsl_rng *r)
+{
+    o[w] = '\0';
+    gsl_rng_free(r);
+    *out = o;
+    return SP_OK;
+}
+
 sp_status sp_perturb_typos(char **out, const char *text, uint64_t seed)
 {
     size_t n = strlen(text);
@@ -105,10 +114,7 @@ sp_status sp_perturb_typos(char **out, const char *text, uint64_t seed)
             }
         }
     }
-    o[w] = '\0';
-    gsl_rng_free(r);
-    *out = o;
-    return SP_OK;
+    return perturb_end(out, o, w, r);
 }
 
 sp_status sp_perturb_drop_words(char **out, const char *text, uint64_t seed)
@@ -148,10 +154,7 @@ sp_status sp_perturb_drop_words(char **out, const char *text, uint64_t seed)
         memcpy(o + w, text + sep_s, n - sep_s);
         w += n - sep_s;
     }
-    o[w] = '\0';
-    gsl_rng_free(r);
-    *out = o;
-    return SP_OK;
+    return perturb_end(out, o, w, r);
 }
 
 typedef struct {
