@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "store.h"
+#include "strlist.h"
 
 typedef struct {
     char **names;
@@ -45,13 +46,6 @@ static herr_t collect_name(hid_t group, const char *name, const H5L_info_t *info
     copy[len] = '\0';
     l->names[l->n++] = copy;
     return 0;
-}
-
-static void free_names(char **names, size_t n)
-{
-    if (!names) return;
-    for (size_t i = 0; i < n; i++) free(names[i]);
-    free(names);
 }
 
 /* Network order key: emb < block0 < block1 < ... < block10 < any other name (alphabetical). */
@@ -109,7 +103,7 @@ sp_status sp_activations_list_layers(char ***layers, size_t *n_layers, hid_t fil
     name_list l = {NULL, 0, 0, suffix, 0};
     sp_status st = list_group(&l, file, group);
     if (st != SP_OK) {
-        free_names(l.names, l.n);
+        sp_strlist_free(l.names, l.n);
         return st;
     }
     if (l.n > 1) qsort(l.names, l.n, sizeof *l.names, layer_cmp);
@@ -123,7 +117,7 @@ sp_status sp_activations_list_splits(char ***splits, size_t *n_splits, hid_t fil
     name_list l = {NULL, 0, 0, NULL, 0};
     sp_status st = list_group(&l, file, "/activations");
     if (st != SP_OK) {
-        free_names(l.names, l.n);
+        sp_strlist_free(l.names, l.n);
         return st;
     }
     if (l.n > 1) qsort(l.names, l.n, sizeof *l.names, name_cmp);
@@ -139,7 +133,7 @@ void sp_activations_free(sp_activation_set *s)
         for (size_t i = 0; i < s->n_layers * s->n_models; i++) free(s->acts[i]);
     free(s->acts);
     free(s->dims);
-    free_names(s->layers, s->n_layers);
+    sp_strlist_free(s->layers, s->n_layers);
     free(s->rows);
     free(s->split);
     free(s->pooling);

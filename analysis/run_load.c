@@ -1,36 +1,24 @@
 /* run_load.c: reads a run directory's model files and labels into per-variant prediction matrices. */
 #include "run_internal.h"
 
-#include <dirent.h>
 #include <hdf5.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
+#include "run_models.h"
+#include "strlist.h"
 #include "store.h"
 
 sp_status run_warn(run_state *s, const char *fmt, ...)
 {
-    char buf[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    sp_status st = sp_strlist_vpushf(&s->warnings, &s->n_warnings, fmt, ap);
     va_end(ap);
-    char **w = realloc(s->warnings, (s->n_warnings + 1) * sizeof *w);
-    if (!w) return sp_fail(SP_ERR_NOMEM, "out of memory recording a warning");
-    s->warnings = w;
-    if (!(w[s->n_warnings] = strdup(buf))) return sp_fail(SP_ERR_NOMEM, "out of memory recording a warning");
-    s->n_warnings++;
-    return SP_OK;
-}
-
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t a = strlen(s), b = strlen(suffix);
-    return a >= b && strcmp(s + a - b, suffix) == 0;
+    return st;
 }
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
@@ -126,71 +114,31 @@ static sp_status model_read(run_model *m, hid_t f, const char *path)
     return st;
 }
 
-/* Lists models/, reads every complete splinter-model file (sorted by file name). */
+/* Reads every complete splinter-model file of models/ (run_models.h: sorted by file name), with a warning for
+ * each file that is unfinished or of a format that is not a model; pretrained encoders are skipped quietly. */
 static sp_status load_models(run_state *s)
 {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s/models", s->run_dir);
-    DIR *d = opendir(dir);
-    if (!d) return sp_fail(SP_ERR_INPUT, "%s: cannot open the models directory; is %s a run directory?", dir, s->run_dir);
-    char **names = NULL;
-    size_t n = 0, cap = 0;
-    sp_status st = SP_OK;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.' || ends_with(e->d_name, ".tmp")) continue;
-        if (n == cap) {
-            cap = cap ? 2 * cap : 64;
-            char **grown = realloc(names, cap * sizeof *names);
-            if (!grown) {
-                st = sp_fail(SP_ERR_NOMEM, "out of memory listing %s", dir);
-                break;
-            }
-            names = grown;
-        }
-        if (!(names[n] = strdup(e->d_name))) {
-            st = sp_fail(SP_ERR_NOMEM, "out of memory listing %s", dir);
-            break;
-        }
-        n++;
-    }
-    closedir(d);
-    if (st == SP_OK) qsort(names, n, sizeof *names, cmp_str);
-    if (st == SP_OK && !(s->models = calloc(n ? n : 1, sizeof *s->models)))
-        st = sp_fail(SP_ERR_NOMEM, "out of memory reading %s", dir);
-    for (size_t k = 0; k < n && st == SP_OK; k++) {
-        char path[8192];
-        snprintf(path, sizeof path, "%s/%s", dir, names[k]);
-        struct stat sb;
-        if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) continue;
-        if (H5Fis_hdf5(path) <= 0) {
-            st = sp_fail(SP_ERR_INPUT, "%s: not an HDF5 file; models/ must hold only model files (move it away)",
-                         path);
-            break;
-        }
-        if (!sp_store_is_complete(path, NULL)) {
-            st = run_warn(s, "skipped %s: incomplete or not a splinter file", path);
-            continue;
-        }
-        hid_t f;
-        char *format = NULL;
-        if ((st = sp_store_open(path, NULL, &f)) != SP_OK) break;
-        st = sp_store_read_attr_str(f, "/", "format", &format);
-        if (st == SP_OK && strcmp(format, "splinter-model") == 0) {
-            st = model_read(&s->models[s->n_models], f, path);
-            s->n_models++;
-        } else if (st == SP_OK && strcmp(format, "splinter-encoder") != 0) {
-            st = run_warn(s, "skipped %s: a '%s' file, not a model", path, format);
-        }
-        free(format);
-        H5Fclose(f);
-    }
-    for (size_t k = 0; k < n; k++) free(names[k]);
-    free(names);
+    sp_run_models *ms = NULL;
+    sp_status st = sp_run_models_list(&ms, s->run_dir, 2);
     if (st != SP_OK) return st;
-    if (s->n_models < 2)
-        return sp_fail(SP_ERR_INPUT, "%s: %zu complete model file(s); the analysis needs at least 2 (train more "
-                       "models)", dir, s->n_models);
+    if (!(s->models = calloc(ms->n_models, sizeof *s->models)))
+        st = sp_fail(SP_ERR_NOMEM, "out of memory reading %s", ms->dir);
+    for (size_t k = 0; k < ms->n_files && st == SP_OK; k++) {
+        const sp_run_file *rf = &ms->files[k];
+        if (rf->kind == SP_RUN_FILE_INCOMPLETE) {
+            st = run_warn(s, "skipped %s: incomplete or not a splinter file", rf->path);
+        } else if (rf->kind == SP_RUN_FILE_OTHER) {
+            st = run_warn(s, "skipped %s: a '%s' file, not a model", rf->path, rf->format);
+        } else if (rf->kind == SP_RUN_FILE_MODEL) {
+            hid_t f;
+            if ((st = sp_store_open(rf->path, "splinter-model", &f)) != SP_OK) break;
+            st = model_read(&s->models[s->n_models], f, rf->path);
+            s->n_models++;
+            H5Fclose(f);
+        }
+    }
+    sp_run_models_free(ms);
+    if (st != SP_OK) return st;
     for (size_t k = 1; k < s->n_models; k++) {
         if (strcmp(s->models[k].data_hash, s->models[0].data_hash) != 0)
             return sp_fail(SP_ERR_INPUT, "%s: data_hash %.16s... differs from %s (%.16s...): the models were "

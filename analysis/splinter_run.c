@@ -4,7 +4,6 @@
 #include "splinter_run.h"
 #include "blas_threads.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <sys/stat.h>
 #include <math.h>
@@ -18,8 +17,10 @@
 #include "outputs.h"
 #include "seeds.h"
 #include "similarity.h"
+#include "run_models.h"
 #include "splinter_run_internal.h"
 #include "store.h"
+#include "strlist.h"
 
 const char *const srun_measure_names[SRUN_N_MEASURES] = {
     "s_beh", "s_rep_cka", "s_rep_dcka", "s_rep_procrustes", "s_rep_svcca", "s_rep_pwcca",
@@ -63,47 +64,30 @@ double srun_measure_value(const srun_pair *p, int measure)
 
 sp_status srun_warn(srun_state *st, const char *fmt, ...)
 {
-    sp_splinter_run_result *r = st->result;
-    char **w = realloc(r->warnings, (r->n_warnings + 1) * sizeof *w);
-    if (!w) return sp_fail(SP_ERR_NOMEM, "out of memory");
-    r->warnings = w;
-    char line[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    sp_status status = sp_strlist_vpushf(&st->result->warnings, &st->result->n_warnings, fmt, ap);
     va_end(ap);
-    if (!(w[r->n_warnings] = strdup(line))) return sp_fail(SP_ERR_NOMEM, "out of memory");
-    r->n_warnings++;
-    return SP_OK;
+    return status;
 }
 
 void sp_splinter_run_result_free(sp_splinter_run_result *res)
 {
     if (!res) return;
-    for (size_t i = 0; i < res->n_warnings; i++) free(res->warnings[i]);
-    free(res->warnings);
+    sp_strlist_free(res->warnings, res->n_warnings);
     free(res);
-}
-
-static void srun_free_strings(char **s, size_t n)
-{
-    if (!s) return;
-    for (size_t i = 0; i < n; i++) free(s[i]);
-    free(s);
 }
 
 static void srun_state_free(srun_state *st)
 {
     free(st->models);
-    srun_free_strings(st->variants, st->n_variants);
+    sp_strlist_free(st->variants, st->n_variants);
     free(st->variant_of);
-    srun_free_strings(st->ood_splits, st->n_ood);
-    srun_free_strings(st->layers, st->n_layers);
+    sp_strlist_free(st->ood_splits, st->n_ood);
+    sp_strlist_free(st->layers, st->n_layers);
     free(st->pairs);
     srun_concepts_free(&st->concepts);
 }
-
-static int srun_cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 /* Variant order: finetune, joint, then the others alphabetically, so differences read finetune - joint. */
 static int srun_variant_rank(const char *v)
@@ -127,53 +111,33 @@ static int srun_has_pooled_layers(hid_t f)
         size_t n = 0;
         if (!sp_store_exists(f, "/activations/test")) return 0;
         if (sp_activations_list_layers(&layers, &n, f, "test", poolings[p]) != SP_OK) continue;
-        srun_free_strings(layers, n);
+        sp_strlist_free(layers, n);
         if (n > 0) return 1;
     }
     return 0;
 }
 
-/* Lists the .h5 files of RUN/models (sorted by name, so results never depend on directory order) that are complete
- * splinter-model files with an /activations group. */
+/* The complete splinter-model files of RUN/models (run_models.h: sorted by file name, so results never depend
+ * on directory order) that store pooled layer activations. Pretrained encoders, unfinished files and models
+ * without activations are skipped quietly: the model-level analysis reports the first two. */
 static sp_status srun_find_models(srun_state *st, const char *run_dir)
 {
-    char dir_path[3800];
-    if ((size_t)snprintf(dir_path, sizeof dir_path, "%s/models", run_dir) >= sizeof dir_path)
-        return sp_fail(SP_ERR_USAGE, "run directory path too long: %s", run_dir);
-    DIR *dir = opendir(dir_path);
-    if (!dir) return sp_fail(SP_ERR_INPUT, "cannot open %s; is %s a run directory?", dir_path, run_dir);
-    char **names = NULL;
-    size_t n = 0;
-    sp_status status = SP_OK;
-    struct dirent *e;
-    while ((e = readdir(dir))) {
-        size_t len = strlen(e->d_name);
-        if (len < 4 || strcmp(e->d_name + len - 3, ".h5") != 0) continue; /* skips *.h5.tmp too */
-        char **grown = realloc(names, (n + 1) * sizeof *names);
-        if (!grown || !(grown[n] = strdup(e->d_name))) {
-            names = grown ? grown : names;
-            status = sp_fail(SP_ERR_NOMEM, "out of memory listing %s", dir_path);
+    sp_run_models *ms = NULL;
+    sp_status status = sp_run_models_list(&ms, run_dir, 0);
+    if (status != SP_OK) return status;
+    st->models = calloc(ms->n_models ? ms->n_models : 1, sizeof *st->models);
+    if (!st->models) {
+        sp_run_models_free(ms);
+        return sp_fail(SP_ERR_NOMEM, "out of memory listing %s/models", run_dir);
+    }
+    for (size_t i = 0; i < ms->n_files && status == SP_OK; i++) {
+        if (ms->files[i].kind != SP_RUN_FILE_MODEL) continue;
+        srun_model *m = &st->models[st->n_models];
+        if ((size_t)snprintf(m->path, sizeof m->path, "%s", ms->files[i].path) >= sizeof m->path) {
+            status = sp_fail(SP_ERR_USAGE, "model path too long: %s", ms->files[i].path);
             break;
         }
-        names = grown;
-        n++;
-    }
-    closedir(dir);
-    if (status != SP_OK) {
-        srun_free_strings(names, n);
-        return status;
-    }
-    if (n) qsort(names, n, sizeof *names, srun_cmp_str);
-    st->models = calloc(n ? n : 1, sizeof *st->models);
-    if (!st->models) {
-        srun_free_strings(names, n);
-        return sp_fail(SP_ERR_NOMEM, "out of memory listing %s", dir_path);
-    }
-    for (size_t i = 0; i < n && status == SP_OK; i++) {
-        srun_model *m = &st->models[st->n_models];
-        snprintf(m->path, sizeof m->path, "%s/%s", dir_path, names[i]);
         hid_t f;
-        if (!sp_store_is_complete(m->path, "splinter-model")) continue; /* pretrained encoders, partial files */
         if ((status = sp_store_open(m->path, "splinter-model", &f)) != SP_OK) break;
         if (!srun_has_pooled_layers(f)) { /* e.g. the linear family's logit contributions */
             H5Fclose(f);
@@ -198,7 +162,7 @@ static sp_status srun_find_models(srun_state *st, const char *run_dir)
         free(name);
         H5Fclose(f);
     }
-    srun_free_strings(names, n);
+    sp_run_models_free(ms);
     return status;
 }
 
@@ -233,17 +197,9 @@ static sp_status srun_discover_layout(srun_state *st)
     int has_test = 0;
     for (size_t i = 0; status == SP_OK && i < n_splits; i++) {
         if (strcmp(splits[i], "test") == 0) has_test = 1;
-        if (strncmp(splits[i], "ood-", 4) != 0) continue;
-        char **grown = realloc(st->ood_splits, (st->n_ood + 1) * sizeof *grown);
-        if (!grown || !(grown[st->n_ood] = strdup(splits[i]))) {
-            if (grown) st->ood_splits = grown;
-            status = sp_fail(SP_ERR_NOMEM, "out of memory");
-            break;
-        }
-        st->ood_splits = grown;
-        st->n_ood++;
+        if (strncmp(splits[i], "ood-", 4) == 0) status = sp_strlist_push(&st->ood_splits, &st->n_ood, splits[i]);
     }
-    srun_free_strings(splits, n_splits);
+    sp_strlist_free(splits, n_splits);
     if (status == SP_OK && !has_test)
         status = sp_fail(SP_ERR_INPUT, "%s has no /activations/test: the in-domain reference is missing; retrain it "
                                        "with test activations", st->models[0].path);
@@ -259,7 +215,7 @@ static sp_status srun_discover_layout(srun_state *st)
         if (n_layers > 0) {
             st->poolings[st->n_poolings++] = poolings[p];
             if (n_layers > 64) {
-                srun_free_strings(layers, n_layers);
+                sp_strlist_free(layers, n_layers);
                 status = sp_fail(SP_ERR_INPUT, "%s stores %zu layers; feature splintering handles up to 64",
                                  st->models[0].path, n_layers);
                 break;
@@ -273,7 +229,7 @@ static sp_status srun_discover_layout(srun_state *st)
                 status = sp_fail(SP_ERR_INPUT, "%s: pooling %s has %zu layers, %s has %zu", st->models[0].path,
                                  poolings[p], n_layers, st->poolings[0], st->n_layers);
         }
-        srun_free_strings(layers, n_layers);
+        sp_strlist_free(layers, n_layers);
     }
     H5Fclose(f);
     return status;

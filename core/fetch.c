@@ -3,7 +3,6 @@
 #include "fetch.h"
 #include "fsutil.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -203,25 +202,14 @@ sp_status sp_package_dir_verified(const char *cache_dir, const sp_package_pin *p
 /* The one *.tgz file npm pack left in `dir` (malloc'ed path). */
 static sp_status find_tarball(const char *dir, char **out)
 {
-    DIR *d = opendir(dir);
-    if (!d) return sp_fail(SP_ERR_IO, "cannot list %s: %s", dir, strerror(errno));
-    struct dirent *e;
-    char *found = NULL;
-    int count = 0;
-    while ((e = readdir(d))) {
-        size_t n = strlen(e->d_name);
-        if (n > 4 && strcmp(e->d_name + n - 4, ".tgz") == 0) {
-            count++;
-            if (!found && join_path(&found, dir, e->d_name) != SP_OK) break;
-        }
-    }
-    closedir(d);
-    if (count != 1 || !found) {
-        free(found);
-        return sp_fail(SP_ERR_IO, "npm pack left %d tarballs in %s (expected 1)", count, dir);
-    }
-    *out = found;
-    return SP_OK;
+    char **names = NULL;
+    size_t n = 0;
+    sp_status st = sp_dir_list(&names, &n, dir, ".tgz");
+    if (st != SP_OK) return st == SP_ERR_NOMEM ? st : SP_ERR_IO; /* "cannot list <dir>: <reason>" */
+    if (n != 1) st = sp_fail(SP_ERR_IO, "npm pack left %zu tarballs in %s (expected 1)", n, dir);
+    else st = join_path(out, dir, names[0]);
+    sp_strlist_free(names, n);
+    return st;
 }
 
 sp_status sp_fetch_package(const char *cache_dir, const sp_package_pin *pin, char **package_dir, int *fetched)

@@ -1,6 +1,7 @@
-/* fsutil.c: mkdir -p, safe name parts, whole-file reads (see fsutil.h). */
+/* fsutil.c: mkdir -p, safe name parts, whole-file reads, sorted directory listings (see fsutil.h). */
 #include "fsutil.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,5 +87,46 @@ sp_status sp_read_file(const char *path, char **data, size_t *len)
     buf[n] = '\0';
     *data = buf;
     *len = n;
+    return SP_OK;
+}
+
+static int names_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+sp_status sp_dir_list(char ***names, size_t *n, const char *dir, const char *suffix)
+{
+    *names = NULL;
+    *n = 0;
+    DIR *d = opendir(dir);
+    if (!d) {
+        int e = errno;
+        return sp_fail(SP_ERR_INPUT, "cannot list %s: %s", dir, strerror(e));
+    }
+    size_t slen = strlen(suffix), dlen = strlen(dir), len = 0;
+    char **list = NULL, *path = NULL;
+    sp_status st = SP_OK;
+    struct dirent *e;
+    while (st == SP_OK && (e = readdir(d)) != NULL) {
+        size_t nlen = strlen(e->d_name);
+        if (e->d_name[0] == '.' || nlen <= slen || strcmp(e->d_name + nlen - slen, suffix) != 0) continue;
+        char *grown = realloc(path, dlen + nlen + 2);
+        if (!grown) {
+            st = sp_fail(SP_ERR_NOMEM, "out of memory listing %s", dir);
+            break;
+        }
+        path = grown;
+        snprintf(path, dlen + nlen + 2, "%s/%s", dir, e->d_name);
+        struct stat sb;
+        if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) continue; /* sub-directories, dangling links */
+        st = sp_strlist_push(&list, &len, e->d_name);
+    }
+    closedir(d);
+    free(path);
+    if (st != SP_OK) {
+        sp_strlist_free(list, len);
+        return st;
+    }
+    if (len > 1) qsort(list, len, sizeof *list, names_cmp);
+    *names = list;
+    *n = len;
     return SP_OK;
 }

@@ -38,16 +38,36 @@ static char *imdb_clean(const char *t, size_t n)
     return out;
 }
 
+/* The output buffer (room for the n-byte text: a perturbation never lengthens it) and the text's own
+ * generator, shared by both perturbations; on SP_ERR_NOMEM neither is left allocated. */
+static sp_status perturb_begin(char **o, gsl_rng **r, size_t n, uint64_t seed)
+{
+    *o = malloc(n + 1);
+    *r = sp_rng_alloc(seed);
+    if (!*o || !*r) {
+        free(*o);
+        if (*r) gsl_rng_free(*r);
+        return sp_fail(SP_ERR_NOMEM, "out of memory perturbing a text");
+    }
+    return SP_OK;
+}
+
+/* Ends a perturbation: the w bytes written to o are terminated and handed to the caller; r is freed. */
+static sp_status perturb_end(char **out, char *o, size_t w, gsl_rng *r)
+{
+    o[w] = '\0';
+    gsl_rng_free(r);
+    *out = o;
+    return SP_OK;
+}
+
 sp_status sp_perturb_typos(char **out, const char *text, uint64_t seed)
 {
     size_t n = strlen(text);
-    char *o = malloc(n + 1);
-    gsl_rng *r = sp_rng_alloc(seed);
-    if (!o || !r) {
-        free(o);
-        if (r) gsl_rng_free(r);
-        return sp_fail(SP_ERR_NOMEM, "out of memory perturbing a text");
-    }
+    char *o;
+    gsl_rng *r;
+    sp_status st = perturb_begin(&o, &r, n, seed);
+    if (st != SP_OK) return st;
     size_t w = 0;
     for (size_t i = 0; i < n;) {
         if (is_space(text[i])) {
@@ -94,22 +114,16 @@ sp_status sp_perturb_typos(char **out, const char *text, uint64_t seed)
             }
         }
     }
-    o[w] = '\0';
-    gsl_rng_free(r);
-    *out = o;
-    return SP_OK;
+    return perturb_end(out, o, w, r);
 }
 
 sp_status sp_perturb_drop_words(char **out, const char *text, uint64_t seed)
 {
     size_t n = strlen(text);
-    char *o = malloc(n + 1);
-    gsl_rng *r = sp_rng_alloc(seed);
-    if (!o || !r) {
-        free(o);
-        if (r) gsl_rng_free(r);
-        return sp_fail(SP_ERR_NOMEM, "out of memory perturbing a text");
-    }
+    char *o;
+    gsl_rng *r;
+    sp_status st = perturb_begin(&o, &r, n, seed);
+    if (st != SP_OK) return st;
     /* Kept words are joined by the whitespace that preceded them in the original (so paragraph breaks
      * mostly survive); leading and trailing whitespace of the text stay as they were. */
     size_t w = 0, kept = 0, i = 0, first_s = 0, first_e = 0, sep_s = 0;
@@ -140,10 +154,7 @@ sp_status sp_perturb_drop_words(char **out, const char *text, uint64_t seed)
         memcpy(o + w, text + sep_s, n - sep_s);
         w += n - sep_s;
     }
-    o[w] = '\0';
-    gsl_rng_free(r);
-    *out = o;
-    return SP_OK;
+    return perturb_end(out, o, w, r);
 }
 
 typedef struct {

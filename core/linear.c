@@ -221,6 +221,36 @@ static inline void linear_row_logits(double *z, const linear_state *t, const sp_
     for (int c = 0; c < C; c++) z[c] = t->s * z[c] + t->b[c];
 }
 
+/* AdamW's constants at optimizer step `step` (counted from 1): the moment rates, eps, and both bias
+ * corrections folded into update = step_size * m / (sqrt(v) * inv_sqrt_bc2 + eps). */
+typedef struct {
+    float b1, b2, eps, step_size, inv_sqrt_bc2;
+} linear_adam;
+
+static linear_adam linear_adam_at(const sp_linear_train_options *o, double lr_step, long step)
+{
+    linear_adam a;
+    a.b1 = (float)o->beta1, a.b2 = (float)o->beta2, a.eps = (float)o->eps;
+    double bc1 = 1.0 - pow(o->beta1, (double)step), bc2 = 1.0 - pow(o->beta2, (double)step);
+    a.step_size = (float)(lr_step / bc1), a.inv_sqrt_bc2 = (float)(1.0 / sqrt(bc2));
+    return a;
+}
+
+/* One step of the C biases from their batch gradient db: SGD when a is NULL, else AdamW (no decay on biases). */
+static void linear_bias_step(linear_state *t, const double *db, int C, double lr_step, const linear_adam *a)
+{
+    for (int c = 0; c < C; c++) {
+        if (!a) {
+            t->b[c] -= (float)(lr_step * db[c]);
+            continue;
+        }
+        float g = (float)db[c];
+        t->bM[c] = a->b1 * t->bM[c] + (1.0f - a->b1) * g;
+        t->bS[c] = a->b2 * t->bS[c] + (1.0f - a->b2) * g * g;
+        t->b[c] -= a->step_size * t->bM[c] / (sqrtf(t->bS[c]) * a->inv_sqrt_bc2 + a->eps);
+    }
+}
+
 /* One minibatch step on rows[0..B-1] for any C (two classes take linear_step2); returns the batch's summed
  * NLL. */
 static double
@@ -263,12 +293,10 @@ linear_step(linear_state *t, const sp_csr *X, const int32_t *y, const size_t *ro
             }
             t->mark[f] = 0;
         }
-        for (int c = 0; c < C; c++) t->b[c] -= (float)(lr_step * t->db[c]);
+        linear_bias_step(t, t->db, C, lr_step, NULL);
     } else {
-        float b1 = (float)o->beta1, b2 = (float)o->beta2, eps = (float)o->eps;
-        double bc1 = 1.0 - pow(o->beta1, (double)t->step), bc2 = 1.0 - pow(o->beta2, (double)t->step);
-        /* update = lr * (m / bc1) / (sqrt(v / bc2) + eps), folded into two constants */
-        float step_size = (float)(lr_step / bc1), inv_sqrt_bc2 = (float)(1.0 / sqrt(bc2));
+        const linear_adam a = linear_adam_at(o, lr_step, t->step);
+        const float b1 = a.b1, b2 = a.b2, eps = a.eps, step_size = a.step_size, inv_sqrt_bc2 = a.inv_sqrt_bc2;
         for (size_t k = 0; k < t->n_touched; k++) {
             size_t f = (size_t)t->touched[k];
             float *v = t->P + f * t->stride, *g = v + C, *m1 = v + 2 * C, *m2 = v + 3 * C;
@@ -280,12 +308,7 @@ linear_step(linear_state *t, const sp_csr *X, const int32_t *y, const size_t *ro
             }
             t->mark[f] = 0;
         }
-        for (int c = 0; c < C; c++) {
-            float g = (float)t->db[c];
-            t->bM[c] = b1 * t->bM[c] + (1.0f - b1) * g;
-            t->bS[c] = b2 * t->bS[c] + (1.0f - b2) * g * g;
-            t->b[c] -= step_size * t->bM[c] / (sqrtf(t->bS[c]) * inv_sqrt_bc2 + eps);
-        }
+        linear_bias_step(t, t->db, C, lr_step, &a);
     }
     t->n_touched = 0;
     /* Fold the scale back before it underflows the float range of V's updates. */
@@ -340,12 +363,11 @@ static double linear_step2(linear_state *t, const sp_csr *X, const int32_t *y, c
             v[1] = 0.0f;
             t->mark[t->touched[k]] = 0;
         }
-        for (int c = 0; c < 2; c++) t->b[c] -= (float)(lr_step * db[c]);
+        linear_bias_step(t, db, 2, lr_step, NULL);
     } else {
-        float b1 = (float)o->beta1, b2 = (float)o->beta2, eps = (float)o->eps;
-        double bc1 = 1.0 - pow(o->beta1, (double)t->step), bc2 = 1.0 - pow(o->beta2, (double)t->step);
-        float step_size = (float)(lr_step / bc1), inv_sqrt_bc2 = (float)(1.0 / sqrt(bc2));
-        float step2 = 2.0f * step_size;
+        const linear_adam a = linear_adam_at(o, lr_step, t->step);
+        const float b1 = a.b1, b2 = a.b2, eps = a.eps, inv_sqrt_bc2 = a.inv_sqrt_bc2;
+        float step2 = 2.0f * a.step_size;
         for (size_t k = 0; k < t->n_touched; k++) {
             float *v = P + (size_t)t->touched[k] * st;
             float g = v[1];
@@ -355,12 +377,7 @@ static double linear_step2(linear_state *t, const sp_csr *X, const int32_t *y, c
             v[1] = 0.0f;
             t->mark[t->touched[k]] = 0;
         }
-        for (int c = 0; c < 2; c++) {
-            float g = (float)db[c];
-            t->bM[c] = b1 * t->bM[c] + (1.0f - b1) * g;
-            t->bS[c] = b2 * t->bS[c] + (1.0f - b2) * g * g;
-            t->b[c] -= step_size * t->bM[c] / (sqrtf(t->bS[c]) * inv_sqrt_bc2 + eps);
-        }
+        linear_bias_step(t, db, 2, lr_step, &a);
     }
     t->n_touched = 0;
     if (t->s < 1e-6) {

@@ -170,7 +170,7 @@ sp_status nb_add_data(nb_builder *nb)
     }
     if (md.oom || code.oom) st = sp_fail(SP_ERR_NOMEM, "out of memory building the data section");
 done:
-    nb_names_free(csvs, n_csvs);
+    sp_strlist_free(csvs, n_csvs);
     free(names);
     nb_buf_free(&md);
     nb_buf_free(&code);

@@ -1,6 +1,5 @@
 /* nb_files.c: file helpers of the notebook exporter: whole-file reads, sorted directory listings and the
  * shape of a CSV table (its columns and row count, read with analysis/csv_read.h), whatever its columns are. */
-#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,66 +32,19 @@ sp_status nb_path(char out[PATH_MAX], const char *fmt, ...)
     return SP_OK;
 }
 
-static int compare_names(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-void nb_names_free(char **names, size_t n)
-{
-    for (size_t i = 0; i < n; i++) free(names[i]);
-    free(names);
-}
-
 sp_status nb_list_dir(const char *dir, const char *suffix, char ***names, size_t *n)
 {
     *names = NULL;
     *n = 0;
-    DIR *d = opendir(dir);
-    if (!d) {
-        if (errno == ENOENT || errno == ENOTDIR) return SP_OK;
-        return sp_fail(SP_ERR_INPUT, "cannot list %s: %s", dir, strerror(errno));
-    }
-    size_t cap = 0, len = 0, slen = strlen(suffix);
-    char **list = NULL;
-    sp_status st = SP_OK;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        size_t nlen = strlen(e->d_name);
-        if (e->d_name[0] == '.' || nlen <= slen || strcmp(e->d_name + nlen - slen, suffix) != 0) continue;
-        char path[PATH_MAX];
-        if (nb_path(path, "%s/%s", dir, e->d_name) != SP_OK || !nb_is_file(path)) continue;
-        if (len == cap) {
-            size_t grown_cap = cap ? cap * 2 : 16;
-            char **grown = realloc(list, grown_cap * sizeof *grown);
-            if (!grown) {
-                st = sp_fail(SP_ERR_NOMEM, "out of memory listing %s", dir);
-                break;
-            }
-            list = grown;
-            cap = grown_cap;
-        }
-        if (!(list[len] = strdup(e->d_name))) {
-            st = sp_fail(SP_ERR_NOMEM, "out of memory listing %s", dir);
-            break;
-        }
-        len++;
-    }
-    closedir(d);
-    if (st != SP_OK) {
-        nb_names_free(list, len);
-        return st;
-    }
-    /* readdir order depends on the file system; sort so the notebook does not. */
-    if (len > 1) qsort(list, len, sizeof *list, compare_names);
-    *names = list;
-    *n = len;
-    return SP_OK;
+    struct stat sb;
+    /* A run made piecewise by separate commands may lack the directory: that is no files, not an error. */
+    if (stat(dir, &sb) != 0 ? errno == ENOENT || errno == ENOTDIR : !S_ISDIR(sb.st_mode)) return SP_OK;
+    return sp_dir_list(names, n, dir, suffix);
 }
 
 void nb_csv_shape_free(nb_csv_shape *shape)
 {
-    nb_names_free(shape->columns, shape->n_columns);
+    sp_strlist_free(shape->columns, shape->n_columns);
     memset(shape, 0, sizeof *shape);
 }
 

@@ -75,10 +75,9 @@ void nb_assign_ids(nb_builder *nb);
 
 int nb_is_dir(const char *path);
 int nb_is_file(const char *path);
-/* Names of the regular files in dir ending in suffix, sorted by strcmp (locale-independent); none (not an
- * error) if dir does not exist. */
+/* sp_dir_list (regular, non-hidden files ending in suffix, sorted by strcmp; free with sp_strlist_free), but
+ * none (not an error) if dir does not exist. */
 sp_status nb_list_dir(const char *dir, const char *suffix, char ***names, size_t *n);
-void nb_names_free(char **names, size_t n);
 /* snprintf into a PATH_MAX buffer; SP_ERR_USAGE if the path is too long. */
 sp_status nb_path(char out[PATH_MAX], const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -282,7 +282,7 @@ done:
     if (st == SP_OK && r.text.oom) st = sp_fail(SP_ERR_NOMEM, "out of memory reading the report");
     json_decref(r.attachments);
     nb_buf_free(&r.text);
-    nb_names_free(r.stems, r.n_stems);
+    sp_strlist_free(r.stems, r.n_stems);
     free(r.used);
     free(md);
     return st;

@@ -19,8 +19,8 @@ typedef struct {
 
 static void attrs_free(nb_attrs *a)
 {
-    nb_names_free(a->names, a->n);
-    nb_names_free(a->values, a->n);
+    sp_strlist_free(a->names, a->n);
+    sp_strlist_free(a->values, a->n);
     memset(a, 0, sizeof *a);
 }
 
@@ -285,7 +285,6 @@ sp_status nb_add_title(nb_builder *nb)
     }
     for (size_t i = 0; i < n_files; i++) {
         if ((st = nb_path(path, "%s/%s", dir, files[i])) != SP_OK) goto done;
-        /* Pretrained encoders (format splinter-encoder) and unfinished files are not models to compare. */
         /* Pretrained encoders (format splinter-encoder) are not models to compare; other unreadable or
          * unfinished files are skipped with the reason, so the notebook still covers the rest. */
         if (sp_store_is_complete(path, "splinter-encoder")) continue;
@@ -422,7 +421,7 @@ done:
     for (size_t m = 0; m < n_models; m++) attrs_free(&models[m]);
     free(models);
     attrs_free(&data);
-    nb_names_free(files, n_files);
+    sp_strlist_free(files, n_files);
     free(yaml);
     free(run_name);
     free(data_error);

@@ -11,40 +11,9 @@
 # Environment (set by CTest): SPLINTER, SPLINTER_SRC, SPLINTER_FIXTURES, SPLINTER_TEST_TMP.
 set -euo pipefail
 : "${SPLINTER:?}" "${SPLINTER_SRC:?}" "${SPLINTER_FIXTURES:?}" "${SPLINTER_TEST_TMP:?}"
-PY=/usr/bin/python3
+source "$SPLINTER_SRC/tests/lib/check_lib.sh"
+check_begin
 FIX="$SPLINTER_FIXTURES/data"
-T="$SPLINTER_TEST_TMP"
-rm -rf "$T"
-mkdir -p "$T"
-failures=0
-passes=0
-
-ok() { passes=$((passes + 1)); }
-bad() {
-  echo "FAIL: $*" >&2
-  failures=$((failures + 1))
-}
-
-# expect_fail CODE MESSAGE OUTDIR -- command...: exit code CODE, stderr contains MESSAGE, OUTDIR stays empty.
-expect_fail() {
-  local code=$1 msg=$2 outdir=$3
-  shift 4
-  local err="$T/stderr.txt" rc=0
-  "$@" >/dev/null 2>"$err" || rc=$?
-  if [ "$rc" -ne "$code" ]; then
-    bad "exit $rc (expected $code): $* :: $(cat "$err")"
-    return
-  fi
-  if ! grep -qF -- "$msg" "$err"; then
-    bad "message '$(cat "$err")' lacks '$msg': $*"
-    return
-  fi
-  if [ -n "$outdir" ] && [ -n "$(ls -A "$outdir" 2>/dev/null)" ]; then
-    bad "left files behind in $outdir: $(ls -A "$outdir") :: $*"
-    return
-  fi
-  ok
-}
 
 tables="$FIX/tables"
 out="$T/out"
@@ -106,7 +75,7 @@ expect_fail 1 "splinter: $T/info/junk.h5 is not an HDF5 file" "" -- "$SPLINTER" 
 "$SPLINTER" data import --dataset table --input "$tables/good.csv" -o "$T/info/good.h5" 2>/dev/null
 head -c 3000 "$T/info/good.h5" > "$T/info/trunc.h5"
 expect_fail 1 "splinter: $T/info/trunc.h5" "" -- "$SPLINTER" data info "$T/info/trunc.h5"
-grep -q "truncated" "$T/stderr.txt" && ok || bad "truncated file message: $(cat "$T/stderr.txt")"
+grep -q "truncated" "$T/expect_fail.err" && ok || bad "truncated file message: $(cat "$T/expect_fail.err")"
 cp "$T/info/good.h5" "$T/info/other.h5"
 expect_fail 1 "is not a consistent data set" "" -- "$PY" -c "
 import h5py, subprocess, sys

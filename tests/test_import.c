@@ -42,6 +42,19 @@ static sp_table *parse_text(const char *text, sp_table_format fmt, const char *c
     return t;
 }
 
+/* The fixture table data/<rel>, read and parsed (it must parse). */
+static sp_table *parse_fixture(const char *rel, sp_table_format fmt, const char *const *cols, size_t n_cols)
+{
+    char *data = NULL;
+    size_t len = 0;
+    const char *path = fixture(rel);
+    assert_int_equal(sp_read_file(path, &data, &len), SP_OK);
+    sp_table *t = NULL;
+    assert_int_equal(sp_table_parse(&t, data, len, fmt, path, cols, n_cols), SP_OK);
+    free(data);
+    return t;
+}
+
 #define CELL(t, r, c) ((t)->cells[(r) * (t)->n_cols + (c)])
 
 /* ---------------------------------------------------------------- parsers */
@@ -49,14 +62,8 @@ static sp_table *parse_text(const char *text, sp_table_format fmt, const char *c
 static void test_csv_fixture_cells_and_lines(void **state)
 {
     (void)state;
-    char *data = NULL;
-    size_t len = 0;
-    const char *path = fixture("tables/good.csv");
-    assert_int_equal(sp_read_file(path, &data, &len), SP_OK);
     const char *cols[3] = {"text", "label", "id"};
-    sp_table *t = NULL;
-    assert_int_equal(sp_table_parse(&t, data, len, SP_TABLE_CSV, path, cols, 3), SP_OK);
-    free(data);
+    sp_table *t = parse_fixture("tables/good.csv", SP_TABLE_CSV, cols, 3);
     assert_int_equal(t->n_rows, 6);
     assert_string_equal(CELL(t, 0, 0), "Great film, would watch again");
     assert_string_equal(CELL(t, 1, 0), "He said \"meh\" and left");
@@ -123,14 +130,8 @@ static void test_csv_errors(void **state)
 static void test_jsonl_cells_and_errors(void **state)
 {
     (void)state;
-    char *data = NULL;
-    size_t len = 0;
-    const char *path = fixture("tables/good.jsonl");
-    assert_int_equal(sp_read_file(path, &data, &len), SP_OK);
     const char *cols[3] = {"text", "label", "missing"};
-    sp_table *t = NULL;
-    assert_int_equal(sp_table_parse(&t, data, len, SP_TABLE_JSONL, path, cols, 3), SP_OK);
-    free(data);
+    sp_table *t = parse_fixture("tables/good.jsonl", SP_TABLE_JSONL, cols, 3);
     assert_int_equal(t->n_rows, 4);
     assert_string_equal(CELL(t, 0, 0), "alpha \xc3\xa9t\xc3\xa9");
     assert_string_equal(CELL(t, 0, 1), "1");

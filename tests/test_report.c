@@ -20,7 +20,9 @@
 
 #include <gsl/gsl_randist.h>
 
+#include "csv_test_util.h"
 #include "linalg_test_util.h"
+#include "run_test_util.h"
 
 #include "csv_read.h"
 #include "report.h"
@@ -37,16 +39,6 @@
 
 static int32_t labels[N_ROWS];
 
-static void rotate(float *out, const double *X, const double *Q, int n)
-{
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j < D; j++) {
-            double s = 0;
-            for (int k = 0; k < D; k++) s += X[i * D + k] * Q[k * D + j];
-            out[i * D + j] = (float)s;
-        }
-}
-
 /* Predictions of one split: the label's signal plus model noise (more out of domain). */
 static void write_predictions(sp_store_writer *w, const char *split, int start, int n, gsl_rng *r, double noise)
 {
@@ -59,12 +51,7 @@ static void write_predictions(sp_store_writer *w, const char *split, int start, 
         p[2 * i] = 1.0f - p[2 * i + 1];
         rows[i] = start + i;
     }
-    char path[64];
-    hsize_t d2[2] = {(hsize_t)n, 2}, d1[1] = {(hsize_t)n};
-    snprintf(path, sizeof path, "/predictions/%s", split);
-    assert_int_equal(sp_store_write_f32(w, path, 2, d2, p, 0), SP_OK);
-    snprintf(path, sizeof path, "/rows/%s", split);
-    assert_int_equal(sp_store_write_i64(w, path, 1, d1, rows, 0), SP_OK);
+    test_write_split(w, split, p, rows, (size_t)n, 2);
     free(p);
     free(rows);
 }
@@ -102,9 +89,7 @@ static void write_model(const char *name, const char *variant, uint64_t pretrain
  * joint-s<k>: rotations of one representation on ID and OOD alike. */
 static void make_run(void)
 {
-    (void)system("rm -rf " RUN);
-    assert_int_equal(mkdir(RUN, 0755), 0);
-    assert_int_equal(mkdir(RUN "/models", 0755), 0);
+    test_fresh_run(RUN);
     gsl_rng *r = sp_rng_alloc(77);
     for (int i = 0; i < N_ROWS; i++) labels[i] = (int32_t)gsl_rng_uniform_int(r, 2);
     double *id = malloc(sizeof(double) * N_ID * D), *ood = malloc(sizeof(double) * N_OOD * D);
@@ -118,15 +103,15 @@ static void make_run(void)
         int finetune = m < 4;
         gsl_matrix *Qm = test_random_orthogonal(r, D);
         const double *Q = Qm->data; /* row-major, tda == D */
-        rotate(acts[0], id, Q, N_ID);
-        rotate(acts[1], id, Q, N_ID);
+        test_rotate(acts[0], id, Q, N_ID, D);
+        test_rotate(acts[1], id, Q, N_ID, D);
         const double *o = ood;
         if (finetune) {
             for (int i = 0; i < N_OOD * D; i++) own[i] = gsl_ran_gaussian(r, 1.0);
             o = own;
         }
-        rotate(acts[2], o, Q, N_OOD);
-        rotate(acts[3], o, Q, N_OOD);
+        test_rotate(acts[2], o, Q, N_OOD, D);
+        test_rotate(acts[3], o, Q, N_OOD, D);
         char name[32];
         if (finetune) snprintf(name, sizeof name, "finetune-p%d-s%d", m / 2, m % 2);
         else snprintf(name, sizeof name, "joint-s%d", m - 4);
@@ -193,29 +178,6 @@ static double heatmap_cell(const char *stem, int panel, int i, int j)
     return v;
 }
 
-/* The value of `col` in the first row of `file` matching the given (column, value) pairs. */
-static double csv_value(const char *file, int nk, const char *const *kcols, const char *const *keys, const char *col)
-{
-    sp_csv_table *t = NULL;
-    assert_int_equal(sp_csv_table_read(&t, file), SP_OK);
-    size_t c, kc[8];
-    assert_int_equal(sp_csv_table_column(t, col, &c), SP_OK);
-    for (int k = 0; k < nk; k++) assert_int_equal(sp_csv_table_column(t, kcols[k], &kc[k]), SP_OK);
-    double v = NAN;
-    int found = 0;
-    for (size_t r = 0; r < sp_csv_table_rows(t) && !found; r++) {
-        int k = 0;
-        while (k < nk && strcmp(sp_csv_table_cell(t, r, kc[k]), keys[k]) == 0) k++;
-        if (k == nk) {
-            assert_int_equal(sp_csv_table_f64(t, r, c, &v), SP_OK);
-            found = 1;
-        }
-    }
-    sp_csv_table_free(t);
-    assert_true(found);
-    return v;
-}
-
 static long long mtime_ns(const char *path)
 {
     struct stat st;
@@ -273,31 +235,31 @@ static void test_full_report(void **state)
     char want[512];
     const char *vk[3] = {"variant", "split", "metric"};
     const char *acc[3] = {"finetune", "ood-x", "accuracy_mean"};
-    snprintf(want, sizeof want, "%.4f [%.4f, %.4f]", csv_value(RUN "/analysis/variants.csv", 3, vk, acc, "value"),
-             csv_value(RUN "/analysis/variants.csv", 3, vk, acc, "lo"),
-             csv_value(RUN "/analysis/variants.csv", 3, vk, acc, "hi"));
+    snprintf(want, sizeof want, "%.4f [%.4f, %.4f]", test_csv_value(RUN "/analysis/variants.csv", 3, vk, acc, "value"),
+             test_csv_value(RUN "/analysis/variants.csv", 3, vk, acc, "lo"),
+             test_csv_value(RUN "/analysis/variants.csv", 3, vk, acc, "hi"));
     assert_non_null(strstr(md, want));
     const char *mk[4] = {"variant", "eps_kind", "eps", "split"}, *amb[4] = {"joint", "loss-abs", "0.01", "test"};
     snprintf(want, sizeof want, "%.4f [%.4f, %.4f]",
-             csv_value(RUN "/analysis/multiplicity.csv", 4, mk, amb, "ambiguity"),
-             csv_value(RUN "/analysis/multiplicity.csv", 4, mk, amb, "ambiguity_lo"),
-             csv_value(RUN "/analysis/multiplicity.csv", 4, mk, amb, "ambiguity_hi"));
+             test_csv_value(RUN "/analysis/multiplicity.csv", 4, mk, amb, "ambiguity"),
+             test_csv_value(RUN "/analysis/multiplicity.csv", 4, mk, amb, "ambiguity_lo"),
+             test_csv_value(RUN "/analysis/multiplicity.csv", 4, mk, amb, "ambiguity_hi"));
     assert_non_null(strstr(md, want));
     const char *ck[6] = {"ood_split", "layer", "pooling", "measure", "variant_a", "variant_b"};
     const char *cv[6] = {"ood-x", "block0", "cls", "s_rep_cka", "finetune", "joint"};
-    double d = csv_value(RUN "/analysis/splinter_compare.csv", 6, ck, cv, "diff");
-    double lo = csv_value(RUN "/analysis/splinter_compare.csv", 6, ck, cv, "lo");
+    double d = test_csv_value(RUN "/analysis/splinter_compare.csv", 6, ck, cv, "diff");
+    double lo = test_csv_value(RUN "/analysis/splinter_compare.csv", 6, ck, cv, "lo");
     assert_true(d > 0.3 && lo > 0); /* planted: finetune splinters, joint does not */
     snprintf(want, sizeof want,
              "**Verdict (ood-x, feature level, layer block0):** CKA drop finetune − joint = %.4f [%.4f, %.4f], "
              "interval above 0: fine-tuned models splinter more out of domain.", d, lo,
-             csv_value(RUN "/analysis/splinter_compare.csv", 6, ck, cv, "hi"));
+             test_csv_value(RUN "/analysis/splinter_compare.csv", 6, ck, cv, "hi"));
     assert_non_null(strstr(md, want));
     /* 2x2 row of the joint variant: every pair's features agree OOD. */
     const char *tk[4] = {"variant", "ood_split", "layer", "pooling"}, *tv[4] = {"joint", "ood-x", "block0", "cls"};
-    double agree = csv_value(RUN "/analysis/splinter_2x2.csv", 4, tk, tv, "pred_agree_feat_agree") +
-                   csv_value(RUN "/analysis/splinter_2x2.csv", 4, tk, tv, "pred_split_feat_agree");
-    double pairs = csv_value(RUN "/analysis/splinter_2x2.csv", 4, tk, tv, "n_pairs");
+    double agree = test_csv_value(RUN "/analysis/splinter_2x2.csv", 4, tk, tv, "pred_agree_feat_agree") +
+                   test_csv_value(RUN "/analysis/splinter_2x2.csv", 4, tk, tv, "pred_split_feat_agree");
+    double pairs = test_csv_value(RUN "/analysis/splinter_2x2.csv", 4, tk, tv, "n_pairs");
     assert_true(pairs > 0);
     assert_float_equal(agree, pairs, 0);
     assert_non_null(strstr(md, "| joint | ood-x | block0 | cls |"));
@@ -309,8 +271,8 @@ static void test_full_report(void **state)
     const char *sk[6] = {"split", "layer", "pooling", "measure", "model_a", "model_b"};
     const char *emb[6] = {"ood-x", "emb", "cls", "cka", "finetune-p0-s0", "finetune-p1-s1"};
     const char *blk[6] = {"ood-x", "block0", "cls", "cka", "finetune-p0-s0", "finetune-p1-s1"};
-    double cka_emb = csv_value(RUN "/analysis/similarity.csv", 6, sk, emb, "value");
-    double cka_blk = csv_value(RUN "/analysis/similarity.csv", 6, sk, blk, "value");
+    double cka_emb = test_csv_value(RUN "/analysis/similarity.csv", 6, sk, emb, "value");
+    double cka_blk = test_csv_value(RUN "/analysis/similarity.csv", 6, sk, blk, "value");
     /* (The planted layers are one representation, so their values coincide here; check_report.sh compares every
      * cell of a real run's per-layer heatmaps, whose layers differ.) */
     assert_float_equal(heatmap_cell("cka_finetune_emb", 1, 0, 3), cka_emb, 1e-8);

@@ -21,6 +21,7 @@
 #include <gsl/gsl_randist.h>
 
 #include "run_analysis.h"
+#include "run_test_util.h"
 #include "seeds.h"
 #include "store.h"
 
@@ -106,14 +107,11 @@ static void write_model(const char *run, const model_spec *spec)
             loss += -log(y ? p1 : 1.0f - p1);
         }
         if (spec->bad_probability && s == 1) prob[6] = 0.9f, prob[7] = 0.9f;
+        test_write_split(w, splits[s], prob, rows, n, 2);
         char p[64];
-        hsize_t d2[2] = {n, 2}, d1[1] = {n};
         snprintf(p, sizeof p, "/predictions/%s", splits[s]);
-        assert_int_equal(sp_store_write_f32(w, p, 2, d2, prob, 0), SP_OK);
         assert_int_equal(sp_store_attr_f64(w, p, "accuracy", correct / (double)n), SP_OK);
         assert_int_equal(sp_store_attr_f64(w, p, "loss", loss / (double)n), SP_OK);
-        snprintf(p, sizeof p, "/rows/%s", splits[s]);
-        assert_int_equal(sp_store_write_i64(w, p, 1, d1, rows, 0), SP_OK);
         free(prob);
         free(rows);
     }
@@ -123,9 +121,7 @@ static void write_model(const char *run, const model_spec *spec)
 
 static void fresh_run(const char *run, const char *hash)
 {
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf %s && mkdir -p %s/models", run, run);
-    assert_int_equal(system(cmd), 0);
+    test_fresh_run(run);
     write_dataset(run, hash);
 }
 

@@ -18,7 +18,9 @@
 
 #include <gsl/gsl_randist.h>
 
+#include "csv_test_util.h"
 #include "linalg_test_util.h"
+#include "run_test_util.h"
 
 #include "seeds.h"
 #include "splinter_run.h"
@@ -28,16 +30,6 @@
 #define N_ID 120
 #define N_OOD 80
 #define D 8
-
-static void rotate(float *out, const double *X, const double *Q, int n)
-{
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j < D; j++) {
-            double s = 0;
-            for (int k = 0; k < D; k++) s += X[i * D + k] * Q[k * D + j];
-            out[i * D + j] = (float)s;
-        }
-}
 
 static void write_model(const char *name, const char *variant, uint64_t pretrain, const float *id_acts[2],
                         const float *ood_acts[2], const int32_t *labels_id)
@@ -64,11 +56,8 @@ static void write_model(const char *name, const char *variant, uint64_t pretrain
         probs_ood[2 * i] = 0.2f;
         rows_ood[i] = N_ID + i;
     }
-    hsize_t did[2] = {N_ID, 2}, dood[2] = {N_OOD, 2}, rid[1] = {N_ID}, rood[1] = {N_OOD};
-    assert_int_equal(sp_store_write_f32(w, "/predictions/test", 2, did, probs_id, 0), SP_OK);
-    assert_int_equal(sp_store_write_f32(w, "/predictions/ood-x", 2, dood, probs_ood, 0), SP_OK);
-    assert_int_equal(sp_store_write_i64(w, "/rows/test", 1, rid, rows_id, 0), SP_OK);
-    assert_int_equal(sp_store_write_i64(w, "/rows/ood-x", 1, rood, rows_ood, 0), SP_OK);
+    test_write_split(w, "test", probs_id, rows_id, N_ID, 2);
+    test_write_split(w, "ood-x", probs_ood, rows_ood, N_OOD, 2);
     for (int l = 0; l < 2; l++) {
         char p[128];
         hsize_t a[2] = {N_ID, D}, b[2] = {N_OOD, D};
@@ -84,9 +73,7 @@ static int32_t labels_all[N_ID + N_OOD];
 
 static void make_run(int constant_emb)
 {
-    (void)system("rm -rf " RUN);
-    assert_int_equal(mkdir(RUN, 0755), 0);
-    assert_int_equal(mkdir(RUN "/models", 0755), 0);
+    test_fresh_run(RUN);
     gsl_rng *r = sp_rng_alloc(2024);
     /* ID and OOD base representations with label-dependent means so the probes have something to find. */
     double *id = malloc(sizeof(double) * N_ID * D), *ood = malloc(sizeof(double) * N_OOD * D);
@@ -99,18 +86,18 @@ static void make_run(int constant_emb)
         int splinters = m < 3; /* finetune models */
         gsl_matrix *Qm = test_random_orthogonal(r, D);
         const double *Q = Qm->data; /* row-major, tda == D */
-        rotate(buf[0], id, Q, N_ID);
-        rotate(buf[1], id, Q, N_ID);
+        test_rotate(buf[0], id, Q, N_ID, D);
+        test_rotate(buf[1], id, Q, N_ID, D);
         if (splinters) {
             /* OOD features unrelated to the other models' (fresh Gaussian inputs per model). */
             double *own = malloc(sizeof(double) * N_OOD * D);
             for (int i = 0; i < N_OOD * D; i++) own[i] = gsl_ran_gaussian(r, 1.0);
-            rotate(buf[2], own, Q, N_OOD);
-            rotate(buf[3], own, Q, N_OOD);
+            test_rotate(buf[2], own, Q, N_OOD, D);
+            test_rotate(buf[3], own, Q, N_OOD, D);
             free(own);
         } else {
-            rotate(buf[2], ood, Q, N_OOD);
-            rotate(buf[3], ood, Q, N_OOD);
+            test_rotate(buf[2], ood, Q, N_OOD, D);
+            test_rotate(buf[3], ood, Q, N_OOD, D);
         }
         if (constant_emb) /* like the embedding output at [CLS]: the same vector for every input */
             for (int i = 0; i < N_ID * D; i++) buf[0][i] = (float)(i % D);
@@ -140,34 +127,6 @@ static void make_run(int constant_emb)
     assert_int_equal(sp_store_commit(w), SP_OK);
 }
 
-/* Value of column `col` in the first CSV row whose leading fields equal key[0..nk). */
-static double csv_lookup(const char *file, const char *const *key, int nk, const char *col)
-{
-    FILE *f = fopen(file, "r");
-    assert_non_null(f);
-    char line[4096], header[4096];
-    assert_non_null(fgets(header, sizeof header, f));
-    int target = -1, idx = 0;
-    for (char *t = strtok(header, ",\n"); t; t = strtok(NULL, ",\n"), idx++)
-        if (strcmp(t, col) == 0) target = idx;
-    assert_true(target >= 0);
-    double value = NAN;
-    while (fgets(line, sizeof line, f)) {
-        char *fields[64];
-        int nf = 0;
-        for (char *t = strtok(line, ",\n"); t && nf < 64; t = strtok(NULL, ",\n")) fields[nf++] = t;
-        int match = 1;
-        for (int k = 0; k < nk; k++)
-            if (strcmp(fields[k], key[k]) != 0) match = 0;
-        if (match) {
-            value = strtod(fields[target], NULL);
-            break;
-        }
-    }
-    fclose(f);
-    return value;
-}
-
 static void test_planted_splintering_is_found_in_finetune_only(void **state)
 {
     (void)state;
@@ -186,49 +145,49 @@ static void test_planted_splintering_is_found_in_finetune_only(void **state)
 
     const char *ft[5] = {"finetune", "ood-x", "block0", "cls", "s_rep_cka"};
     const char *jt[5] = {"joint", "ood-x", "block0", "cls", "s_rep_cka"};
-    double ft_mean = csv_lookup(RUN "/analysis/splinter_variants.csv", ft, 5, "mean");
-    double jt_mean = csv_lookup(RUN "/analysis/splinter_variants.csv", jt, 5, "mean");
-    double jt_lo = csv_lookup(RUN "/analysis/splinter_variants.csv", jt, 5, "lo");
-    double jt_hi = csv_lookup(RUN "/analysis/splinter_variants.csv", jt, 5, "hi");
+    double ft_mean = test_csv_value(RUN "/analysis/splinter_variants.csv", 5, NULL, ft, "mean");
+    double jt_mean = test_csv_value(RUN "/analysis/splinter_variants.csv", 5, NULL, jt, "mean");
+    double jt_lo = test_csv_value(RUN "/analysis/splinter_variants.csv", 5, NULL, jt, "lo");
+    double jt_hi = test_csv_value(RUN "/analysis/splinter_variants.csv", 5, NULL, jt, "hi");
     assert_true(ft_mean > 0.5);           /* rotations agree fully in domain, independent out of domain */
     assert_true(fabs(jt_mean) < 1e-6);    /* rotations on both: CKA is exactly invariant */
     assert_true(jt_lo <= 1e-6 && jt_hi >= -1e-6);
     const char *al[5] = {"finetune", "ood-x", "block0", "cls", "s_align"};
-    assert_true(csv_lookup(RUN "/analysis/splinter_variants.csv", al, 5, "mean") > 0.5);
+    assert_true(test_csv_value(RUN "/analysis/splinter_variants.csv", 5, NULL, al, "mean") > 0.5);
     const char *al_j[5] = {"joint", "ood-x", "block0", "cls", "s_align"};
-    assert_true(fabs(csv_lookup(RUN "/analysis/splinter_variants.csv", al_j, 5, "mean")) < 0.2);
+    assert_true(fabs(test_csv_value(RUN "/analysis/splinter_variants.csv", 5, NULL, al_j, "mean")) < 0.2);
 
     const char *cmp[6] = {"ood-x", "block0", "cls", "s_rep_cka", "finetune", "joint"};
-    double diff = csv_lookup(RUN "/analysis/splinter_compare.csv", cmp, 6, "diff");
-    double lo = csv_lookup(RUN "/analysis/splinter_compare.csv", cmp, 6, "lo");
+    double diff = test_csv_value(RUN "/analysis/splinter_compare.csv", 6, NULL, cmp, "diff");
+    double lo = test_csv_value(RUN "/analysis/splinter_compare.csv", 6, NULL, cmp, "lo");
     assert_float_equal(diff, ft_mean - jt_mean, 1e-9);
     assert_true(lo > 0);
 
     /* 2x2: predictions agree OOD for every pair (identical OOD predictions, s_beh = 0); features split in
      * finetune, agree in joint. */
     const char *t_ft[4] = {"finetune", "ood-x", "block0", "cls"}, *t_jt[4] = {"joint", "ood-x", "block0", "cls"};
-    assert_int_equal((int)csv_lookup(RUN "/analysis/splinter_2x2.csv", t_ft, 4, "pred_agree_feat_split"), 3);
-    assert_int_equal((int)csv_lookup(RUN "/analysis/splinter_2x2.csv", t_ft, 4, "pred_agree_feat_agree"), 0);
-    assert_int_equal((int)csv_lookup(RUN "/analysis/splinter_2x2.csv", t_jt, 4, "pred_agree_feat_agree"), 3);
-    assert_int_equal((int)csv_lookup(RUN "/analysis/splinter_2x2.csv", t_jt, 4, "n_pairs"), 3);
+    assert_int_equal((int)test_csv_value(RUN "/analysis/splinter_2x2.csv", 4, NULL, t_ft, "pred_agree_feat_split"), 3);
+    assert_int_equal((int)test_csv_value(RUN "/analysis/splinter_2x2.csv", 4, NULL, t_ft, "pred_agree_feat_agree"), 0);
+    assert_int_equal((int)test_csv_value(RUN "/analysis/splinter_2x2.csv", 4, NULL, t_jt, "pred_agree_feat_agree"), 3);
+    assert_int_equal((int)test_csv_value(RUN "/analysis/splinter_2x2.csv", 4, NULL, t_jt, "n_pairs"), 3);
 
     /* Calibrated tau_rep (the default): in domain every model is a rotation of one representation, so the
      * ID-vs-ID drop is zero up to float32 rounding and tau_rep is the 1e-6 rounding allowance; the CCA map
      * transfers in joint and not in finetune. */
     const char *pj[6] = {"joint", "joint-s0", "joint-s1", "ood-x", "block0", "cls"};
     const char *pf[6] = {"finetune", "finetune-p0-s0", "finetune-p0-s1", "ood-x", "block0", "cls"};
-    assert_float_equal(csv_lookup(RUN "/analysis/splinter_pairs.csv", pj, 6, "tau_rep_cka"), 1e-6, 1e-6);
-    assert_float_equal(csv_lookup(RUN "/analysis/splinter_pairs.csv", pf, 6, "tau_rep_cka"), 1e-6, 1e-6);
-    assert_int_equal((int)csv_lookup(RUN "/analysis/splinter_pairs.csv", pj, 6, "feat_agree_ood"), 1);
-    assert_int_equal((int)csv_lookup(RUN "/analysis/splinter_pairs.csv", pf, 6, "feat_agree_ood"), 0);
-    assert_true(fabs(csv_lookup(RUN "/analysis/splinter_pairs.csv", pj, 6, "s_align_cca")) < 1e-6);
-    assert_true(csv_lookup(RUN "/analysis/splinter_pairs.csv", pf, 6, "s_align_cca") > 0.5);
+    assert_float_equal(test_csv_value(RUN "/analysis/splinter_pairs.csv", 6, NULL, pj, "tau_rep_cka"), 1e-6, 1e-6);
+    assert_float_equal(test_csv_value(RUN "/analysis/splinter_pairs.csv", 6, NULL, pf, "tau_rep_cka"), 1e-6, 1e-6);
+    assert_int_equal((int)test_csv_value(RUN "/analysis/splinter_pairs.csv", 6, NULL, pj, "feat_agree_ood"), 1);
+    assert_int_equal((int)test_csv_value(RUN "/analysis/splinter_pairs.csv", 6, NULL, pf, "feat_agree_ood"), 0);
+    assert_true(fabs(test_csv_value(RUN "/analysis/splinter_pairs.csv", 6, NULL, pj, "s_align_cca")) < 1e-6);
+    assert_true(test_csv_value(RUN "/analysis/splinter_pairs.csv", 6, NULL, pf, "s_align_cca") > 0.5);
 
     /* similarity.csv: a model with itself has CKA 1; joint models are exact rotations of each other. */
     const char *self[6] = {"ood-x", "block0", "cls", "cka", "joint-s0", "joint-s0"};
-    assert_float_equal(csv_lookup(RUN "/analysis/similarity.csv", self, 6, "value"), 1.0, 1e-6);
+    assert_float_equal(test_csv_value(RUN "/analysis/similarity.csv", 6, NULL, self, "value"), 1.0, 1e-6);
     const char *rot[6] = {"ood-x", "block0", "cls", "procrustes", "joint-s0", "joint-s2"};
-    assert_float_equal(csv_lookup(RUN "/analysis/similarity.csv", rot, 6, "value"), 1.0, 1e-5);
+    assert_float_equal(test_csv_value(RUN "/analysis/similarity.csv", 6, NULL, rot, "value"), 1.0, 1e-5);
     assert_int_equal(access(RUN "/analysis/splinter.h5", F_OK), 0);
     assert_int_equal(access(RUN "/analysis/crosslayer.csv", F_OK), 0);
 }
@@ -268,7 +227,32 @@ static void test_constant_layer_is_skipped_with_a_warning(void **state)
 static void test_linear_only_run_is_a_documented_skip(void **state)
 {
     (void)state;
-    (void)system("rm -rf splinter-run-empty && mkdir -p splinter-run-empty/models");
+    /* Models without activations (like the linear family's), a partial write and a pretrained encoder: the
+     * same listing as the model-level analysis (run_models.h) finds no model to compare. */
+    test_fresh_run("splinter-run-empty");
+    const float prob[4] = {0.25f, 0.75f, 0.5f, 0.5f};
+    const int64_t rows[2] = {0, 1};
+    static const char *const files[3][2] = {{"linear-s0.h5", "splinter-model"},
+                                            {"joint-s0.h5", "splinter-model"},
+                                            {"pretrain-p0.h5", "splinter-encoder"}};
+    for (int k = 0; k < 3; k++) {
+        char path[128];
+        snprintf(path, sizeof path, "splinter-run-empty/models/%s", files[k][0]);
+        sp_store_writer *w;
+        assert_int_equal(sp_store_create(path, files[k][1], &w), SP_OK);
+        assert_int_equal(sp_store_attr_str(w, "/", "variant", "joint"), SP_OK);
+        assert_int_equal(sp_store_attr_str(w, "/", "name", files[k][0]), SP_OK);
+        test_write_split(w, "test", prob, rows, 2, 2);
+        if (k == 1) { /* activations of a write that never finished */
+            hsize_t d[2] = {2, 2};
+            assert_int_equal(sp_store_write_f32(w, "/activations/test/emb_cls", 2, d, prob, 0), SP_OK);
+            assert_int_equal(sp_store_commit(w), SP_OK);
+            assert_int_equal(rename("splinter-run-empty/models/joint-s0.h5", "splinter-run-empty/models/joint-s0.h5.tmp"),
+                             0);
+        } else {
+            assert_int_equal(sp_store_commit(w), SP_OK);
+        }
+    }
     sp_splinter_run_options opt;
     sp_splinter_run_options_default(&opt);
     sp_splinter_run_result *res = NULL;
@@ -281,7 +265,6 @@ static void test_linear_only_run_is_a_documented_skip(void **state)
     assert_int_equal(sp_splinter_run("no-such-run", &opt, &res), SP_ERR_INPUT);
     assert_non_null(strstr(sp_error_message(), "no-such-run/models"));
 }
-
 
 /* ---------------------------------------------------------------- the ID-vs-ID null of tau_rep */
 
@@ -305,12 +288,9 @@ static void write_view_model(const char *name, const float *acts[3], const size_
         int64_t *rows = malloc(sizeof(int64_t) * n[s]);
         for (size_t i = 0; i < n[s]; i++) probs[2 * i] = 0.3f, probs[2 * i + 1] = 0.7f, rows[i] = row0 + (int64_t)i;
         row0 += (int64_t)n[s];
+        test_write_split(w, splits[s], probs, rows, n[s], 2);
         char p[128];
-        hsize_t dp[2] = {n[s], 2}, dr[1] = {n[s]}, da[2] = {n[s], NV_D};
-        snprintf(p, sizeof p, "/predictions/%s", splits[s]);
-        assert_int_equal(sp_store_write_f32(w, p, 2, dp, probs, 0), SP_OK);
-        snprintf(p, sizeof p, "/rows/%s", splits[s]);
-        assert_int_equal(sp_store_write_i64(w, p, 1, dr, rows, 0), SP_OK);
+        hsize_t da[2] = {n[s], NV_D};
         snprintf(p, sizeof p, "/activations/%s/block0_cls", splits[s]);
         assert_int_equal(sp_store_write_f32(w, p, 2, da, acts[s], 1), SP_OK);
         free(probs);
@@ -323,9 +303,7 @@ static void write_view_model(const char *name, const float *acts[3], const size_
  * the OOD "groups" are just more draws from the ID distribution, one smaller and one larger than ID. */
 static void make_null_run(void)
 {
-    (void)system("rm -rf " RUN_NULL);
-    assert_int_equal(mkdir(RUN_NULL, 0755), 0);
-    assert_int_equal(mkdir(RUN_NULL "/models", 0755), 0);
+    test_fresh_run(RUN_NULL);
     const size_t n[3] = {NV_ID, NV_SMALL, NV_LARGE}, total = NV_ID + NV_SMALL + NV_LARGE;
     gsl_rng *r = sp_rng_alloc(77);
     double *z = malloc(sizeof(double) * total * NV_LATENT);
@@ -370,15 +348,17 @@ static void test_ood_that_is_another_id_sample_agrees(void **state)
     assert_int_equal(res->n_pairs, 6); /* 3 pairs x 2 OOD splits */
     sp_splinter_run_result_free(res);
     const char *small[4] = {"joint", "ood-small", "block0", "cls"}, *large[4] = {"joint", "ood-large", "block0", "cls"};
-    assert_int_equal((int)csv_lookup(RUN_NULL "/analysis/splinter_2x2.csv", small, 4, "pred_agree_feat_agree"), 3);
-    assert_int_equal((int)csv_lookup(RUN_NULL "/analysis/splinter_2x2.csv", large, 4, "pred_agree_feat_agree"), 3);
+    assert_int_equal((int)test_csv_value(RUN_NULL "/analysis/splinter_2x2.csv", 4, NULL, small, "pred_agree_feat_agree"),
+                     3);
+    assert_int_equal((int)test_csv_value(RUN_NULL "/analysis/splinter_2x2.csv", 4, NULL, large, "pred_agree_feat_agree"),
+                     3);
     /* Linear CKA is biased upwards on fewer inputs: more OOD inputs than ID lower the OOD similarity (a
      * positive drop from sampling alone, which a fixed tau of 0.05 calls splintering), fewer raise it. */
     const char *pl[6] = {"joint", "joint-s0", "joint-s1", "ood-large", "block0", "cls"};
     const char *ps[6] = {"joint", "joint-s0", "joint-s1", "ood-small", "block0", "cls"};
-    double s_large = csv_lookup(RUN_NULL "/analysis/splinter_pairs.csv", pl, 6, "s_rep_cka");
-    double t_large = csv_lookup(RUN_NULL "/analysis/splinter_pairs.csv", pl, 6, "tau_rep_cka");
-    double t_small = csv_lookup(RUN_NULL "/analysis/splinter_pairs.csv", ps, 6, "tau_rep_cka");
+    double s_large = test_csv_value(RUN_NULL "/analysis/splinter_pairs.csv", 6, NULL, pl, "s_rep_cka");
+    double t_large = test_csv_value(RUN_NULL "/analysis/splinter_pairs.csv", 6, NULL, pl, "tau_rep_cka");
+    double t_small = test_csv_value(RUN_NULL "/analysis/splinter_pairs.csv", 6, NULL, ps, "tau_rep_cka");
     assert_true(s_large > 0.05);
     assert_true(t_large > s_large);
     assert_true(t_small < t_large);
@@ -388,40 +368,8 @@ static void test_ood_that_is_another_id_sample_agrees(void **state)
     opt.tau_rep = 0.05;
     assert_int_equal(sp_splinter_run(RUN_NULL, &opt, &res), SP_OK);
     sp_splinter_run_result_free(res);
-    assert_float_equal(csv_lookup(RUN_NULL "/analysis/splinter_pairs.csv", pl, 6, "tau_rep_cka"), 0.05, 0);
-    assert_true(csv_lookup(RUN_NULL "/analysis/splinter_2x2.csv", large, 4, "pred_agree_feat_agree") < 3);
-}
-
-/* Value of column `col` in the first CSV row whose fields key_cols[k] equal key[k]. */
-static double csv_where(const char *file, const char *const *key_cols, const char *const *key, int nk, const char *col)
-{
-    FILE *f = fopen(file, "r");
-    assert_non_null(f);
-    char line[4096], header[4096];
-    assert_non_null(fgets(header, sizeof header, f));
-    int target = -1, idx[8], n = 0;
-    for (int k = 0; k < nk; k++) idx[k] = -1;
-    for (char *t = strtok(header, ",\n"); t; t = strtok(NULL, ",\n"), n++) {
-        if (strcmp(t, col) == 0) target = n;
-        for (int k = 0; k < nk; k++)
-            if (strcmp(t, key_cols[k]) == 0) idx[k] = n;
-    }
-    assert_true(target >= 0);
-    double value = NAN;
-    while (fgets(line, sizeof line, f)) {
-        char *fields[64];
-        int nf = 0;
-        for (char *t = strtok(line, ",\n"); t && nf < 64; t = strtok(NULL, ",\n")) fields[nf++] = t;
-        int match = 1;
-        for (int k = 0; k < nk; k++)
-            if (idx[k] < 0 || strcmp(fields[idx[k]], key[k]) != 0) match = 0;
-        if (match) {
-            value = strtod(fields[target], NULL);
-            break;
-        }
-    }
-    fclose(f);
-    return value;
+    assert_float_equal(test_csv_value(RUN_NULL "/analysis/splinter_pairs.csv", 6, NULL, pl, "tau_rep_cka"), 0.05, 0);
+    assert_true(test_csv_value(RUN_NULL "/analysis/splinter_2x2.csv", 4, NULL, large, "pred_agree_feat_agree") < 3);
 }
 
 static void test_concept_probes_in_a_run(void **state)
@@ -449,8 +397,8 @@ static void test_concept_probes_in_a_run(void **state)
     /* concepts.csv: rates per split and the skip status. */
     const char *lc[2] = {"concept", "split"};
     const char *odd_test[2] = {"odd", "test"}, *zebra_test[2] = {"zebra", "test"};
-    assert_float_equal(csv_where(RUN "/analysis/concepts.csv", lc, odd_test, 2, "positive_rate"), 0.5, 1e-12);
-    assert_float_equal(csv_where(RUN "/analysis/concepts.csv", lc, zebra_test, 2, "positives"), 0, 0);
+    assert_float_equal(test_csv_value(RUN "/analysis/concepts.csv", 2, lc, odd_test, "positive_rate"), 0.5, 1e-12);
+    assert_float_equal(test_csv_value(RUN "/analysis/concepts.csv", 2, lc, zebra_test, "positives"), 0, 0);
     assert_int_equal(system("grep -q '^zebra,3,1,test,120,0,0,skipped' " RUN "/analysis/concepts.csv"), 0);
     assert_int_equal(system("grep -q '^odd,2,1,ood-x,80,40,0.5,used' " RUN "/analysis/concepts.csv"), 0);
     /* Only the used concept has pair rows: 12 pair records x 1 concept. */
@@ -465,15 +413,15 @@ static void test_concept_probes_in_a_run(void **state)
     const char *names[3][2] = {{"probe_agree_id", "probe_agree_id"}, {"probe_agree_ood", "probe_agree_ood"},
                                {"probe_cosine", "probe_cosine"}};
     for (int k = 0; k < 3; k++)
-        assert_float_equal(csv_where(RUN "/analysis/splinter_concept_pairs.csv", cc, ck, 6, names[k][0]),
-                           csv_where(RUN "/analysis/splinter_pairs.csv", pc, pk, 5, names[k][1]), 0);
-    assert_true(csv_where(RUN "/analysis/splinter_concept_pairs.csv", cc, ck, 6, "acc_id_a") > 0.8);
+        assert_float_equal(test_csv_value(RUN "/analysis/splinter_concept_pairs.csv", 6, cc, ck, names[k][0]),
+                           test_csv_value(RUN "/analysis/splinter_pairs.csv", 5, pc, pk, names[k][1]), 0);
+    assert_true(test_csv_value(RUN "/analysis/splinter_concept_pairs.csv", 6, cc, ck, "acc_id_a") > 0.8);
     /* OOD activations carry no label signal: the probes are near chance there. */
-    assert_true(fabs(csv_where(RUN "/analysis/splinter_concept_pairs.csv", cc, ck, 6, "acc_ood_a") - 0.5) < 0.2);
+    assert_true(fabs(test_csv_value(RUN "/analysis/splinter_concept_pairs.csv", 6, cc, ck, "acc_ood_a") - 0.5) < 0.2);
     const char *vc[5] = {"variant", "ood_split", "layer", "pooling", "concept"};
     const char *vk[5] = {"joint", "ood-x", "block0", "cls", "odd"};
-    assert_int_equal((int)csv_where(RUN "/analysis/splinter_concept_variants.csv", vc, vk, 5, "n_pairs"), 3);
-    assert_true(csv_where(RUN "/analysis/splinter_concept_variants.csv", vc, vk, 5, "probe_cosine") > 0.99);
+    assert_int_equal((int)test_csv_value(RUN "/analysis/splinter_concept_variants.csv", 5, vc, vk, "n_pairs"), 3);
+    assert_true(test_csv_value(RUN "/analysis/splinter_concept_variants.csv", 5, vc, vk, "probe_cosine") > 0.99);
 
     /* A bad concept file fails before anything is written, naming file and line. */
     f = fopen("concepts-bad.txt", "w");

@@ -94,14 +94,22 @@ static int count_calls(const recorder *r)
     return total;
 }
 
+/* The standard configuration expanded into its 12 jobs, with no run directory yet. */
+static sp_sweep_config *fresh_sweep(sp_sweep_job **jobs, size_t *n)
+{
+    assert_int_equal(system("rm -rf sweep-run"), 0);
+    sp_sweep_config *c = load(config_text);
+    assert_int_equal(sp_sweep_expand(c, jobs, n), SP_OK);
+    assert_int_equal(*n, 12);
+    return c;
+}
+
 static void test_resume_skips_complete_and_redoes_partial(void **state)
 {
     (void)state;
-    (void)system("rm -rf sweep-run");
-    sp_sweep_config *c = load(config_text);
     sp_sweep_job *j;
     size_t n;
-    assert_int_equal(sp_sweep_expand(c, &j, &n), SP_OK);
+    sp_sweep_config *c = fresh_sweep(&j, &n);
     recorder r = {{0}, NULL};
     sp_sweep_options o = sp_sweep_options_default();
     o.train = record_train;
@@ -135,11 +143,9 @@ static void test_resume_skips_complete_and_redoes_partial(void **state)
 static void test_ranks_divide_jobs(void **state)
 {
     (void)state;
-    (void)system("rm -rf sweep-run");
-    sp_sweep_config *c = load(config_text);
     sp_sweep_job *j;
     size_t n;
-    assert_int_equal(sp_sweep_expand(c, &j, &n), SP_OK);
+    sp_sweep_config *c = fresh_sweep(&j, &n);
     recorder r0 = {{0}, NULL}, r1 = {{0}, NULL};
     sp_sweep_options o = sp_sweep_options_default();
     o.train = record_train;
@@ -165,11 +171,9 @@ static void test_ranks_divide_jobs(void **state)
 static void test_failure_names_the_model(void **state)
 {
     (void)state;
-    (void)system("rm -rf sweep-run");
-    sp_sweep_config *c = load(config_text);
     sp_sweep_job *j;
     size_t n;
-    assert_int_equal(sp_sweep_expand(c, &j, &n), SP_OK);
+    sp_sweep_config *c = fresh_sweep(&j, &n);
     recorder r = {{0}, "joint-s0"};
     sp_sweep_options o = sp_sweep_options_default();
     o.train = record_train;
