@@ -1,11 +1,14 @@
 /* outputs.c: removal of optional RUN/analysis/ files an analysis run did not write (see outputs.h). */
 #include "outputs.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#include "fsutil.h"
+#include "strlist.h"
 
 static const char *const exact_names[] = {"exact_vpr.csv", "exact_summary.csv", NULL};
 static const char *const concept_names[] = {"concepts.csv", "splinter_concept_pairs.csv",
@@ -65,31 +68,19 @@ static int has_pairwise_header(const char *dir, const char *name)
 
 sp_status sp_outputs_remove_pairwise(const char *dir, const char *const *keep, size_t n_keep)
 {
-    DIR *d = opendir(dir);
-    if (!d) return errno == ENOENT ? SP_OK : sp_fail(SP_ERR_IO, "cannot list %s: %s", dir, strerror(errno));
-    sp_status st = SP_OK;
-    struct dirent *e;
-    /* Names are collected first: removing entries while readdir walks the directory may skip some. */
-    char (*stale)[256] = NULL;
-    size_t n_stale = 0;
-    while (st == SP_OK && (e = readdir(d))) {
-        size_t len = strlen(e->d_name);
-        if (len <= 13 || strncmp(e->d_name, "pairwise_", 9) != 0 || strcmp(e->d_name + len - 4, ".csv") != 0 ||
-            len >= sizeof *stale)
-            continue;
+    struct stat sb;
+    if (stat(dir, &sb) != 0 && errno == ENOENT) return SP_OK; /* nothing written yet */
+    /* the names are listed first: removing entries while the directory is read may skip some */
+    char **names = NULL;
+    size_t n = 0;
+    sp_status st = sp_dir_list(&names, &n, dir, ".csv");
+    for (size_t k = 0; k < n && st == SP_OK; k++) {
+        const char *name = names[k];
+        if (strlen(name) <= 13 || strncmp(name, "pairwise_", 9) != 0) continue;
         int kept = 0;
-        for (size_t i = 0; i < n_keep && !kept; i++) kept = strcmp(keep[i], e->d_name) == 0;
-        if (kept || !has_pairwise_header(dir, e->d_name)) continue;
-        char (*grown)[256] = realloc(stale, (n_stale + 1) * sizeof *stale);
-        if (!grown) {
-            st = sp_fail(SP_ERR_NOMEM, "out of memory listing %s", dir);
-            break;
-        }
-        stale = grown;
-        memcpy(stale[n_stale++], e->d_name, len + 1);
+        for (size_t i = 0; i < n_keep && !kept; i++) kept = strcmp(keep[i], name) == 0;
+        if (!kept && has_pairwise_header(dir, name)) st = remove_one(dir, name);
     }
-    closedir(d);
-    for (size_t i = 0; i < n_stale && st == SP_OK; i++) st = remove_one(dir, stale[i]);
-    free(stale);
+    sp_strlist_free(names, n);
     return st;
 }

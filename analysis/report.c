@@ -2,7 +2,6 @@
  * in RUN/report.tmp/ and swapping it in, and the helpers every section uses. */
 #include "report.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <math.h>
@@ -13,8 +12,10 @@
 #include <unistd.h>
 
 #include "activations.h"
+#include "fsutil.h"
 #include "report_internal.h"
 #include "store.h"
+#include "strlist.h"
 
 void sp_report_options_default(sp_report_options *opt)
 {
@@ -90,16 +91,6 @@ sp_status rp_columns(const sp_csv_table *t, size_t n, const char *const *names, 
 
 void rp_stem(const rp_ctx *c, char *out, size_t cap, const char *stem) { snprintf(out, cap, "%s/%s", c->dir, stem); }
 
-static sp_status list_push(char ***list, size_t *n, const char *s)
-{
-    char **grown = realloc(*list, (*n + 1) * sizeof *grown);
-    if (!grown) return sp_fail(SP_ERR_NOMEM, "out of memory writing the report");
-    *list = grown;
-    if (!(grown[*n] = strdup(s))) return sp_fail(SP_ERR_NOMEM, "out of memory writing the report");
-    (*n)++;
-    return SP_OK;
-}
-
 sp_status rp_figure(rp_ctx *c, const char *stem, const char *caption)
 {
     /* Brackets would end the link text early; the caption is ours, so plain replacement is enough. */
@@ -108,7 +99,7 @@ sp_status rp_figure(rp_ctx *c, const char *stem, const char *caption)
     for (char *p = text; *p; p++)
         if (*p == '[' || *p == ']') *p = *p == '[' ? '(' : ')';
     rp_md(c, "![%s](%s.png)\n\n", text, stem);
-    return list_push(&c->res->figures, &c->res->n_figures, stem);
+    return sp_strlist_push(&c->res->figures, &c->res->n_figures, stem);
 }
 
 sp_status rp_skip(rp_ctx *c, const char *fmt, ...)
@@ -119,7 +110,7 @@ sp_status rp_skip(rp_ctx *c, const char *fmt, ...)
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
     rp_md(c, "*Not drawn: %s.*\n\n", line);
-    return list_push(&c->res->skipped, &c->res->n_skipped, line);
+    return sp_strlist_push(&c->res->skipped, &c->res->n_skipped, line);
 }
 
 void rp_fmt(char *out, size_t cap, double v, double lo, double hi)
@@ -186,31 +177,22 @@ static int newer(const struct timespec *a, const struct timespec *b)
     return a->tv_sec > b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec > b->tv_nsec);
 }
 
-static int is_model_file(const char *name)
-{
-    size_t n = strlen(name);
-    return name[0] != '.' && n > 3 && strcmp(name + n - 3, ".h5") == 0;
-}
-
-/* Number of RUN/models/<name>.h5 files; *latest = the newest modification time among them. */
+/* Number of RUN/models/<name>.h5 files (the listing rule of analysis/run_models); *latest = the newest
+ * modification time among them. 0 when models/ cannot be listed. */
 static size_t scan_models(const char *run_dir, struct timespec *latest)
 {
     char dir[4200], path[4500];
     snprintf(dir, sizeof dir, "%s/models", run_dir);
     latest->tv_sec = 0, latest->tv_nsec = 0;
-    DIR *d = opendir(dir);
-    if (!d) return 0;
+    char **names = NULL;
     size_t n = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!is_model_file(e->d_name)) continue;
+    if (sp_dir_list(&names, &n, dir, ".h5") != SP_OK) return 0;
+    for (size_t k = 0; k < n; k++) {
         struct stat st;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) continue;
-        n++;
-        if (newer(&st.st_mtim, latest)) *latest = st.st_mtim;
+        snprintf(path, sizeof path, "%s/%s", dir, names[k]);
+        if (stat(path, &st) == 0 && newer(&st.st_mtim, latest)) *latest = st.st_mtim;
     }
-    closedir(d);
+    sp_strlist_free(names, n);
     return n;
 }
 
@@ -280,13 +262,13 @@ static sp_status recompute(const char *run_dir, const sp_report_options *opt, sp
     sp_status st = sp_splinter_run(run_dir, &opt->splinter, &sr);
     if (st != SP_OK) return st;
     for (size_t k = 0; k < sr->n_warnings && st == SP_OK; k++)
-        st = list_push(&res->warnings, &res->n_warnings, sr->warnings[k]);
+        st = sp_strlist_push(&res->warnings, &res->n_warnings, sr->warnings[k]);
     sp_splinter_run_result_free(sr);
     if (st != SP_OK) return st;
     sp_analysis_result *ar = NULL;
     if ((st = sp_analysis_run(run_dir, &opt->analysis, &ar)) != SP_OK) return st;
     for (size_t k = 0; k < ar->n_warnings && st == SP_OK; k++)
-        st = list_push(&res->warnings, &res->n_warnings, ar->warnings[k]);
+        st = sp_strlist_push(&res->warnings, &res->n_warnings, ar->warnings[k]);
     sp_analysis_result_free(ar);
     res->recomputed = 1;
     return st;
@@ -362,11 +344,8 @@ sp_status sp_report_run(const char *run_dir, const sp_report_options *opt, sp_re
 void sp_report_result_free(sp_report_result *res)
 {
     if (!res) return;
-    for (size_t k = 0; k < res->n_figures; k++) free(res->figures[k]);
-    for (size_t k = 0; k < res->n_skipped; k++) free(res->skipped[k]);
-    for (size_t k = 0; k < res->n_warnings; k++) free(res->warnings[k]);
-    free(res->figures);
-    free(res->skipped);
-    free(res->warnings);
+    sp_strlist_free(res->figures, res->n_figures);
+    sp_strlist_free(res->skipped, res->n_skipped);
+    sp_strlist_free(res->warnings, res->n_warnings);
     free(res);
 }
