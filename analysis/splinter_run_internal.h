@@ -118,8 +118,9 @@ void srun_concepts_free(srun_concepts *c);
 sp_status srun_concept_targets(uint8_t **targets, size_t *n_used, srun_state *st, const sp_activation_set *set,
                                size_t split_index, const sp_splinter_run_options *opt);
 
-/* Writes concepts.csv, splinter_concept_pairs.csv and splinter_concept_variants.csv into dir (without a concept
- * file: removes those of an earlier run), and the /concepts group of splinter.h5 through w. */
+/* Writes concepts.csv, splinter_concept_pairs.csv, splinter_concept_variants.csv and splinter_concept_compare.csv
+ * into dir (without a concept file: removes those of an earlier run), and the /concepts group of splinter.h5
+ * through w. */
 sp_status srun_write_concepts(const srun_state *st, const sp_splinter_run_options *opt, const char *dir);
 sp_status srun_write_concepts_h5(const srun_state *st, sp_store_writer *w);
 

@@ -9,7 +9,8 @@
 #    and no report/ or report.tmp/ left behind;
 #  - a real run of tiny encoders (finetune, joint), concepts from a pipe: all sixteen figures, both verdicts,
 #    the 2x2 table; every cell of the per-layer CKA heatmaps (cka_<variant>_<layer>) equals similarity.csv;
-#    the concept section's rates and tables equal concepts.csv and splinter_concept_variants.csv.
+#    the concept section's rates and tables equal concepts.csv and splinter_concept_variants.csv (s_probe
+#    as "mean [lo, hi]" from s_probe_lo / s_probe_hi).
 # Environment (set by CTest): SPLINTER, SPLINTER_SRC, SPLINTER_TEST_TMP.
 set -euo pipefail
 : "${SPLINTER:?}" "${SPLINTER_SRC:?}" "${SPLINTER_TEST_TMP:?}"
@@ -184,19 +185,26 @@ for name in ("positive", "negative", "rare"):
         errors.append("concept %s: no line %r" % (name, want))
 if "Not probed: the ID positive rate is outside" not in sec.split("### Concept `rare`")[1]:
     errors.append("rare: not said to be skipped")
-n_rows = 0
+n_rows = n_ci = 0
 for r in rows("splinter_concept_variants.csv"):
     if r["pooling"] != "cls":
         continue
     table = sec.split("`%s`, %s:\n\n" % (r["concept"], r["variant"]), 1)
+    # s_probe with its interval: "mean [lo, hi]" from the same CSV row (the mean alone when a bound is NaN).
+    s_probe = f4(r["s_probe"])
+    if s_probe != "n/a" and "nan" not in (r["s_probe_lo"].lower(), r["s_probe_hi"].lower()):
+        s_probe += " [%s, %s]" % (f4(r["s_probe_lo"]), f4(r["s_probe_hi"]))
+        n_ci += 1
     line = "| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
         r["ood_split"], r["layer"], r["n_pairs"], f4(r["bacc_id"]), f4(r["bacc_ood"]), f4(r["probe_agree_id"]),
-        f4(r["probe_agree_ood"]), f4(r["s_probe"]), f4(r["probe_cosine"]))
+        f4(r["probe_agree_ood"]), s_probe, f4(r["probe_cosine"]))
     if len(table) < 2 or line not in table[1].split("\n\n", 1)[0]:
         errors.append("no row %s in the table of %s, %s" % (line, r["concept"], r["variant"]))
     n_rows += 1
 if n_rows != 2 * 2 * 2:  # two used concepts x two variants x two layers
     errors.append("%d cls rows in splinter_concept_variants.csv" % n_rows)
+if n_ci == 0:
+    errors.append("no concept table row shows an s_probe interval")
 for e in errors:
     print("FAIL: " + e, file=sys.stderr)
 sys.exit(1 if errors else 0)
