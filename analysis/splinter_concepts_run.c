@@ -126,7 +126,7 @@ static const char *const measure_names[N_CM] = {"acc_id",         "acc_ood",    
                                                 "probe_agree_id", "probe_agree_ood", "s_probe", "probe_cosine"};
 static const char *const compare_columns[] = {"ood_split", "layer",     "pooling", "concept", "measure",
                                               "variant_a", "variant_b", "diff",    "lo",      "hi"};
-enum { N_LIST = 8, N_PAIR_TEXT = 7, N_PAIR_NUM = 14, N_VAR_TEXT = 6, N_VAR = N_VAR_TEXT + 3 * N_CM, N_COMPARE = 10 };
+enum { N_LIST = 8, N_PAIR_TEXT = 7, N_PAIR_NUM = 14, N_VAR_KEYS = 5, N_VAR = N_VAR_KEYS + 1 + 3 * N_CM, N_COMPARE = 10 };
 
 static const char *concept_status(const srun_concepts *c, size_t k)
 {
@@ -290,7 +290,7 @@ static sp_status concept_work_alloc(concept_work *w, const srun_state *st, size_
 }
 
 /* The rows of one (o, l, p) cell: per variant and used concept the means with their Multi-Bootstrap
- * intervals (the pair-level summaries' replicates: same streams, draws and pairing of drawn models), then
+ * intervals (the replicates of the pair-level summaries: the same streams and model draws), then
  * per pair of variants in display order (finetune - joint first) and measure the difference. */
 static sp_status concept_cell_rows(sp_csv *vcsv, sp_csv *ccsv, concept_work *w, const srun_state *st,
                                    const sp_splinter_run_options *opt, size_t o, size_t l, size_t p)
@@ -310,8 +310,8 @@ static sp_status concept_cell_rows(sp_csv *vcsv, sp_csv *ccsv, concept_work *w, 
         for (size_t k = 0; k < c->list->n && w->has[v] && status == SP_OK; k++) {
             const size_t u = w->slot[k];
             if (!c->used[k] || !present[u]) continue;
-            const char *t[N_VAR_TEXT - 1] = {st->variants[v], st->ood_splits[o], st->layers[l], st->poolings[p],
-                                             c->list->concepts[k].name};
+            const char *t[N_VAR_KEYS] = {st->variants[v], st->ood_splits[o], st->layers[l], st->poolings[p],
+                                         c->list->concepts[k].name};
             double num[1 + 3 * N_CM];
             num[0] = (double)w->n_pairs[v * Q + u * N_CM + CM_S_PROBE]; /* s_probe is defined iff the probes are */
             for (int j = 0; j < N_CM && status == SP_OK; j++) {
@@ -319,7 +319,7 @@ static sp_status concept_cell_rows(sp_csv *vcsv, sp_csv *ccsv, concept_work *w, 
                 num[1 + 3 * j] = w->est[v * Q + q];
                 status = srun_interval(&num[2 + 3 * j], &num[3 + 3 * j], w->reps + (v * Q + q) * B, B, opt->level);
             }
-            if (status == SP_OK) status = row(vcsv, t, N_VAR_TEXT - 1, num, 1 + 3 * N_CM);
+            if (status == SP_OK) status = row(vcsv, t, N_VAR_KEYS, num, 1 + 3 * N_CM);
         }
     }
     for (size_t a = 0; a < V && status == SP_OK; a++)
@@ -347,14 +347,14 @@ static sp_status write_variants(const srun_state *st, const sp_splinter_run_opti
 {
     const char *cols[N_VAR];
     char names[3 * N_CM][40];
-    const char *const keys[N_VAR_TEXT] = {"variant", "ood_split", "layer", "pooling", "concept", "n_pairs"};
-    for (int i = 0; i < N_VAR_TEXT; i++) cols[i] = keys[i];
+    const char *const keys[N_VAR_KEYS + 1] = {"variant", "ood_split", "layer", "pooling", "concept", "n_pairs"};
+    for (int i = 0; i <= N_VAR_KEYS; i++) cols[i] = keys[i];
     for (int j = 0; j < N_CM; j++) {
         snprintf(names[3 * j], sizeof names[0], "%s", measure_names[j]);
         snprintf(names[3 * j + 1], sizeof names[0], "%s_lo", measure_names[j]);
         snprintf(names[3 * j + 2], sizeof names[0], "%s_hi", measure_names[j]);
     }
-    for (int i = 0; i < 3 * N_CM; i++) cols[N_VAR_TEXT + i] = names[i];
+    for (int i = 0; i < 3 * N_CM; i++) cols[N_VAR_KEYS + 1 + i] = names[i];
     char path[4200];
     sp_csv *vcsv = NULL, *ccsv = NULL;
     concept_work w;
