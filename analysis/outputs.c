@@ -12,11 +12,11 @@
 
 static const char *const exact_names[] = {"exact_vpr.csv", "exact_summary.csv", NULL};
 static const char *const concept_names[] = {"concepts.csv", "splinter_concept_pairs.csv",
-                                            "splinter_concept_variants.csv", NULL};
+                                            "splinter_concept_variants.csv", "splinter_concept_compare.csv", NULL};
 static const char *const feature_names[] = {"similarity.csv", "crosslayer.csv", "splinter_pairs.csv",
                                             "splinter_variants.csv", "splinter_compare.csv", "splinter_2x2.csv",
                                             "splinter.h5", "concepts.csv", "splinter_concept_pairs.csv",
-                                            "splinter_concept_variants.csv", NULL};
+                                            "splinter_concept_variants.csv", "splinter_concept_compare.csv", NULL};
 static const char *const no_names[] = {NULL};
 
 /* Must match write_pairwise_csv in run_write.c. */

@@ -18,7 +18,8 @@
 
 typedef enum {
     SP_OUTPUTS_EXACT,    /* exact_vpr.csv, exact_summary.csv (analysis/exact_write.c) */
-    SP_OUTPUTS_CONCEPTS, /* concepts.csv, splinter_concept_pairs.csv, splinter_concept_variants.csv */
+    SP_OUTPUTS_CONCEPTS, /* concepts.csv, splinter_concept_pairs.csv, splinter_concept_variants.csv,
+                          * splinter_concept_compare.csv */
     SP_OUTPUTS_FEATURES  /* splinter.h5 and the feature-splintering CSVs, the concept files included */
 } sp_outputs_group;
 

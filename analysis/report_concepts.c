@@ -12,10 +12,11 @@ enum { L_CONCEPT, L_SPLIT, L_N_INPUTS, L_POSITIVES, L_RATE, L_STATUS, L_NCOLS };
 static const char *const list_names[L_NCOLS] = {"concept", "split", "n_inputs", "positives", "positive_rate",
                                                 "status"};
 enum { V_VARIANT, V_OOD, V_LAYER, V_POOLING, V_CONCEPT, V_N_PAIRS, V_BACC_ID, V_BACC_OOD, V_AGREE_ID, V_AGREE_OOD,
-       V_S_PROBE, V_COSINE, V_NCOLS };
+       V_S_PROBE, V_COSINE, V_S_PROBE_LO, V_S_PROBE_HI, V_NCOLS };
 static const char *const variant_names[V_NCOLS] = {"variant", "ood_split", "layer", "pooling", "concept",
                                                    "n_pairs", "bacc_id", "bacc_ood", "probe_agree_id",
-                                                   "probe_agree_ood", "s_probe", "probe_cosine"};
+                                                   "probe_agree_ood", "s_probe", "probe_cosine", "s_probe_lo",
+                                                   "s_probe_hi"};
 
 /* "0.1234", or "n/a" for NaN (a measure undefined for every pair). */
 static void fmt4(char *out, size_t cap, double v)
@@ -73,8 +74,11 @@ static sp_status concept_table(rp_ctx *c, const sp_csv_table *t, const size_t *v
                 for (int k = 0; k < V_NCOLS - V_N_PAIRS && st == SP_OK; k++)
                     st = sp_csv_table_f64(t, r, vc[V_N_PAIRS + k], &v[k]);
                 if (st != SP_OK) break;
-                char txt[V_NCOLS - V_BACC_ID][32];
-                for (int k = 0; k < V_NCOLS - V_BACC_ID; k++) fmt4(txt[k], sizeof txt[k], v[1 + k]);
+                char txt[V_COSINE + 1 - V_BACC_ID][64];
+                for (int k = 0; k < V_COSINE + 1 - V_BACC_ID; k++) fmt4(txt[k], sizeof txt[k], v[1 + k]);
+                /* s_probe with its Multi-Bootstrap interval (none with bootstrap off). */
+                rp_fmt(txt[V_S_PROBE - V_BACC_ID], sizeof txt[0], v[V_S_PROBE - V_N_PAIRS],
+                       v[V_S_PROBE_LO - V_N_PAIRS], v[V_S_PROBE_HI - V_N_PAIRS]);
                 rp_md(c, "| %s | %s | %.0f | %s | %s | %s | %s | %s | %s |\n", oods->v[o], layers->v[l], v[0], txt[0],
                       txt[1], txt[2], txt[3], txt[4], txt[5]);
             }
@@ -107,6 +111,8 @@ sp_status rp_concepts(rp_ctx *c)
         pooling = rp_pick_pooling(&poolings);
         if (st == SP_OK) st = rp_layers_in_order(t, "pooling", pooling, &layers);
     }
+    char level[32] = "";
+    if (!isnan(c->level)) snprintf(level, sizeof level, "%g%% ", 100.0 * c->level);
     if (st == SP_OK) {
         rp_md(c, "A logistic probe per model, layer and concept predicts whether an input contains one of the "
                  "concept's words (docs/splintering.md, \"Concept probes\"; all columns in "
@@ -118,10 +124,11 @@ sp_status rp_concepts(rp_ctx *c)
                      "split (0.5 = chance).\n"
                      "- **agree ID / agree OOD**: share of inputs on which the two models' probes predict the same.\n"
                      "- **s_probe**: agree ID − agree OOD; above 0, the models' concept probes part ways out of "
-                     "domain.\n"
+                     "domain. In brackets its %sMulti-Bootstrap interval over seeds (`splinter_concept_variants.csv`; "
+                     "finetune − joint differences in `splinter_concept_compare.csv`).\n"
                      "- **cosine**: cosine of the two probe directions after the Procrustes map fitted in domain "
                      "(1 = the same direction).\n\n",
-                  pooling);
+                  pooling, level);
         else
             rp_md(c, " No concept was probed (`splinter_concept_variants.csv` has no rows).\n\n");
     }

@@ -1,6 +1,8 @@
 /* splinter_concepts_run.c: concept probes in the run-level splintering driver: the concept file and the
  * run's texts, each split's concept targets (matched through the activations' dataset rows), which concepts
- * are too rare or too common to probe, and the concept output files (docs/splintering.md, "Concept probes"). */
+ * are too rare or too common to probe, and the concept output files: the pair table, the per-variant means with
+ * Multi-Bootstrap intervals and the variant differences (srun_cell, as the pair-level summaries; see
+ * docs/splintering.md, "Concept probes"). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,10 +119,14 @@ static const char *const pair_columns[] = {"variant", "model_a", "model_b", "ood
                                            "concept", "agree_id", "defined", "acc_id_a", "acc_id_b", "acc_ood_a",
                                            "acc_ood_b", "bacc_id_a", "bacc_id_b", "bacc_ood_a", "bacc_ood_b",
                                            "probe_agree_id", "probe_agree_ood", "s_probe", "probe_cosine"};
-static const char *const variant_columns[] = {"variant", "ood_split", "layer", "pooling", "concept", "n_pairs",
-                                              "acc_id", "acc_ood", "bacc_id", "bacc_ood", "probe_agree_id",
-                                              "probe_agree_ood", "s_probe", "probe_cosine"};
-enum { N_LIST = 8, N_PAIR_TEXT = 7, N_PAIR_NUM = 14, N_VAR = 14 };
+/* The measures summarised per variant (splinter_concept_variants.csv: each as <name>, <name>_lo, <name>_hi;
+ * splinter_concept_compare.csv: one row per measure). */
+enum { CM_ACC_ID, CM_ACC_OOD, CM_BACC_ID, CM_BACC_OOD, CM_AGREE_ID, CM_AGREE_OOD, CM_S_PROBE, CM_COSINE, N_CM };
+static const char *const measure_names[N_CM] = {"acc_id",         "acc_ood",         "bacc_id", "bacc_ood",
+                                                "probe_agree_id", "probe_agree_ood", "s_probe", "probe_cosine"};
+static const char *const compare_columns[] = {"ood_split", "layer",     "pooling", "concept", "measure",
+                                              "variant_a", "variant_b", "diff",    "lo",      "hi"};
+enum { N_LIST = 8, N_PAIR_TEXT = 7, N_PAIR_NUM = 14, N_VAR_KEYS = 5, N_VAR = N_VAR_KEYS + 1 + 3 * N_CM, N_COMPARE = 10 };
 
 static const char *concept_status(const srun_concepts *c, size_t k)
 {
@@ -202,59 +208,185 @@ static sp_status write_pairs(const srun_state *st, const char *dir)
     return sp_csv_commit(csv);
 }
 
-/* Per variant, OOD split, layer, pooling and used concept: means over the variant's in-domain-agreeing pairs
- * with defined results (accuracies: the mean of the two models' accuracies, averaged over those pairs). */
-static sp_status write_variants(const srun_state *st, const char *dir)
+/* The value of measure j of a concept record (accuracies: the mean of the two models'). */
+static double concept_measure(const sp_concept_pair *c, int j)
+{
+    switch (j) {
+    case CM_ACC_ID: return (c->acc_id_a + c->acc_id_b) / 2.0;
+    case CM_ACC_OOD: return (c->acc_ood_a + c->acc_ood_b) / 2.0;
+    case CM_BACC_ID: return (c->bacc_id_a + c->bacc_id_b) / 2.0;
+    case CM_BACC_OOD: return (c->bacc_ood_a + c->bacc_ood_b) / 2.0;
+    case CM_AGREE_ID: return c->agree_id;
+    case CM_AGREE_OOD: return c->agree_ood;
+    case CM_S_PROBE: return c->s_probe;
+    case CM_COSINE: return c->cosine;
+    }
+    return NAN;
+}
+
+/* The concept cell of variant v in (o, l, p): measure u * N_CM + j is measure j of the u-th used concept, over
+ * the pairs that agree in domain with a defined probe; present[u] = 1 when the cell has a record of concept u
+ * (a layer skipped as constant has none). */
+static sp_status concept_cell(srun_cell *cell, unsigned char *present, const srun_state *st, const size_t *slot,
+                              size_t n_used, size_t v, size_t o, size_t l, size_t p)
 {
     const srun_concepts *c = &st->concepts;
+    sp_status status = srun_cell_alloc(cell, st, v, n_used * N_CM);
+    if (status != SP_OK) return status;
+    memset(present, 0, n_used);
+    for (size_t i = 0; i < c->n_recs; i++) {
+        const srun_concept_rec *r = &c->recs[i];
+        const srun_pair *q = &st->pairs[r->pair];
+        if (q->variant != v || q->ood != o || q->layer != l || q->pooling != p) continue;
+        const size_t u = slot[r->concept];
+        present[u] = 1;
+        if (!q->agree_id || !r->c.defined) continue;
+        for (int j = 0; j < N_CM; j++) *srun_cell_at(cell, u * N_CM + (size_t)j, q->a, q->b) = concept_measure(&r->c, j);
+    }
+    return SP_OK;
+}
+
+/* Working memory of the concept summaries of one (o, l, p) cell across variants. */
+typedef struct {
+    size_t *slot;           /* [list->n] index among the used concepts */
+    size_t n_used;
+    double *est, *reps, *diff; /* [V][Q], [V][Q][B], [B] with Q = n_used * N_CM */
+    size_t *n_pairs;        /* [V][Q] */
+    unsigned char *present; /* [V][n_used] */
+    unsigned char *has;     /* [V] the variant has two models or more */
+} concept_work;
+
+static void concept_work_free(concept_work *w)
+{
+    free(w->slot);
+    free(w->est);
+    free(w->reps);
+    free(w->diff);
+    free(w->n_pairs);
+    free(w->present);
+    free(w->has);
+}
+
+static sp_status concept_work_alloc(concept_work *w, const srun_state *st, size_t B)
+{
+    const srun_concepts *c = &st->concepts;
+    memset(w, 0, sizeof *w);
+    w->slot = calloc(c->list->n, sizeof *w->slot);
+    if (!w->slot) return sp_fail(SP_ERR_NOMEM, "out of memory summarising concepts");
+    for (size_t k = 0; k < c->list->n; k++)
+        if (c->used[k]) w->slot[k] = w->n_used++;
+    const size_t V = st->n_variants, Q = w->n_used * N_CM;
+    w->est = malloc((V * Q + 1) * sizeof *w->est);
+    w->reps = malloc((V * Q * B + 1) * sizeof *w->reps);
+    w->diff = malloc((B + 1) * sizeof *w->diff);
+    w->n_pairs = malloc((V * Q + 1) * sizeof *w->n_pairs);
+    w->present = calloc(V * w->n_used + 1, 1);
+    w->has = calloc(V + 1, 1);
+    if (!w->est || !w->reps || !w->diff || !w->n_pairs || !w->present || !w->has) {
+        concept_work_free(w);
+        return sp_fail(SP_ERR_NOMEM, "out of memory summarising concepts");
+    }
+    return SP_OK;
+}
+
+/* The rows of one (o, l, p) cell: per variant and used concept the means with their Multi-Bootstrap
+ * intervals (the replicates of the pair-level summaries: the same streams and model draws), then
+ * per pair of variants in display order (finetune - joint first) and measure the difference. */
+static sp_status concept_cell_rows(sp_csv *vcsv, sp_csv *ccsv, concept_work *w, const srun_state *st,
+                                   const sp_splinter_run_options *opt, size_t o, size_t l, size_t p)
+{
+    const srun_concepts *c = &st->concepts;
+    const size_t V = st->n_variants, U = w->n_used, Q = U * N_CM, B = opt->bootstrap;
+    sp_status status = SP_OK;
+    for (size_t v = 0; v < V && status == SP_OK; v++) {
+        srun_cell cell;
+        unsigned char *present = w->present + v * U;
+        if ((status = concept_cell(&cell, present, st, w->slot, U, v, o, l, p)) != SP_OK) break;
+        w->has[v] = cell.Mv >= 2;
+        if (w->has[v])
+            status = srun_cell_estimates(w->est + v * Q, w->n_pairs + v * Q, w->reps + v * Q * B, &cell,
+                                         st->variants[v], B, opt->seed);
+        srun_cell_free(&cell);
+        for (size_t k = 0; k < c->list->n && w->has[v] && status == SP_OK; k++) {
+            const size_t u = w->slot[k];
+            if (!c->used[k] || !present[u]) continue;
+            const char *t[N_VAR_KEYS] = {st->variants[v], st->ood_splits[o], st->layers[l], st->poolings[p],
+                                         c->list->concepts[k].name};
+            double num[1 + 3 * N_CM];
+            num[0] = (double)w->n_pairs[v * Q + u * N_CM + CM_S_PROBE]; /* s_probe is defined iff the probes are */
+            for (int j = 0; j < N_CM && status == SP_OK; j++) {
+                const size_t q = u * N_CM + (size_t)j;
+                num[1 + 3 * j] = w->est[v * Q + q];
+                status = srun_interval(&num[2 + 3 * j], &num[3 + 3 * j], w->reps + (v * Q + q) * B, B, opt->level);
+            }
+            if (status == SP_OK) status = row(vcsv, t, N_VAR_KEYS, num, 1 + 3 * N_CM);
+        }
+    }
+    for (size_t a = 0; a < V && status == SP_OK; a++)
+        for (size_t b = a + 1; b < V && status == SP_OK; b++) {
+            if (!w->has[a] || !w->has[b]) continue;
+            for (size_t k = 0; k < c->list->n && status == SP_OK; k++) {
+                const size_t u = w->slot[k];
+                if (!c->used[k] || !w->present[a * U + u] || !w->present[b * U + u]) continue;
+                for (int j = 0; j < N_CM && status == SP_OK; j++) {
+                    const size_t q = u * N_CM + (size_t)j;
+                    double num[3] = {w->est[a * Q + q] - w->est[b * Q + q]};
+                    status = srun_diff_interval(&num[1], &num[2], w->diff, w->reps + (a * Q + q) * B,
+                                                w->reps + (b * Q + q) * B, B, opt->level);
+                    const char *t[7] = {st->ood_splits[o], st->layers[l], st->poolings[p], c->list->concepts[k].name,
+                                        measure_names[j], st->variants[a], st->variants[b]};
+                    if (status == SP_OK) status = row(ccsv, t, 7, num, 3);
+                }
+            }
+        }
+    return status;
+}
+
+/* splinter_concept_variants.csv and splinter_concept_compare.csv (docs/splintering.md, "Concept probes"). */
+static sp_status write_variants(const srun_state *st, const sp_splinter_run_options *opt, const char *dir)
+{
+    const char *cols[N_VAR];
+    char names[3 * N_CM][40];
+    const char *const keys[N_VAR_KEYS + 1] = {"variant", "ood_split", "layer", "pooling", "concept", "n_pairs"};
+    for (int i = 0; i <= N_VAR_KEYS; i++) cols[i] = keys[i];
+    for (int j = 0; j < N_CM; j++) {
+        snprintf(names[3 * j], sizeof names[0], "%s", measure_names[j]);
+        snprintf(names[3 * j + 1], sizeof names[0], "%s_lo", measure_names[j]);
+        snprintf(names[3 * j + 2], sizeof names[0], "%s_hi", measure_names[j]);
+    }
+    for (int i = 0; i < 3 * N_CM; i++) cols[N_VAR_KEYS + 1 + i] = names[i];
     char path[4200];
+    sp_csv *vcsv = NULL, *ccsv = NULL;
+    concept_work w;
+    sp_status status = concept_work_alloc(&w, st, opt->bootstrap);
+    if (status != SP_OK) return status;
     snprintf(path, sizeof path, "%s/splinter_concept_variants.csv", dir);
-    sp_csv *csv = NULL;
-    sp_status status = sp_csv_open(&csv, path, variant_columns, N_VAR);
-    for (size_t v = 0; v < st->n_variants && status == SP_OK; v++)
-        for (size_t o = 0; o < st->n_ood && status == SP_OK; o++)
-            for (size_t l = 0; l < st->n_layers && status == SP_OK; l++)
-                for (size_t p = 0; p < st->n_poolings && status == SP_OK; p++)
-                    for (size_t k = 0; k < c->list->n && status == SP_OK; k++) {
-                        if (!c->used[k]) continue;
-                        double sum[8] = {0}, n = 0;
-                        int present = 0;
-                        for (size_t i = 0; i < c->n_recs; i++) {
-                            const srun_concept_rec *r = &c->recs[i];
-                            const srun_pair *q = &st->pairs[r->pair];
-                            if (r->concept != k || q->variant != v || q->ood != o || q->layer != l || q->pooling != p)
-                                continue;
-                            present = 1;
-                            if (!q->agree_id || !r->c.defined) continue;
-                            sum[0] += (r->c.acc_id_a + r->c.acc_id_b) / 2.0;
-                            sum[1] += (r->c.acc_ood_a + r->c.acc_ood_b) / 2.0;
-                            sum[2] += (r->c.bacc_id_a + r->c.bacc_id_b) / 2.0;
-                            sum[3] += (r->c.bacc_ood_a + r->c.bacc_ood_b) / 2.0;
-                            sum[4] += r->c.agree_id, sum[5] += r->c.agree_ood;
-                            sum[6] += r->c.s_probe, sum[7] += r->c.cosine;
-                            n++;
-                        }
-                        if (!present) continue; /* e.g. a layer skipped as constant */
-                        const char *t[5] = {st->variants[v], st->ood_splits[o], st->layers[l], st->poolings[p],
-                                            c->list->concepts[k].name};
-                        double num[9] = {n};
-                        for (int j = 0; j < 8; j++) num[1 + j] = n > 0 ? sum[j] / n : NAN;
-                        status = row(csv, t, 5, num, 9);
-                    }
+    status = sp_csv_open(&vcsv, path, cols, N_VAR);
+    snprintf(path, sizeof path, "%s/splinter_concept_compare.csv", dir);
+    if (status == SP_OK) status = sp_csv_open(&ccsv, path, compare_columns, N_COMPARE);
+    for (size_t o = 0; o < st->n_ood && status == SP_OK; o++)
+        for (size_t l = 0; l < st->n_layers && status == SP_OK; l++)
+            for (size_t p = 0; p < st->n_poolings && status == SP_OK; p++)
+                status = concept_cell_rows(vcsv, ccsv, &w, st, opt, o, l, p);
+    concept_work_free(&w);
     if (status != SP_OK) {
-        sp_csv_abort(csv);
+        sp_csv_abort(vcsv);
+        sp_csv_abort(ccsv);
         return status;
     }
-    return sp_csv_commit(csv);
+    if ((status = sp_csv_commit(vcsv)) != SP_OK) {
+        sp_csv_abort(ccsv);
+        return status;
+    }
+    return sp_csv_commit(ccsv);
 }
 
 sp_status srun_write_concepts(const srun_state *st, const sp_splinter_run_options *opt, const char *dir)
 {
-    (void)opt;
     if (!st->concepts.list) return sp_outputs_remove(dir, SP_OUTPUTS_CONCEPTS); /* none from an earlier run */
     sp_status status = write_list(st, dir);
     if (status == SP_OK) status = write_pairs(st, dir);
-    if (status == SP_OK) status = write_variants(st, dir);
+    if (status == SP_OK) status = write_variants(st, opt, dir);
     return status;
 }
 

@@ -9,7 +9,7 @@
  * paired variant differences (finetune - joint first), and the model-level vs feature-level 2x2 tables.
  * Writes RUN/analysis/splinter.h5 and the CSVs similarity.csv, crosslayer.csv, splinter_pairs.csv,
  * splinter_variants.csv, splinter_compare.csv and splinter_2x2.csv, each atomically; with a concept file also
- * concepts.csv, splinter_concept_pairs.csv and splinter_concept_variants.csv.
+ * concepts.csv, splinter_concept_pairs.csv, splinter_concept_variants.csv and splinter_concept_compare.csv.
  *
  *     sp_splinter_run_options opt;
  *     sp_splinter_run_options_default(&opt);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "activations.h"
+#include "bootstrap.h"
 #include "concepts.h"
 #include "splinter_measures.h"
 #include "splinter_run.h"
@@ -117,13 +118,49 @@ void srun_concepts_free(srun_concepts *c);
 sp_status srun_concept_targets(uint8_t **targets, size_t *n_used, srun_state *st, const sp_activation_set *set,
                                size_t split_index, const sp_splinter_run_options *opt);
 
-/* Writes concepts.csv, splinter_concept_pairs.csv and splinter_concept_variants.csv into dir (without a concept
- * file: removes those of an earlier run), and the /concepts group of splinter.h5 through w. */
+/* Writes concepts.csv, splinter_concept_pairs.csv, splinter_concept_variants.csv and splinter_concept_compare.csv
+ * into dir (without a concept file: removes those of an earlier run), and the /concepts group of splinter.h5
+ * through w. */
 sp_status srun_write_concepts(const srun_state *st, const sp_splinter_run_options *opt, const char *dir);
 sp_status srun_write_concepts_h5(const srun_state *st, sp_store_writer *w);
 
 /* The value of one summarised quantity of a pair record (NAN when undefined). */
 double srun_measure_value(const srun_pair *p, int measure);
+
+/* One variant's models in one (OOD split, layer, pooling) cell (splinter_cell.c): per measure q, the values of
+ * its model pairs as an Mv x Mv matrix (upper triangle; NAN where a pair does not agree in domain or the value
+ * is undefined), and the models' nesting groups for the Multi-Bootstrap. */
+typedef struct {
+    size_t Mv, n_measures;
+    size_t *global;        /* [Mv] model indices of the variant, ascending */
+    size_t *local;         /* [n_models] index within global of each model of the variant */
+    sp_boot_groups *groups; /* by srun_model.group_key; NULL when Mv = 0 */
+    double *value;         /* [n_measures][Mv][Mv] */
+} srun_cell;
+
+/* A cell of variant v with n_measures measures, every value NAN. */
+sp_status srun_cell_alloc(srun_cell *c, const srun_state *st, size_t v, size_t n_measures);
+void srun_cell_free(srun_cell *c);
+
+/* The value slot of measure q for the pair of global models a and b (either order; both of the variant). */
+double *srun_cell_at(srun_cell *c, size_t q, size_t model_a, size_t model_b);
+
+/* est[q] = mean of measure q over the cell's pairs with a defined value (n_pairs[q] of them), and for
+ * b < B, reps[q * B + b] = the same mean over the distinct pairs among the models of replicate b (a model
+ * drawn twice is not paired with itself). Replicate b draws models (nested by group) from the generator
+ * sp_seed_for(seed, "splinter-models:<variant>", b), the same for every cell of the variant, so all
+ * cells and measures of one variant are resampled alike. est, n_pairs: [n_measures]; reps:
+ * [n_measures * B]. */
+sp_status srun_cell_estimates(double *est, size_t *n_pairs, double *reps, const srun_cell *c, const char *variant,
+                              size_t B, uint64_t seed);
+
+/* Percentile interval at `level` of reps[0..B); NAN bounds when B < 2 (bootstrap off). */
+sp_status srun_interval(double *lo, double *hi, const double *reps, size_t B, double level);
+
+/* The interval of the replicate differences reps_a[r] - reps_b[r] (two variants, each resampled by its own
+ * stream); work: [B] scratch. */
+sp_status srun_diff_interval(double *lo, double *hi, double *work, const double *reps_a, const double *reps_b,
+                             size_t B, double level);
 
 /* Appends a warning line to the result. */
 sp_status srun_warn(srun_state *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -10,7 +10,6 @@
 
 #include "bootstrap.h"
 #include "csv.h"
-#include "seeds.h"
 #include "splinter_run_internal.h"
 #include "store.h"
 
@@ -169,124 +168,47 @@ static sp_status write_pairs_h5(const srun_state *st, const sp_splinter_run_opti
 
 /* ---------------------------------------------------------------- summaries */
 
-/* One (OOD split, layer, pooling) cell of one variant: its models, nesting groups, and per measure the
- * agreeing pairs' values as an Mv x Mv matrix (NAN where a pair does not agree in domain or the value is
- * undefined). */
+/* One (OOD split, layer, pooling) cell of one variant: the per-measure pair values (srun_cell) and each
+ * agreeing pair's tau_rep of linear CKA. */
 typedef struct {
-    size_t Mv;
-    size_t *global;      /* [Mv] model indices */
-    sp_boot_groups *groups;
-    double *value;       /* [SRUN_N_MEASURES][Mv][Mv], upper triangle used */
-    double *tau;         /* [Mv][Mv] each agreeing pair's tau_rep of linear CKA */
+    srun_cell cell;
+    double *tau; /* [Mv][Mv], upper triangle */
 } variant_cell;
 
 static void variant_cell_free(variant_cell *c)
 {
-    free(c->global);
-    sp_boot_groups_free(c->groups);
-    free(c->value);
+    srun_cell_free(&c->cell);
     free(c->tau);
-    memset(c, 0, sizeof *c);
+    c->tau = NULL;
 }
 
 static sp_status variant_cell_build(variant_cell *c, const srun_state *st, size_t v, size_t ood, size_t layer,
                                     size_t pooling)
 {
-    memset(c, 0, sizeof *c);
-    for (size_t m = 0; m < st->n_models; m++) c->Mv += st->variant_of[m] == v;
-    c->global = malloc(c->Mv * sizeof *c->global);
-    uint64_t *keys = malloc(c->Mv * sizeof *keys);
-    c->value = malloc((size_t)SRUN_N_MEASURES * c->Mv * c->Mv * sizeof *c->value);
-    c->tau = malloc(c->Mv * c->Mv * sizeof *c->tau);
-    if (!c->global || !keys || !c->value || !c->tau) {
-        free(keys);
+    c->tau = NULL;
+    sp_status status = srun_cell_alloc(&c->cell, st, v, SRUN_N_MEASURES);
+    if (status != SP_OK) return status;
+    const size_t Mv = c->cell.Mv;
+    c->tau = malloc((Mv > 0 ? Mv * Mv : 1) * sizeof *c->tau);
+    if (!c->tau) {
         variant_cell_free(c);
         return sp_fail(SP_ERR_NOMEM, "out of memory summarising variant %s", st->variants[v]);
     }
-    size_t *local = calloc(st->n_models, sizeof *local);
-    if (!local) {
-        free(keys);
-        variant_cell_free(c);
-        return sp_fail(SP_ERR_NOMEM, "out of memory summarising variant %s", st->variants[v]);
-    }
-    for (size_t m = 0, k = 0; m < st->n_models; m++)
-        if (st->variant_of[m] == v) c->global[k] = m, keys[k] = st->models[m].group_key, local[m] = k++;
-    for (size_t i = 0; i < (size_t)SRUN_N_MEASURES * c->Mv * c->Mv; i++) c->value[i] = NAN;
     for (size_t r = 0; r < st->n_pairs; r++) {
         const srun_pair *p = &st->pairs[r];
         if (p->variant != v || p->ood != ood || p->layer != layer || p->pooling != pooling || !p->agree_id) continue;
-        size_t i = local[p->a], j = local[p->b];
-        for (int q = 0; q < SRUN_N_MEASURES; q++) c->value[((size_t)q * c->Mv + i) * c->Mv + j] = srun_measure_value(p, q);
-        c->tau[i * c->Mv + j] = p->tau_rep[SP_SIM_CKA];
+        for (int q = 0; q < SRUN_N_MEASURES; q++) *srun_cell_at(&c->cell, (size_t)q, p->a, p->b) = srun_measure_value(p, q);
+        c->tau[c->cell.local[p->a] * Mv + c->cell.local[p->b]] = p->tau_rep[SP_SIM_CKA];
     }
-    free(local);
-    sp_status status = sp_boot_groups_alloc(&c->groups, keys, c->Mv);
-    free(keys);
-    if (status != SP_OK) variant_cell_free(c);
-    return status;
-}
-
-/* Mean of measure q over the distinct pairs among draw[0..k) (positions x < y with different models),
- * skipping undefined values; *pairs = how many entered. */
-static double cell_mean(const variant_cell *c, int q, const size_t *draw, size_t k, size_t *pairs)
-{
-    double sum = 0;
-    size_t used = 0;
-    for (size_t x = 0; x < k; x++)
-        for (size_t y = x + 1; y < k; y++) {
-            size_t i = draw[x], j = draw[y];
-            if (i == j) continue;
-            if (i > j) {
-                size_t t = i;
-                i = j;
-                j = t;
-            }
-            double v = c->value[((size_t)q * c->Mv + i) * c->Mv + j];
-            if (isnan(v)) continue;
-            sum += v;
-            used++;
-        }
-    if (pairs) *pairs = used;
-    return used ? sum / (double)used : NAN;
-}
-
-/* Estimates est[q] over all models and, with B replicates, reps[q * B + b]. Replicate b of variant v draws
- * from its own stream, the same for every cell, so cells of one variant are resampled alike. */
-static sp_status cell_estimates(double *est, size_t *n_pairs, double *reps, const variant_cell *c, const char *variant,
-                                const sp_splinter_run_options *opt)
-{
-    size_t *all = malloc(c->Mv * sizeof *all), *draw = malloc(sp_boot_groups_max_draw(c->groups) * sizeof *draw);
-    if (!all || !draw) {
-        free(all);
-        free(draw);
-        return sp_fail(SP_ERR_NOMEM, "out of memory bootstrapping %s", variant);
-    }
-    for (size_t i = 0; i < c->Mv; i++) all[i] = i;
-    for (int q = 0; q < SRUN_N_MEASURES; q++) est[q] = cell_mean(c, q, all, c->Mv, &n_pairs[q]);
-    char purpose[96];
-    snprintf(purpose, sizeof purpose, "splinter-models:%s", variant);
-    for (size_t b = 0; b < opt->bootstrap; b++) {
-        gsl_rng *r = sp_rng_alloc(sp_seed_for(opt->seed, purpose, b));
-        if (!r) {
-            free(all);
-            free(draw);
-            return sp_fail(SP_ERR_NOMEM, "out of memory bootstrapping %s", variant);
-        }
-        size_t k = 0;
-        sp_boot_draw_models(draw, NULL, &k, c->groups, r);
-        gsl_rng_free(r);
-        for (int q = 0; q < SRUN_N_MEASURES; q++) reps[(size_t)q * opt->bootstrap + b] = cell_mean(c, q, draw, k, NULL);
-    }
-    free(all);
-    free(draw);
     return SP_OK;
 }
 
 /* 2x2 counts of the agreeing pairs of a cell (features agree when s_rep of linear CKA <= the pair's tau_rep)
  * and the Spearman correlation of s_beh and s_rep (linear CKA). */
-static void cell_two_by_two(size_t counts[4], double *spearman, size_t *n_pairs, const variant_cell *c,
+static void cell_two_by_two(size_t counts[4], double *spearman, size_t *n_pairs, const variant_cell *vc,
                             const sp_splinter_run_options *opt)
 {
+    const srun_cell *c = &vc->cell;
     memset(counts, 0, 4 * sizeof *counts);
     size_t n = 0;
     double *x = malloc(c->Mv * c->Mv * sizeof *x), *y = malloc(c->Mv * c->Mv * sizeof *y);
@@ -296,7 +218,7 @@ static void cell_two_by_two(size_t counts[4], double *spearman, size_t *n_pairs,
             double beh = c->value[((size_t)SRUN_S_BEH * c->Mv + i) * c->Mv + j];
             double rep = c->value[((size_t)SRUN_S_REP_CKA * c->Mv + i) * c->Mv + j];
             if (isnan(beh) || isnan(rep)) continue;
-            int pred_agree = beh <= opt->tau_beh, feat_agree = rep <= c->tau[i * c->Mv + j];
+            int pred_agree = beh <= opt->tau_beh, feat_agree = rep <= vc->tau[i * c->Mv + j];
             counts[pred_agree ? (feat_agree ? 0 : 1) : (feat_agree ? 2 : 3)]++;
             if (x && y) x[n] = beh, y[n] = rep;
             n++;
@@ -357,23 +279,22 @@ static sp_status write_summary_csvs(const srun_state *st, const sp_splinter_run_
                     variant_cell c;
                     present[v] = 0;
                     if ((status = variant_cell_build(&c, st, v, o, l, p)) != SP_OK) break;
-                    if (c.Mv < 2) {
+                    if (c.cell.Mv < 2) {
                         variant_cell_free(&c);
                         continue;
                     }
                     present[v] = 1;
-                    status = cell_estimates(est + v * SRUN_N_MEASURES, npairs + v * SRUN_N_MEASURES,
-                                            reps + v * SRUN_N_MEASURES * B, &c, st->variants[v], opt);
+                    status = srun_cell_estimates(est + v * SRUN_N_MEASURES, npairs + v * SRUN_N_MEASURES,
+                                                 reps + v * SRUN_N_MEASURES * B, &c.cell, st->variants[v], B, opt->seed);
                     size_t counts[4], n2;
                     double rho;
                     cell_two_by_two(counts, &rho, &n2, &c, opt);
                     variant_cell_free(&c);
                     const char *keys[4] = {st->variants[v], st->ood_splits[o], st->layers[l], st->poolings[p]};
                     for (int q = 0; q < SRUN_N_MEASURES && status == SP_OK; q++) {
-                        double lo = NAN, hi = NAN;
-                        if (B >= 2)
-                            status = sp_boot_percentile(&lo, &hi, reps + (v * SRUN_N_MEASURES + (size_t)q) * B, B,
-                                                        opt->level);
+                        double lo, hi;
+                        if (status == SP_OK)
+                            status = srun_interval(&lo, &hi, reps + (v * SRUN_N_MEASURES + (size_t)q) * B, B, opt->level);
                         const char *text[5] = {keys[0], keys[1], keys[2], keys[3], srun_measure_names[q]};
                         double num[4] = {(double)npairs[v * SRUN_N_MEASURES + (size_t)q],
                                          est[v * SRUN_N_MEASURES + (size_t)q], lo, hi};
@@ -389,11 +310,9 @@ static sp_status write_summary_csvs(const srun_state *st, const sp_splinter_run_
                         if (!present[a] || !present[b]) continue;
                         for (int q = 0; q < SRUN_N_MEASURES && status == SP_OK; q++) {
                             double d = est[a * SRUN_N_MEASURES + (size_t)q] - est[b * SRUN_N_MEASURES + (size_t)q];
-                            double lo = NAN, hi = NAN;
-                            for (size_t r = 0; r < B; r++)
-                                diff[r] = reps[(a * SRUN_N_MEASURES + (size_t)q) * B + r] -
-                                          reps[(b * SRUN_N_MEASURES + (size_t)q) * B + r];
-                            if (B >= 2) status = sp_boot_percentile(&lo, &hi, diff, B, opt->level);
+                            double lo, hi;
+                            status = srun_diff_interval(&lo, &hi, diff, reps + (a * SRUN_N_MEASURES + (size_t)q) * B,
+                                                        reps + (b * SRUN_N_MEASURES + (size_t)q) * B, B, opt->level);
                             const char *text[6] = {st->ood_splits[o], st->layers[l], st->poolings[p],
                                                    srun_measure_names[q], st->variants[a], st->variants[b]};
                             double num[3] = {d, lo, hi};

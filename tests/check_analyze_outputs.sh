@@ -3,9 +3,9 @@
 # encoders (finetune and joint, two seeds each).
 #  - --concepts from a pipe (process substitution) is read once: concepts.csv has one row per concept and
 #    split whose positives equal a count over the analysed texts (dataset.h5 /text at the models' /rows),
-#    and all three concept CSVs are byte-identical to those of the same concepts given as a file;
+#    and all four concept CSVs are byte-identical to those of the same concepts given as a file;
 #  - with concepts the directory holds exactly the documented files (no more, no fewer);
-#  - a rerun without concepts removes the three concept CSVs and the /concepts group of splinter.h5 and
+#  - a rerun without concepts removes the four concept CSVs and the /concepts group of splinter.h5 and
 #    leaves every other file (similarity.csv byte-identical);
 #  - --no-features removes every feature-splintering file and keeps the model-level ones, and so does a
 #    run whose models store no activations (linear models replacing the encoders);
@@ -60,7 +60,7 @@ CONCEPTS='# probes\npositive: great excellent wonderful\nnegative: awful terribl
   bad "analyze --concepts <(pipe): $(cat "$T/pipe.err")"
 grep -q "concept rare (/dev/fd/[0-9]* line 4)" "$T/pipe.err" || bad "no skip warning for 'rare': $(cat "$T/pipe.err")"
 mkdir -p "$T/pipe"
-for f in concepts.csv splinter_concept_pairs.csv splinter_concept_variants.csv; do
+for f in concepts.csv splinter_concept_pairs.csv splinter_concept_variants.csv splinter_concept_compare.csv; do
   cp "$A/$f" "$T/pipe/$f" 2>/dev/null || bad "the pipe run wrote no $f"
 done
 "$PY" - "$R" <<'PYEOF' || bad "concepts.csv of the pipe run"
@@ -87,7 +87,7 @@ PYEOF
 printf "$CONCEPTS" >"$T/concepts.txt"
 "$SPLINTER" analyze "$R" --bootstrap 10 --concepts "$T/concepts.txt" >/dev/null 2>"$T/file.err" ||
   bad "analyze --concepts FILE: $(cat "$T/file.err")"
-for f in concepts.csv splinter_concept_pairs.csv splinter_concept_variants.csv; do
+for f in concepts.csv splinter_concept_pairs.csv splinter_concept_variants.csv splinter_concept_compare.csv; do
   cmp -s "$A/$f" "$T/pipe/$f" || bad "$f differs between the pipe and the file"
 done
 [ "$(wc -l <"$A/splinter_concept_pairs.csv")" -gt 1 ] || bad "splinter_concept_pairs.csv has no records"
@@ -95,7 +95,7 @@ done
 # --- exactly the documented files
 model_files="analysis.h5 examples.csv models.csv multiplicity.csv pairwise_ood-forum.csv pairwise_test.csv variants.csv"
 feature_files="crosslayer.csv similarity.csv splinter.h5 splinter_2x2.csv splinter_compare.csv splinter_pairs.csv splinter_variants.csv"
-concept_files="concepts.csv splinter_concept_pairs.csv splinter_concept_variants.csv"
+concept_files="concepts.csv splinter_concept_compare.csv splinter_concept_pairs.csv splinter_concept_variants.csv"
 listing() { ls "$A" | sort | tr '\n' ' '; }
 sorted() { echo "$@" | tr ' ' '\n' | sed '/^$/d' | sort | tr '\n' ' '; }
 [ "$(listing)" = "$(sorted $model_files $feature_files $concept_files)" ] || bad "files with concepts: $(listing)"

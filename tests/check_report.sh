@@ -9,7 +9,9 @@
 #    and no report/ or report.tmp/ left behind;
 #  - a real run of tiny encoders (finetune, joint), concepts from a pipe: all sixteen figures, both verdicts,
 #    the 2x2 table; every cell of the per-layer CKA heatmaps (cka_<variant>_<layer>) equals similarity.csv;
-#    the concept section's rates and tables equal concepts.csv and splinter_concept_variants.csv.
+#    the concept section's rates and tables equal concepts.csv and splinter_concept_variants.csv (s_probe
+#    as "mean [lo, hi]" from s_probe_lo / s_probe_hi); again after `analyze --agree-eps 1` (every pair agrees,
+#    so some interval has non-zero width) and a report that reads that fresh analysis.
 # Environment (set by CTest): SPLINTER, SPLINTER_SRC, SPLINTER_TEST_TMP.
 set -euo pipefail
 : "${SPLINTER:?}" "${SPLINTER_SRC:?}" "${SPLINTER_TEST_TMP:?}"
@@ -139,9 +141,10 @@ grep -q "^| finetune | ood-forum | block1 | cls |" "$T/enc/report/report.md" || 
 # Every cell of every per-layer CKA heatmap equals similarity.csv (cls pooling; the emb layer's CLS vector is
 # the same for every input, so it has no CKA), the layers' matrices differ, and the concept tables and rates
 # in report.md equal concepts.csv and splinter_concept_variants.csv.
-"$PY" - "$T/enc" <<'PYEOF' || bad "encoder report: per-layer heatmaps or concept section"
+check_encoder_report() { # RUN NEED_WIDE: NEED_WIDE=1 asks for an s_probe interval of non-zero width
+"$PY" - "$1" "$2" <<'PYEOF'
 import csv, os, sys
-run = sys.argv[1]
+run, need_wide = sys.argv[1], sys.argv[2] == "1"
 A, R = os.path.join(run, "analysis"), os.path.join(run, "report")
 md = open(os.path.join(R, "report.md"), encoding="utf-8").read()
 rows = lambda f: list(csv.DictReader(open(os.path.join(A, f))))
@@ -184,22 +187,41 @@ for name in ("positive", "negative", "rare"):
         errors.append("concept %s: no line %r" % (name, want))
 if "Not probed: the ID positive rate is outside" not in sec.split("### Concept `rare`")[1]:
     errors.append("rare: not said to be skipped")
-n_rows = 0
+n_rows = n_ci = n_wide = 0
 for r in rows("splinter_concept_variants.csv"):
     if r["pooling"] != "cls":
         continue
     table = sec.split("`%s`, %s:\n\n" % (r["concept"], r["variant"]), 1)
+    # s_probe with its interval: "mean [lo, hi]" from the same CSV row (the mean alone when a bound is NaN).
+    s_probe = f4(r["s_probe"])
+    if s_probe != "n/a" and "nan" not in (r["s_probe_lo"].lower(), r["s_probe_hi"].lower()):
+        s_probe += " [%s, %s]" % (f4(r["s_probe_lo"]), f4(r["s_probe_hi"]))
+        n_ci += 1
+        n_wide += float(r["s_probe_lo"]) < float(r["s_probe_hi"])
     line = "| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
         r["ood_split"], r["layer"], r["n_pairs"], f4(r["bacc_id"]), f4(r["bacc_ood"]), f4(r["probe_agree_id"]),
-        f4(r["probe_agree_ood"]), f4(r["s_probe"]), f4(r["probe_cosine"]))
+        f4(r["probe_agree_ood"]), s_probe, f4(r["probe_cosine"]))
     if len(table) < 2 or line not in table[1].split("\n\n", 1)[0]:
         errors.append("no row %s in the table of %s, %s" % (line, r["concept"], r["variant"]))
     n_rows += 1
 if n_rows != 2 * 2 * 2:  # two used concepts x two variants x two layers
     errors.append("%d cls rows in splinter_concept_variants.csv" % n_rows)
+if n_ci == 0:
+    errors.append("no concept table row shows an s_probe interval")
+if need_wide and n_wide == 0:
+    errors.append("no concept table row has an s_probe interval of non-zero width")
 for e in errors:
     print("FAIL: " + e, file=sys.stderr)
 sys.exit(1 if errors else 0)
 PYEOF
+}
+check_encoder_report "$T/enc" 0 || bad "encoder report: per-layer heatmaps or concept section"
+# Every pair agreeing in domain (--agree-eps 1): several pairs per variant, so intervals of non-zero width;
+# the report, not forced, shows this fresh analysis.
+"$SPLINTER" analyze "$T/enc" --bootstrap 20 --agree-eps 1 \
+  --concepts <(printf 'positive: great excellent wonderful\nnegative: awful terrible boring\nrare: zebra\n') \
+  >/dev/null 2>"$T/enc-eps.err" || bad "encoder analyze --agree-eps 1: $(cat "$T/enc-eps.err")"
+"$SPLINTER" report "$T/enc" 2>"$T/enc-report2.err" || bad "encoder report (fresh): $(cat "$T/enc-report2.err")"
+check_encoder_report "$T/enc" 1 || bad "encoder report with every pair agreeing: concept section"
 
 check_end check_report

@@ -53,8 +53,8 @@ static void test_groups(void **state)
     const char *const *ex = sp_outputs_names(SP_OUTPUTS_EXACT), *const *co = sp_outputs_names(SP_OUTPUTS_CONCEPTS);
     const char *const *fe = sp_outputs_names(SP_OUTPUTS_FEATURES);
     assert_int_equal(count(ex), 2);
-    assert_int_equal(count(co), 3);
-    assert_int_equal(count(fe), 10);
+    assert_int_equal(count(co), 4);
+    assert_int_equal(count(fe), 11);
     /* The feature group holds the concept files too: a run without features has no concept probes either. */
     for (size_t i = 0; co[i]; i++) {
         int found = 0;

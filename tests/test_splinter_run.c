@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <gsl/gsl_randist.h>
+#include <omp.h>
 
 #include "csv_test_util.h"
 #include "linalg_test_util.h"
@@ -434,6 +435,92 @@ static void test_concept_probes_in_a_run(void **state)
     remove("concepts-bad.txt");
 }
 
+/* The concept summaries' intervals: a concept equal to the label gives the label probe's s_probe mean, interval
+ * and finetune - joint difference bit for bit (the same cells, draws and replicate means); the means are the
+ * averages of the pair rows; 1 and 2 threads write identical files; bootstrap 0 leaves the bounds NaN. */
+static void test_concept_intervals_in_a_run(void **state)
+{
+    (void)state;
+    make_run(0);
+    FILE *f = fopen("concepts-ci.txt", "w");
+    assert_non_null(f);
+    fprintf(f, "odd: odd\n");
+    fclose(f);
+    sp_splinter_run_options opt;
+    sp_splinter_run_options_default(&opt);
+    opt.bootstrap = 40;
+    opt.concepts = "concepts-ci.txt";
+    sp_splinter_run_result *res = NULL;
+    omp_set_num_threads(1);
+    assert_int_equal(sp_splinter_run(RUN, &opt, &res), SP_OK);
+    sp_splinter_run_result_free(res);
+    assert_int_equal(system("cp " RUN "/analysis/splinter_concept_variants.csv concept-ci-1.csv && cp " RUN
+                            "/analysis/splinter_concept_compare.csv concept-cmp-1.csv"), 0);
+    omp_set_num_threads(2);
+    assert_int_equal(sp_splinter_run(RUN, &opt, &res), SP_OK);
+    sp_splinter_run_result_free(res);
+    assert_int_equal(system("cmp -s " RUN "/analysis/splinter_concept_variants.csv concept-ci-1.csv"), 0);
+    assert_int_equal(system("cmp -s " RUN "/analysis/splinter_concept_compare.csv concept-cmp-1.csv"), 0);
+
+    const char *variants[2] = {"finetune", "joint"}, *layers[2] = {"emb", "block0"};
+    const char *vc[5] = {"variant", "ood_split", "layer", "pooling", "measure"};
+    const char *cc[5] = {"variant", "ood_split", "layer", "pooling", "concept"};
+    const char *mc[6] = {"ood_split", "layer", "pooling", "measure", "variant_a", "variant_b"};
+    const char *kc[7] = {"ood_split", "layer", "pooling", "concept", "measure", "variant_a", "variant_b"};
+    const char *pc[7] = {"variant", "ood_split", "layer", "pooling", "concept", "model_a", "model_b"};
+    int wide = 0;
+    for (int l = 0; l < 2; l++) {
+        for (int v = 0; v < 2; v++) {
+            const char *vk[5] = {variants[v], "ood-x", layers[l], "cls", "s_probe"};
+            const char *ck[5] = {variants[v], "ood-x", layers[l], "cls", "odd"};
+            double m = test_csv_value(RUN "/analysis/splinter_variants.csv", 5, vc, vk, "mean");
+            double lo = test_csv_value(RUN "/analysis/splinter_variants.csv", 5, vc, vk, "lo");
+            double hi = test_csv_value(RUN "/analysis/splinter_variants.csv", 5, vc, vk, "hi");
+            assert_true(isfinite(m) && isfinite(lo) && isfinite(hi));
+            assert_true(m == test_csv_value(RUN "/analysis/splinter_concept_variants.csv", 5, cc, ck, "s_probe"));
+            assert_true(lo == test_csv_value(RUN "/analysis/splinter_concept_variants.csv", 5, cc, ck, "s_probe_lo"));
+            assert_true(hi == test_csv_value(RUN "/analysis/splinter_concept_variants.csv", 5, cc, ck, "s_probe_hi"));
+            assert_true(test_csv_value(RUN "/analysis/splinter_variants.csv", 5, vc, vk, "n_pairs") ==
+                        test_csv_value(RUN "/analysis/splinter_concept_variants.csv", 5, cc, ck, "n_pairs"));
+            wide += hi > lo;
+            /* probe_agree_id: the mean of the three pairs' rows (every pair agrees in domain). */
+            double sum = 0;
+            const char *ab[3][2] = {{"s0", "s1"}, {"s0", "s2"}, {"s1", "s2"}};
+            for (int q = 0; q < 3; q++) {
+                char ma[32], mb[32];
+                snprintf(ma, sizeof ma, "%s-%s", v ? "joint" : "finetune-p0", ab[q][0]);
+                snprintf(mb, sizeof mb, "%s-%s", v ? "joint" : "finetune-p0", ab[q][1]);
+                const char *pk[7] = {variants[v], "ood-x", layers[l], "cls", "odd", ma, mb};
+                sum += test_csv_value(RUN "/analysis/splinter_concept_pairs.csv", 7, pc, pk, "probe_agree_id");
+            }
+            assert_float_equal(test_csv_value(RUN "/analysis/splinter_concept_variants.csv", 5, cc, ck, "probe_agree_id"),
+                               sum / 3, 1e-9);
+        }
+        const char *mk[6] = {"ood-x", layers[l], "cls", "s_probe", "finetune", "joint"};
+        const char *kk[7] = {"ood-x", layers[l], "cls", "odd", "s_probe", "finetune", "joint"};
+        const char *cols[3] = {"diff", "lo", "hi"};
+        for (int k = 0; k < 3; k++)
+            assert_true(test_csv_value(RUN "/analysis/splinter_compare.csv", 6, mc, mk, cols[k]) ==
+                        test_csv_value(RUN "/analysis/splinter_concept_compare.csv", 7, kc, kk, cols[k]));
+    }
+    assert_true(wide > 0); /* the intervals compared are not all collapsed */
+
+    /* Bootstrap 0: the means stay, every bound is NaN. */
+    opt.bootstrap = 0;
+    assert_int_equal(sp_splinter_run(RUN, &opt, &res), SP_OK);
+    sp_splinter_run_result_free(res);
+    const char *ck[5] = {"finetune", "ood-x", "block0", "cls", "odd"};
+    const char *kk[7] = {"ood-x", "block0", "cls", "odd", "bacc_ood", "finetune", "joint"};
+    assert_true(isfinite(test_csv_value(RUN "/analysis/splinter_concept_variants.csv", 5, cc, ck, "s_probe")));
+    assert_true(isnan(test_csv_value(RUN "/analysis/splinter_concept_variants.csv", 5, cc, ck, "s_probe_lo")));
+    assert_true(isnan(test_csv_value(RUN "/analysis/splinter_concept_variants.csv", 5, cc, ck, "probe_cosine_hi")));
+    assert_true(isfinite(test_csv_value(RUN "/analysis/splinter_concept_compare.csv", 7, kc, kk, "diff")));
+    assert_true(isnan(test_csv_value(RUN "/analysis/splinter_concept_compare.csv", 7, kc, kk, "lo")));
+    remove("concepts-ci.txt");
+    remove("concept-ci-1.csv");
+    remove("concept-cmp-1.csv");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -443,6 +530,7 @@ int main(void)
         cmocka_unit_test(test_linear_only_run_is_a_documented_skip),
         cmocka_unit_test(test_ood_that_is_another_id_sample_agrees),
         cmocka_unit_test(test_concept_probes_in_a_run),
+        cmocka_unit_test(test_concept_intervals_in_a_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
