@@ -1,10 +1,13 @@
 /* exact_vpr.c: the exact margin range of an example over the convex level set of the two-class linear
  * objective (see exact_vpr.h for the problem and the certificate). Inner solves are Newton steps with
- * Jacobi-preconditioned conjugate gradients on exact Hessian-vector products (two passes over the training
- * non-zeros each) and an Armijo backtracking line search that costs O(R) per trial. GSL's multimin (the
+ * preconditioned conjugate gradients on exact Hessian-vector products (two passes over the training
+ * non-zeros each; the preconditioner is H(z_star)^{-1} of exact_precond.h, else Jacobi) and an Armijo
+ * backtracking line search that costs O(R) per trial. GSL's multimin (the
  * memoryless BFGS of linear_exact.c) needs thousands of iterations at l2 = 1e-4 on 10^5 features; the
  * Newton steps need a handful from a warm start, which is what makes per-example solves affordable. */
 #include "exact_vpr.h"
+
+#include "exact_precond.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -12,7 +15,8 @@
 
 sp_vpr_options sp_vpr_options_default(void)
 {
-    sp_vpr_options o = {.tol = 1e-6, .max_outer = 60, .max_newton = 100, .max_cg = 1000, .fit_grad_tol = 1e-11};
+    sp_vpr_options o = {.tol = 1e-6, .max_outer = 60, .max_newton = 100, .max_cg = 1000, .fit_grad_tol = 1e-11,
+                         .precond_max_rows = 4096};
     return o;
 }
 
@@ -38,6 +42,7 @@ void sp_vpr_problem_free(sp_vpr_problem *p)
     free(p->full_id);
     free(p->s);
     free(p->z_star);
+    sp_vpr_precond_free(p->pc);
     free(p);
 }
 
@@ -92,7 +97,7 @@ struct sp_vpr_workspace {
      * tangent dz/dt = H(z_t)^{-1} sigma x~ at the last solved point */
     double *z, *g, *p, *r, *y, *dir, *Hd, *diag, *w, *xd, *u;
     /* R-vectors: margins of z, X~ dir, curvatures / R */
-    double *m, *q, *D;
+    double *m, *q, *D, *pa;
     int32_t *xc;   /* the example's compact ids */
     float *xv;     /* and values */
     size_t x_cap, nx;
@@ -102,6 +107,7 @@ struct sp_vpr_workspace {
     double *pt_t, *pt_phi, *pt_sm, *pt_glb;
     double last_slope;      /* d(sigma m)/dt = sigma x~' H^{-1} sigma x~ at the last solved point (0: none) */
     size_t pt_cap, n_pt;
+    int jacobi;             /* 1: Jacobi preconditioning even when the problem has H(z_star)^{-1} (the fit) */
     size_t n_hvp, n_newton; /* Hessian-vector products and Newton steps since allocation (cost counters) */
 };
 
@@ -109,7 +115,7 @@ void sp_vpr_workspace_free(sp_vpr_workspace *ws)
 {
     if (!ws) return;
     double **v[] = {&ws->z, &ws->g, &ws->p, &ws->r, &ws->y, &ws->dir, &ws->Hd, &ws->diag, &ws->w, &ws->xd, &ws->u,
-                    &ws->m, &ws->q, &ws->D, &ws->pt_t, &ws->pt_phi, &ws->pt_sm, &ws->pt_glb};
+                    &ws->m, &ws->q, &ws->D, &ws->pa, &ws->pt_t, &ws->pt_phi, &ws->pt_sm, &ws->pt_glb};
     for (size_t k = 0; k < sizeof v / sizeof v[0]; k++) free(*v[k]);
     free(ws->xc);
     free(ws->xv);
@@ -125,7 +131,7 @@ sp_vpr_workspace *sp_vpr_workspace_alloc(const sp_vpr_problem *p)
     double **nv[] = {&ws->z, &ws->g, &ws->p, &ws->r, &ws->y, &ws->dir, &ws->Hd, &ws->diag, &ws->w, &ws->xd, &ws->u};
     for (size_t k = 0; k < sizeof nv / sizeof nv[0]; k++)
         if (!(*nv[k] = calloc(ws->N, sizeof(double)))) goto fail;
-    double **rv[] = {&ws->m, &ws->q, &ws->D};
+    double **rv[] = {&ws->m, &ws->q, &ws->D, &ws->pa};
     for (size_t k = 0; k < sizeof rv / sizeof rv[0]; k++)
         if (!(*rv[k] = calloc(ws->R, sizeof(double)))) goto fail;
     return ws;
@@ -226,14 +232,26 @@ static void hess_vec(double *out, double *q, const sp_vpr_workspace *ws, const s
     out[Fc] = ob;
 }
 
-/* Solves H x = b approximately by Jacobi-preconditioned CG from x = 0 until ||residual|| <= rtol ||b||. */
+/* y = M^{-1} ws->r: H(z_star)^{-1} when the problem has it, else Jacobi. */
+static void precondition(double *y, sp_vpr_workspace *ws, const sp_vpr_problem *p)
+{
+    if (p->pc && !ws->jacobi) {
+        sp_vpr_precond_apply(y, p->pc, ws->r, ws->pa);
+        return;
+    }
+    for (size_t j = 0; j < ws->N; j++) y[j] = ws->r[j] / ws->diag[j];
+}
+
+/* Solves H x = b approximately by preconditioned CG from x = 0 until ||residual|| <= rtol ||b||. */
 static void pcg(double *x, sp_vpr_workspace *ws, const sp_vpr_problem *p, const double *b, double rtol, int max_it)
 {
     const size_t N = ws->N;
     double bn = sqrt(dot(b, b, N));
     memset(x, 0, N * sizeof *x);
     if (bn == 0) return;
-    for (size_t j = 0; j < N; j++) ws->r[j] = b[j], ws->y[j] = b[j] / ws->diag[j], ws->dir[j] = ws->y[j];
+    for (size_t j = 0; j < N; j++) ws->r[j] = b[j];
+    precondition(ws->y, ws, p);
+    for (size_t j = 0; j < N; j++) ws->dir[j] = ws->y[j];
     double ry = dot(ws->r, ws->y, N);
     for (int it = 0; it < max_it; it++) {
         hess_vec(ws->Hd, ws->q, ws, p, ws->dir);
@@ -242,7 +260,7 @@ static void pcg(double *x, sp_vpr_workspace *ws, const sp_vpr_problem *p, const 
         double a = ry / dHd;
         for (size_t j = 0; j < N; j++) x[j] += a * ws->dir[j], ws->r[j] -= a * ws->Hd[j];
         if (sqrt(dot(ws->r, ws->r, N)) <= rtol * bn) break;
-        for (size_t j = 0; j < N; j++) ws->y[j] = ws->r[j] / ws->diag[j];
+        precondition(ws->y, ws, p);
         double ry_new = dot(ws->r, ws->y, N);
         double beta = ry_new / ry;
         ry = ry_new;
@@ -336,6 +354,7 @@ sp_status sp_vpr_fit(sp_vpr_problem *p, const double *d0, double beta0, const sp
     const size_t Fc = p->ts->n_compact;
     for (size_t j = 0; j < Fc; j++) ws->z[j] = d0 ? d0[p->full_id[j]] : 0.0;
     ws->z[Fc] = beta0;
+    ws->jacobi = 1; /* the fit itself is unchanged by a preconditioner of an earlier fit */
     double lambda2;
     sp_status st = newton(&lambda2, ws, p, 0.0, 0.0, o->fit_grad_tol, o);
     if (st == SP_OK) {
@@ -349,6 +368,10 @@ sp_status sp_vpr_fit(sp_vpr_problem *p, const double *d0, double beta0, const sp
         memcpy(p->z_star, ws->z, (Fc + 1) * sizeof *p->z_star);
         p->f_star = f;
     }
+    /* H(z_star)^{-1} from the curvatures gradient() left in ws->D: the preconditioner of every range solve */
+    sp_vpr_precond_free(p->pc);
+    p->pc = NULL;
+    if (st == SP_OK && p->ts->X->n_rows <= o->precond_max_rows) st = sp_vpr_precond_build(&p->pc, p->ts->X, ws->D, 0.5 * p->l2);
     sp_vpr_workspace_free(ws);
     return st;
 }

@@ -45,6 +45,8 @@ typedef struct {
     int max_newton;      /* Newton iterations per inner solve (default 100) */
     int max_cg;          /* conjugate-gradient iterations per Newton step (default 1000) */
     double fit_grad_tol; /* the optimum: stop when ||grad f|| <= fit_grad_tol (default 1e-11) */
+    size_t precond_max_rows; /* precondition the range solves with H(z_star)^{-1} (R^2 doubles, O(R^3) once)
+                              * when R <= this (default 4096; 0: Jacobi only) */
 } sp_vpr_options;
 
 sp_vpr_options sp_vpr_options_default(void);
@@ -58,6 +60,7 @@ typedef struct {
     double *z_star;      /* [N] (d restricted to the training features, beta) at the optimum */
     double f_star;       /* f at the optimum (0 before sp_vpr_fit) */
     double fit_grad_norm; /* ||grad f|| at z_star */
+    struct sp_vpr_precond *pc; /* H(z_star)^{-1} for the conjugate gradients of sp_vpr_solve (exact_precond.h) */
 } sp_vpr_problem;
 
 /* The margin range of one example at one epsilon (margins; sigmoid gives class-1 probabilities). */
@@ -76,7 +79,8 @@ sp_status sp_vpr_problem_alloc(sp_vpr_problem **out, const sp_csr *X, const int3
 void sp_vpr_problem_free(sp_vpr_problem *p);
 
 /* Computes the optimum z_star, f_star by Newton-CG from the warm start d0[F] (full feature space, may be
- * NULL = 0) and beta0. SP_ERR_NUMERIC if ||grad f|| does not reach o->fit_grad_tol. */
+ * NULL = 0) and beta0, then (R <= o->precond_max_rows) the preconditioner p->pc of the range solves.
+ * SP_ERR_NUMERIC if ||grad f|| does not reach o->fit_grad_tol. */
 sp_status sp_vpr_fit(sp_vpr_problem *p, const double *d0, double beta0, const sp_vpr_options *o);
 
 /* f(d, beta) for a model given by its full-space d[F] and beta (the objective of its centred weights). */
