@@ -201,9 +201,9 @@ double sp_capacity_binary(double a, double b)
 /* The extreme rows of a block of examples, kept as the pairs themselves: (lo0[t], lo1[t]) is the pair with the
  * smallest renormalised P(class 1) = g1 / (g0 + g1) seen so far, (hi0[t], hi1[t]) the largest; g[2t], g[2t+1]
  * is the next member's pair, t < len. Comparing two pairs needs no division: g1 / (g0 + g1) increases with
- * g1 / g0, and c1 / c0 > h1 / h0 <=> c1 h0 > h1 c0 for non-negative entries. The products of two floats are
- * exact in double, so the comparison is exact, and one division per example at the end replaces one per
- * model and example: the pass is then bound by memory bandwidth, not by the divider. A pair (0, 0) never
+ * g1 / g0, and c1 / c0 > h1 / h0 <=> c1 h0 > h1 c0 for non-negative entries, tested with an FMA
+ * (products_greater below), and one division per example at the end replaces one per model and example:
+ * the pass is then bound by memory bandwidth, not by the divider. A pair (0, 0) never
  * compares greater or smaller, so it is skipped. The AVX-512 form does the same comparisons 16 examples at a
  * time with blends (the compiler's own vectorisation of the scalar loop branches on its store masks, which
  * costs more than the divisions it saves). */
@@ -248,40 +248,36 @@ static inline void extreme_step(__m512 *l0, __m512 *l1, __m512 *h0, __m512 *h1, 
     *l1 = _mm512_mask_blend_ps(below, *l1, c1);
 }
 
+/* Members g[0..n) through the block together: the extremes of each 16 examples are loaded once, updated by
+ * every member in order, stored once; the scalar tail (t >= vec_len) follows, member by member. */
+static inline void extreme_group(float *restrict lo0, float *restrict lo1, float *restrict hi0,
+                                 float *restrict hi1, const float *const *g, size_t n, size_t vec_len, size_t len)
+{
+    for (size_t t = 0; t < vec_len; t += 16) {
+        __m512 h0 = _mm512_loadu_ps(hi0 + t), h1 = _mm512_loadu_ps(hi1 + t);
+        __m512 l0 = _mm512_loadu_ps(lo0 + t), l1 = _mm512_loadu_ps(lo1 + t);
+        for (size_t i = 0; i < n; i++) extreme_step(&l0, &l1, &h0, &h1, g[i] + 2 * t);
+        _mm512_storeu_ps(hi0 + t, h0);
+        _mm512_storeu_ps(hi1 + t, h1);
+        _mm512_storeu_ps(lo0 + t, l0);
+        _mm512_storeu_ps(lo1 + t, l1);
+    }
+    for (size_t i = 0; i < n; i++) extreme_update_scalar(lo0, lo1, hi0, hi1, g[i], vec_len, len);
+}
+
 /* As extreme_update_scalar for the members g[0..k-1] (each a pointer to its pairs), in member order. GROUP
  * members go through the block together: GROUP sequential streams in flight and 1/GROUP of the loads and
  * stores of the extremes (one member at a time leaves the pass bound by its own loads' latency; 8 was
- * fastest on the machines measured, 32 streams defeat the hardware prefetcher). */
+ * fastest on the machines measured, 32 streams defeat the hardware prefetcher). The remaining k mod GROUP
+ * members go one at a time (GROUP and 1 are constants, so both calls are specialised). */
 enum { GROUP = 8 };
 static void extreme_update(float *restrict lo0, float *restrict lo1, float *restrict hi0, float *restrict hi1,
                            const float *const *g, size_t k, size_t len)
 {
     const size_t vec_len = len / 16 * 16;
     size_t j = 0;
-    for (; j + GROUP <= k; j += GROUP) {
-        for (size_t t = 0; t < vec_len; t += 16) {
-            __m512 h0 = _mm512_loadu_ps(hi0 + t), h1 = _mm512_loadu_ps(hi1 + t);
-            __m512 l0 = _mm512_loadu_ps(lo0 + t), l1 = _mm512_loadu_ps(lo1 + t);
-            for (size_t i = 0; i < GROUP; i++) extreme_step(&l0, &l1, &h0, &h1, g[j + i] + 2 * t);
-            _mm512_storeu_ps(hi0 + t, h0);
-            _mm512_storeu_ps(hi1 + t, h1);
-            _mm512_storeu_ps(lo0 + t, l0);
-            _mm512_storeu_ps(lo1 + t, l1);
-        }
-        for (size_t i = j; i < j + GROUP; i++) extreme_update_scalar(lo0, lo1, hi0, hi1, g[i], vec_len, len);
-    }
-    for (; j < k; j++) {
-        for (size_t t = 0; t < vec_len; t += 16) {
-            __m512 h0 = _mm512_loadu_ps(hi0 + t), h1 = _mm512_loadu_ps(hi1 + t);
-            __m512 l0 = _mm512_loadu_ps(lo0 + t), l1 = _mm512_loadu_ps(lo1 + t);
-            extreme_step(&l0, &l1, &h0, &h1, g[j] + 2 * t);
-            _mm512_storeu_ps(hi0 + t, h0);
-            _mm512_storeu_ps(hi1 + t, h1);
-            _mm512_storeu_ps(lo0 + t, l0);
-            _mm512_storeu_ps(lo1 + t, l1);
-        }
-        extreme_update_scalar(lo0, lo1, hi0, hi1, g[j], vec_len, len);
-    }
+    for (; j + GROUP <= k; j += GROUP) extreme_group(lo0, lo1, hi0, hi1, g + j, GROUP, vec_len, len);
+    for (; j < k; j++) extreme_group(lo0, lo1, hi0, hi1, g + j, 1, vec_len, len);
 }
 #else
 static void extreme_update(float *restrict lo0, float *restrict lo1, float *restrict hi0, float *restrict hi1,
@@ -291,7 +287,8 @@ static void extreme_update(float *restrict lo0, float *restrict lo1, float *rest
 }
 #endif
 
-/* The renormalised P(class 1) of a pair; a side that no pair reached (every pair was (0, 0)) gives NaN. */
+/* The renormalised P(class 1) of a pair. (An example whose pairs are all (0, 0), which validated
+ * probabilities never are, keeps the starting pairs (0, 1) and (1, 0): shares 1 and 0.) */
 static double renormalised_share(float g0, float g1)
 {
     return (double)g1 / ((double)g0 + (double)g1);
